@@ -1,0 +1,727 @@
+/* service: the daemon runtime (see service.h): configuration, the zmq_poll
+ * loop, request dispatch with group commit and idempotency, event
+ * publishing, heartbeats, the runtime's own requests, and shutdown. */
+#include "service.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "idempotency.h"
+#include "log.h"
+#include "service_internal.h"
+#include "uuid.h"
+#include "xalloc.h"
+
+#define REPLY_TYPE "concerto.common.v1.Reply"
+
+int64_t service_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+void service_call_init(service_call_t *call, service_t *svc, const envelope_t *env)
+{
+    memset(call, 0, sizeof *call);
+    call->svc = svc;
+    call->env = env;
+    call->now_ms = service_now_ms();
+    call->status = STATUS_OK;
+}
+
+void service_call_clear(service_call_t *call)
+{
+    free(call->message);
+    for (size_t i = 0; i < call->n_violations; i++) {
+        free(call->violations[i].field);
+        free(call->violations[i].description);
+    }
+    free(call->violations);
+    free(call->result_type);
+    free(call->result);
+    for (size_t i = 0; i < call->n_events; i++)
+        outbox_event_clear(&call->events[i]);
+    free(call->events);
+    memset(call, 0, sizeof *call);
+}
+
+void service_call_keep_events(service_call_t *call)
+{
+    service_t *svc = call->svc;
+    if (!call->n_events)
+        return;
+    svc->to_publish =
+        xrealloc(svc->to_publish, (svc->n_to_publish + call->n_events) * sizeof *svc->to_publish);
+    memcpy(svc->to_publish + svc->n_to_publish, call->events,
+           call->n_events * sizeof *call->events);
+    svc->n_to_publish += call->n_events;
+    free(call->events);
+    call->events = NULL;
+    call->n_events = 0;
+}
+
+store_t *service_call_store(service_call_t *call)
+{
+    return call->svc->store;
+}
+
+sqlite3 *service_call_db(service_call_t *call)
+{
+    return store_db(call->svc->store);
+}
+
+const envelope_t *service_call_envelope(service_call_t *call)
+{
+    return call->env;
+}
+
+const char *service_call_actor(service_call_t *call)
+{
+    return call->env && call->env->actor ? call->env->actor : "";
+}
+
+int64_t service_call_now_ms(service_call_t *call)
+{
+    return call->now_ms;
+}
+
+int service_call_reply(service_call_t *call, const ProtobufCMessage *result)
+{
+    call->status = STATUS_OK;
+    free(call->result);
+    free(call->result_type);
+    call->result = NULL;
+    call->result_type = NULL;
+    if (result) {
+        call->result = message_pack(result, &call->result_len);
+        call->result_type = xstrdup(result->descriptor->name);
+    }
+    return STATUS_OK;
+}
+
+int service_call_fail(service_call_t *call, status_t status, const char *fmt, ...)
+{
+    call->status = status;
+    free(call->message);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    call->message = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(call->message, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void service_call_violation(service_call_t *call, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *desc = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(desc, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    call->violations =
+        xrealloc(call->violations, (call->n_violations + 1) * sizeof *call->violations);
+    call->violations[call->n_violations].field = xstrdup(field);
+    call->violations[call->n_violations].description = desc;
+    call->n_violations++;
+}
+
+size_t service_call_violation_count(service_call_t *call)
+{
+    return call->n_violations;
+}
+
+int service_call_emit(service_call_t *call, const char *subject, const ProtobufCMessage *event)
+{
+    outbox_event_t ev;
+    if (outbox_append(call->svc->store, call->svc->name, service_call_actor(call), subject, event,
+                      &ev) != 0)
+        return -1;
+    call->events = xrealloc(call->events, (call->n_events + 1) * sizeof *call->events);
+    call->events[call->n_events++] = ev;
+    return 0;
+}
+
+uint8_t *service_call_pack_reply(service_call_t *call, size_t *len)
+{
+    Concerto__Common__V1__Reply reply = CONCERTO__COMMON__V1__REPLY__INIT;
+    reply.has_status = 1;
+    reply.status = (Concerto__Common__V1__Status)call->status;
+    reply.message = call->message;
+    if (call->status == STATUS_OK && !reply.message)
+        reply.message = "ok";
+    Concerto__Common__V1__FieldViolation *fv = NULL, **fvp = NULL;
+    if (call->n_violations) {
+        fv = xcalloc(call->n_violations, sizeof *fv);
+        fvp = xcalloc(call->n_violations, sizeof *fvp);
+        for (size_t i = 0; i < call->n_violations; i++) {
+            concerto__common__v1__field_violation__init(&fv[i]);
+            fv[i].field = call->violations[i].field;
+            fv[i].description = call->violations[i].description;
+            fvp[i] = &fv[i];
+        }
+        reply.n_fields = call->n_violations;
+        reply.fields = fvp;
+    }
+    if (call->status == STATUS_OK && call->result_type) {
+        reply.result_type = call->result_type;
+        reply.has_result = 1;
+        reply.result.data = call->result;
+        reply.result.len = call->result_len;
+    }
+    uint8_t *out = message_pack(&reply.base, len);
+    free(fv);
+    free(fvp);
+    return out;
+}
+
+uint8_t *service_pack_reply(service_t *svc, const ProtobufCBinaryData *request_id,
+                            const uint8_t *reply, size_t reply_len, size_t *len)
+{
+    uint8_t id[UUID_LEN];
+    envelope_t env;
+    envelope_prepare(&env, id, svc->name, REPLY_TYPE, reply, reply_len);
+    if (request_id && request_id->len) {
+        env.has_correlation_id = 1;
+        env.correlation_id = *request_id;
+    }
+    return envelope_pack(&env, len);
+}
+
+/* A reply for a request that never reached a handler. */
+static uint8_t *service_pack_error(service_t *svc, const ProtobufCBinaryData *request_id,
+                                   status_t status, const char *message, size_t *len)
+{
+    service_call_t call;
+    service_call_init(&call, svc, NULL);
+    service_call_fail(&call, status, "%s", message);
+    size_t rlen = 0;
+    uint8_t *reply = service_call_pack_reply(&call, &rlen);
+    service_call_clear(&call);
+    uint8_t *frame = service_pack_reply(svc, request_id, reply, rlen, len);
+    free(reply);
+    return frame;
+}
+
+/* ---------------------------------------------------------- publishing */
+
+void service_publish_pending(service_t *svc)
+{
+    for (size_t i = 0; i < svc->n_to_publish; i++) {
+        outbox_event_t *ev = &svc->to_publish[i];
+        if (svc->pub) {
+            const void *data[2] = {ev->type, ev->frame};
+            size_t lens[2] = {strlen(ev->type), ev->len};
+            /* PUB never blocks; a subscriber that misses this catches up
+             * by replay, so a failed send only costs latency. */
+            if (transport_send(svc->pub, data, lens, 2, ZMQ_DONTWAIT) != 0)
+                log_warn("publish failed", "seq=%llu error=\"%s\"", (unsigned long long)ev->seq,
+                         zmq_strerror(errno));
+        }
+        outbox_event_clear(ev);
+    }
+    svc->n_to_publish = 0;
+}
+
+void service_drop_pending(service_t *svc)
+{
+    for (size_t i = 0; i < svc->n_to_publish; i++)
+        outbox_event_clear(&svc->to_publish[i]);
+    svc->n_to_publish = 0;
+}
+
+void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb)
+{
+    concerto__common__v1__heartbeat__init(hb);
+    hb->service = svc->name;
+    hb->has_head_sequence = 1;
+    hb->head_sequence = outbox_head(svc->store);
+    hb->has_started_ms = 1;
+    hb->started_ms = svc->started_ms;
+    if (!svc->n_subs)
+        return;
+    hb->n_cursors = svc->n_subs;
+    hb->cursors = xcalloc(svc->n_subs, sizeof *hb->cursors);
+    for (size_t i = 0; i < svc->n_subs; i++) {
+        Concerto__Common__V1__SubscriberCursor *c = xmalloc(sizeof *c);
+        concerto__common__v1__subscriber_cursor__init(c);
+        c->source = (char *)subscriber_source(svc->subs[i]);
+        c->has_applied_sequence = 1;
+        c->applied_sequence = subscriber_applied(svc->subs[i]);
+        c->has_source_head = 1;
+        c->source_head = subscriber_source_head(svc->subs[i]);
+        hb->cursors[i] = c;
+    }
+}
+
+void service_heartbeat_clear(Concerto__Common__V1__Heartbeat *hb)
+{
+    for (size_t i = 0; i < hb->n_cursors; i++)
+        free(hb->cursors[i]);
+    free(hb->cursors);
+    hb->cursors = NULL;
+    hb->n_cursors = 0;
+}
+
+void service_publish_heartbeat(service_t *svc)
+{
+    Concerto__Common__V1__Heartbeat hb;
+    service_heartbeat_fill(svc, &hb);
+    size_t plen = 0;
+    uint8_t *payload = message_pack(&hb.base, &plen);
+    service_heartbeat_clear(&hb);
+    uint8_t id[UUID_LEN];
+    envelope_t env;
+    const char *type = concerto__common__v1__heartbeat__descriptor.name;
+    envelope_prepare(&env, id, svc->name, type, payload, plen);
+    size_t len = 0;
+    uint8_t *frame = envelope_pack(&env, &len);
+    const void *data[2] = {type, frame};
+    size_t lens[2] = {strlen(type), len};
+    transport_send(svc->pub, data, lens, 2, ZMQ_DONTWAIT);
+    free(frame);
+    free(payload);
+}
+
+/* ------------------------------------------------- built-in requests */
+
+static int service_handle_status(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+    Concerto__Common__V1__Heartbeat hb;
+    service_heartbeat_fill(call->svc, &hb);
+    service_call_reply(call, &hb.base);
+    service_heartbeat_clear(&hb);
+    return STATUS_OK;
+}
+
+typedef struct {
+    Concerto__Common__V1__ReplayPage *page;
+    size_t cap;
+    int failed;
+} replay_collect_t;
+
+static int service_replay_collect(uint64_t seq, const uint8_t *frame, size_t len, void *arg)
+{
+    replay_collect_t *rc = arg;
+    envelope_t *env = concerto__common__v1__envelope__unpack(NULL, len, frame);
+    if (!env) {
+        log_error("outbox row does not decode", "seq=%llu", (unsigned long long)seq);
+        rc->failed = 1;
+        return -1;
+    }
+    if (rc->page->n_events == rc->cap) {
+        rc->cap = rc->cap ? rc->cap * 2 : 64;
+        rc->page->events = xrealloc(rc->page->events, rc->cap * sizeof *rc->page->events);
+    }
+    rc->page->events[rc->page->n_events++] = env;
+    return 0;
+}
+
+static int service_handle_replay(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Common__V1__ReplayRequest *req = (const void *)msg;
+    service_t *svc = call->svc;
+    size_t max = req->has_max_events && req->max_events ? req->max_events : 500;
+    if (max > 5000)
+        max = 5000;
+    Concerto__Common__V1__ReplayPage page = CONCERTO__COMMON__V1__REPLAY_PAGE__INIT;
+    page.has_head_sequence = 1;
+    page.head_sequence = outbox_head(svc->store);
+    replay_collect_t rc = {&page, 0, 0};
+    /* Keep the page well under the frame limit whatever the events weigh. */
+    size_t budget = (size_t)svc->topt.max_frame / 2;
+    if (outbox_read_after(svc->store, req->after_sequence, max, budget, service_replay_collect,
+                          &rc) < 0 ||
+        rc.failed) {
+        service_call_fail(call, STATUS_INTERNAL, "outbox read failed");
+    } else {
+        if (req->subscriber && *req->subscriber)
+            outbox_record_ack(svc->store, req->subscriber, req->after_sequence, call->now_ms);
+        service_call_reply(call, &page.base);
+    }
+    for (size_t i = 0; i < page.n_events; i++)
+        concerto__common__v1__envelope__free_unpacked(page.events[i], NULL);
+    free(page.events);
+    return call->status;
+}
+
+static int service_handle_ack(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Common__V1__SubscriberAck *ack = (const void *)msg;
+    if (!ack->subscriber || !*ack->subscriber)
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "subscriber is required");
+    if (outbox_record_ack(call->svc->store, ack->subscriber, ack->applied_sequence, call->now_ms) !=
+        0)
+        return service_call_fail(call, STATUS_INTERNAL, "cannot record ack");
+    return service_call_reply(call, NULL);
+}
+
+static int service_handle_prune(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Common__V1__PruneOutboxRequest *req = (const void *)msg;
+    Concerto__Common__V1__PruneOutboxResult res = CONCERTO__COMMON__V1__PRUNE_OUTBOX_RESULT__INIT;
+    if (outbox_prune(call->svc->store, req->up_to_sequence, &res.pruned_up_to, &res.rows_deleted) !=
+        0)
+        return service_call_fail(call, STATUS_INTERNAL, "prune failed");
+    res.has_pruned_up_to = res.has_rows_deleted = 1;
+    log_info("outbox pruned", "up_to=%llu rows=%llu actor=%s", (unsigned long long)res.pruned_up_to,
+             (unsigned long long)res.rows_deleted, service_call_actor(call));
+    return service_call_reply(call, &res.base);
+}
+
+/* Backups run outside the batch transaction (see service_run_batch): the
+ * backup API copies committed pages only. */
+static int service_handle_backup(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Common__V1__BackupRequest *req = (const void *)msg;
+    const char *path = req->path;
+    if (!path || !*path || strstr(path, "..") || path[0] == '/' || strlen(path) > 200)
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT,
+                                 "path must be a relative file name inside the data directory");
+    char dest[1024];
+    const char *db = store_path(call->svc->store);
+    const char *slash = strrchr(db, '/');
+    snprintf(dest, sizeof dest, "%.*s%s", slash ? (int)(slash - db + 1) : 0, db, path);
+    Concerto__Common__V1__BackupResult res = CONCERTO__COMMON__V1__BACKUP_RESULT__INIT;
+    if (store_backup(call->svc->store, dest, &res.bytes) != SQLITE_OK)
+        return service_call_fail(call, STATUS_INTERNAL, "backup to %s failed", path);
+    res.has_bytes = 1;
+    res.path = dest;
+    log_info("backup written", "path=%s bytes=%lld", dest, (long long)res.bytes);
+    return service_call_reply(call, &res.base);
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+static service_handler_t *service_find_handler(service_t *svc, const char *type)
+{
+    for (size_t i = 0; i < svc->n_handlers; i++)
+        if (strcmp(svc->handlers[i].desc->name, type) == 0)
+            return &svc->handlers[i];
+    return NULL;
+}
+
+/* Runs one decoded request inside the open batch transaction and returns
+ * the packed Reply. */
+static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len)
+{
+    service_call_t call;
+    service_call_init(&call, svc, env);
+    service_handler_t *h = service_find_handler(svc, env->type);
+    if (!h) {
+        service_call_fail(&call, STATUS_INVALID_ARGUMENT, "unknown message type %s", env->type);
+        uint8_t *r = service_call_pack_reply(&call, reply_len);
+        service_call_clear(&call);
+        return r;
+    }
+    const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
+    size_t payload_len = env->has_payload ? env->payload.len : 0;
+    char key[ENVELOPE_MAX_TEXT_LEN + 1];
+    uint8_t hash[IDEMPOTENCY_HASH_LEN];
+    if (h->kind == SERVICE_COMMAND) {
+        if (env->idempotency_key && *env->idempotency_key)
+            snprintf(key, sizeof key, "%s", env->idempotency_key);
+        else
+            envelope_id_hex(env, key);
+        idempotency_hash(env->type, payload, payload_len, hash);
+        uint8_t *stored = NULL;
+        switch (idempotency_lookup(svc->store, key, hash, &stored, reply_len)) {
+        case IDEMPOTENCY_REPLAY:
+            service_call_clear(&call);
+            return stored;
+        case IDEMPOTENCY_CONFLICT:
+            service_call_fail(&call, STATUS_CONFLICT,
+                              "idempotency key %s was used before with a different request", key);
+            goto done;
+        case IDEMPOTENCY_ERROR:
+            service_call_fail(&call, STATUS_INTERNAL, "idempotency lookup failed");
+            goto done;
+        case IDEMPOTENCY_NEW:
+            break;
+        }
+    }
+
+    ProtobufCMessage *msg = NULL;
+    if (envelope_unpack_payload(env, h->desc, &msg) != ENVELOPE_OK) {
+        service_call_fail(&call, STATUS_INVALID_ARGUMENT, "payload does not decode as %s",
+                          env->type);
+        goto done;
+    }
+    int sp = store_savepoint(svc->store);
+    if (sp < 0) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        service_call_fail(&call, STATUS_UNAVAILABLE, "database unavailable");
+        goto done;
+    }
+    int status = h->fn(&call, msg, h->arg);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    call.status = status;
+    if (status == STATUS_OK) {
+        size_t rlen = 0;
+        uint8_t *r = service_call_pack_reply(&call, &rlen);
+        if (h->kind == SERVICE_COMMAND &&
+            idempotency_record(svc->store, key, hash, r, rlen, call.now_ms) != 0) {
+            free(r);
+            store_rollback_to(svc->store, sp);
+            service_call_fail(&call, STATUS_INTERNAL, "cannot record idempotency key");
+            goto done;
+        }
+        store_release(svc->store, sp);
+        service_call_keep_events(&call);
+        service_call_clear(&call);
+        *reply_len = rlen;
+        return r;
+    }
+    store_rollback_to(svc->store, sp);
+    if (!call.message)
+        service_call_fail(&call, (status_t)status, "%s", status_name(status));
+done : {
+    uint8_t *r = service_call_pack_reply(&call, reply_len);
+    service_call_clear(&call);
+    return r;
+}
+}
+
+typedef struct {
+    zmq_msg_t identity;
+    envelope_t *env;
+    uint8_t *reply; /* packed Envelope(Reply) */
+    size_t reply_len;
+} service_request_t;
+
+static int service_is_backup(const envelope_t *env)
+{
+    return env && strcmp(env->type, concerto__common__v1__backup_request__descriptor.name) == 0;
+}
+
+/* Runs decoded requests as one transaction (group commit): replies and
+ * events leave only once COMMIT has returned. */
+static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
+{
+    int in_txn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!reqs[i].env || service_is_backup(reqs[i].env))
+            continue;
+        if (!in_txn) {
+            if (store_begin(svc->store) != SQLITE_OK)
+                break;
+            in_txn = 1;
+        }
+        size_t rlen = 0;
+        uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen);
+        reqs[i].reply = service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
+        free(reply);
+    }
+    if (in_txn && store_commit(svc->store) != SQLITE_OK) {
+        store_rollback(svc->store);
+        service_drop_pending(svc);
+        for (size_t i = 0; i < n; i++) {
+            if (!reqs[i].reply)
+                continue;
+            free(reqs[i].reply);
+            reqs[i].reply = service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE,
+                                               "commit failed; retry", &reqs[i].reply_len);
+        }
+    }
+    service_publish_pending(svc);
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i].reply || !reqs[i].env)
+            continue;
+        if (service_is_backup(reqs[i].env)) {
+            size_t rlen = 0;
+            uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen);
+            reqs[i].reply =
+                service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
+            free(reply);
+        } else {
+            reqs[i].reply = service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE,
+                                               "database busy; retry", &reqs[i].reply_len);
+        }
+    }
+}
+
+uint8_t *service_dispatch_frame(service_t *svc, const uint8_t *frame, size_t len, size_t *reply_len)
+{
+    service_request_t req = {0};
+    int err = envelope_decode(frame, len, (size_t)svc->topt.max_frame, &req.env);
+    if (err != ENVELOPE_OK)
+        return service_pack_error(svc, NULL, STATUS_INVALID_ARGUMENT, envelope_error_text(err),
+                                  reply_len);
+    service_run_batch(svc, &req, 1);
+    envelope_free(&req.env);
+    *reply_len = req.reply_len;
+    return req.reply;
+}
+
+/* Reads up to batch_max requests from the ROUTER and answers them. */
+void service_on_router(service_t *svc)
+{
+    service_request_t *reqs = xcalloc(svc->batch_max, sizeof *reqs);
+    size_t n = 0;
+    while (n < svc->batch_max) {
+        transport_msg_t m;
+        if (transport_recv(svc->router, &m, ZMQ_DONTWAIT) != 0)
+            break;
+        service_request_t *r = &reqs[n];
+        if (m.count < 2 || m.truncated) {
+            /* A ROUTER always gives the identity; without a body frame
+             * there is nothing to answer. */
+            log_warn("request dropped", "reason=\"expected identity and one envelope frame\"");
+            transport_msg_close(&m);
+            continue;
+        }
+        zmq_msg_init(&r->identity);
+        zmq_msg_copy(&r->identity, &m.frames[0]);
+        int err = envelope_decode(transport_frame_data(&m, m.count - 1),
+                                  transport_frame_size(&m, m.count - 1),
+                                  (size_t)svc->topt.max_frame, &r->env);
+        if (err != ENVELOPE_OK) {
+            log_warn("bad envelope", "error=\"%s\"", envelope_error_text(err));
+            r->reply = service_pack_error(svc, NULL, STATUS_INVALID_ARGUMENT,
+                                          envelope_error_text(err), &r->reply_len);
+        }
+        transport_msg_close(&m);
+        n++;
+    }
+    service_run_batch(svc, reqs, n);
+    for (size_t i = 0; i < n; i++) {
+        const void *data[2] = {zmq_msg_data(&reqs[i].identity), reqs[i].reply};
+        size_t lens[2] = {zmq_msg_size(&reqs[i].identity), reqs[i].reply_len};
+        if (transport_send(svc->router, data, lens, 2, ZMQ_DONTWAIT) != 0)
+            log_warn("reply not delivered", "error=\"%s\"", zmq_strerror(errno));
+        zmq_msg_close(&reqs[i].identity);
+        envelope_free(&reqs[i].env);
+        free(reqs[i].reply);
+    }
+    free(reqs);
+}
+
+/* -------------------------------------------------------- registration */
+
+int service_on(service_t *svc, const ProtobufCMessageDescriptor *request, service_kind_t kind,
+               service_handler_fn fn, void *arg)
+{
+    if (service_find_handler(svc, request->name)) {
+        log_error("handler registered twice", "type=%s", request->name);
+        return -1;
+    }
+    svc->handlers = xrealloc(svc->handlers, (svc->n_handlers + 1) * sizeof *svc->handlers);
+    svc->handlers[svc->n_handlers++] = (service_handler_t){request, kind, fn, arg};
+    return 0;
+}
+
+int service_subscribe(service_t *svc, const char *name, const char *router_endpoint,
+                      const char *pub_endpoint)
+{
+    for (size_t i = 0; i < svc->n_subs; i++)
+        if (strcmp(subscriber_source(svc->subs[i]), name) == 0)
+            return -1;
+    svc->subs = xrealloc(svc->subs, (svc->n_subs + 1) * sizeof *svc->subs);
+    svc->subs[svc->n_subs++] = subscriber_new(svc, name, router_endpoint, pub_endpoint);
+    return 0;
+}
+
+int service_on_event(service_t *svc, const char *source, const ProtobufCMessageDescriptor *event,
+                     service_handler_fn fn, void *arg)
+{
+    for (size_t i = 0; i < svc->n_subs; i++)
+        if (strcmp(subscriber_source(svc->subs[i]), source) == 0)
+            return subscriber_on_event(svc->subs[i], event, fn, arg);
+    log_error("event handler for a source not subscribed", "source=%s", source);
+    return -1;
+}
+
+int service_every(service_t *svc, int interval_ms, service_timer_fn fn, void *arg)
+{
+    if (interval_ms <= 0)
+        return -1;
+    svc->timers = xrealloc(svc->timers, (svc->n_timers + 1) * sizeof *svc->timers);
+    svc->timers[svc->n_timers++] =
+        (struct service_timer){interval_ms, service_now_ms() + interval_ms, fn, arg};
+    return 0;
+}
+
+store_t *service_store(service_t *svc)
+{
+    return svc->store;
+}
+
+const char *service_name(service_t *svc)
+{
+    return svc->name;
+}
+
+void service_stop(service_t *svc)
+{
+    svc->stopping = 1;
+}
+
+service_t *service_new(const char *name, store_t *store)
+{
+    service_t *svc = xcalloc(1, sizeof *svc);
+    svc->name = xstrdup(name);
+    svc->store = store;
+    transport_options_default(&svc->topt);
+    svc->heartbeat_ms = 1000;
+    svc->batch_max = 256;
+    svc->started_ms = service_now_ms();
+    service_on(svc, &concerto__common__v1__status_request__descriptor, SERVICE_QUERY,
+               service_handle_status, NULL);
+    service_on(svc, &concerto__common__v1__replay_request__descriptor, SERVICE_QUERY,
+               service_handle_replay, NULL);
+    service_on(svc, &concerto__common__v1__subscriber_ack__descriptor, SERVICE_QUERY,
+               service_handle_ack, NULL);
+    service_on(svc, &concerto__common__v1__prune_outbox_request__descriptor, SERVICE_QUERY,
+               service_handle_prune, NULL);
+    service_on(svc, &concerto__common__v1__backup_request__descriptor, SERVICE_QUERY,
+               service_handle_backup, NULL);
+    return svc;
+}
+
+service_t *service_new_for_test(const char *name, store_t *store)
+{
+    return service_new(name, store);
+}
+
+void service_destroy(service_t **self_p)
+{
+    service_t *svc = *self_p;
+    if (!svc)
+        return;
+    for (size_t i = 0; i < svc->n_subs; i++)
+        subscriber_destroy(&svc->subs[i]);
+    free(svc->subs);
+    if (svc->router)
+        zmq_close(svc->router);
+    if (svc->pub)
+        zmq_close(svc->pub);
+    if (svc->zctx)
+        zmq_ctx_term(svc->zctx);
+    service_drop_pending(svc);
+    free(svc->to_publish);
+    free(svc->handlers);
+    free(svc->timers);
+    free(svc->name);
+    free(svc);
+    *self_p = NULL;
+}

@@ -1,0 +1,127 @@
+/* service: the runtime every Concerto daemon runs on.
+ *
+ * One thread, one zmq_poll loop. A ROUTER takes commands and queries, each
+ * an Envelope whose type names the request message; the runtime unpacks it
+ * with the registered descriptor and calls the handler. A PUB carries the
+ * service's events and a heartbeat with its head sequence.
+ *
+ * Delivery (docs/architecture.md):
+ * - Every request read in one loop turn runs inside one SQLite transaction,
+ *   each in its own SAVEPOINT (group commit). Replies and events leave only
+ *   after COMMIT, so a client never sees a change that could be lost.
+ * - A command's idempotency key is stored with its reply in the same
+ *   transaction; a retry gets the first reply and changes nothing, and the
+ *   same key with a different request gets CONFLICT.
+ * - Events emitted by a handler go to the outbox in that transaction and
+ *   are published after commit.
+ * - Subscriptions keep a cursor per source, advanced in the same
+ *   transaction as the event's effect; gaps and heartbeats that show the
+ *   source is ahead trigger paged replay from the source's ROUTER.
+ *
+ * A daemon's main is usually just service_main(&spec, argc, argv). */
+#ifndef CONCERTO_SERVICE_H
+#define CONCERTO_SERVICE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "envelope.h"
+#include "status.h"
+#include "store.h"
+
+typedef struct service service_t;
+typedef struct service_call service_call_t;
+
+typedef enum {
+    SERVICE_QUERY,   /* reads only; no idempotency record */
+    SERVICE_COMMAND, /* may write and emit; deduplicated by idempotency key */
+} service_kind_t;
+
+/* Handles one request or event. Answer with service_call_reply or
+ * service_call_fail and return the status answered: STATUS_OK keeps the
+ * handler's writes and events, anything else rolls them back. The request
+ * message is borrowed. */
+typedef int (*service_handler_fn)(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+
+/* Called every `interval_ms` from the loop. */
+typedef void (*service_timer_fn)(service_t *svc, void *arg);
+
+typedef struct {
+    const char *name;                    /* "registry": source name, log field, env prefix */
+    const char *default_router;          /* "tcp://127.0.0.1:7101" */
+    const char *default_pub;             /* "tcp://127.0.0.1:7102" */
+    const store_migration_t *migrations; /* the service schema */
+    size_t n_migrations;
+    const config_var_t *extra_vars; /* the daemon's own settings, for --help too */
+    size_t n_extra_vars;
+    const char *summary; /* one line for --help */
+    /* Registers handlers and subscriptions; may read `cfg`. Non-zero stops
+     * the daemon before it serves. */
+    int (*setup)(service_t *svc, const config_t *cfg);
+} service_spec_t;
+
+/* Parses --help/--version, loads configuration from the environment
+ * (CONCERTO_<NAME>_ROUTER, _PUB, _DB, CONCERTO_DATA_DIR, ...), opens the
+ * store, runs setup, binds and serves until SIGTERM or SIGINT, then drains
+ * and exits. Returns the process exit code. */
+int service_main(const service_spec_t *spec, int argc, char **argv);
+
+/* Registration, from setup. Each request type has one handler. */
+int service_on(service_t *svc, const ProtobufCMessageDescriptor *request, service_kind_t kind,
+               service_handler_fn fn, void *arg);
+
+/* Subscribes to another service's events. `name` is its source name;
+ * endpoints are where its ROUTER and PUB listen. */
+int service_subscribe(service_t *svc, const char *name, const char *router_endpoint,
+                      const char *pub_endpoint);
+/* Handles events of one type from a subscribed source. Events of types with
+ * no handler still advance the cursor. */
+int service_on_event(service_t *svc, const char *source, const ProtobufCMessageDescriptor *event,
+                     service_handler_fn fn, void *arg);
+
+int service_every(service_t *svc, int interval_ms, service_timer_fn fn, void *arg);
+
+store_t *service_store(service_t *svc);
+const char *service_name(service_t *svc);
+/* Asks the loop to stop after the current turn (also what signals do). */
+void service_stop(service_t *svc);
+
+/* --- inside a handler --- */
+
+store_t *service_call_store(service_call_t *call);
+sqlite3 *service_call_db(service_call_t *call);
+/* The request or event envelope (borrowed): source, actor, timestamp... */
+const envelope_t *service_call_envelope(service_call_t *call);
+/* Who asked: the envelope's actor, or "" when none was given. */
+const char *service_call_actor(service_call_t *call);
+/* Wall-clock Unix milliseconds at the start of this call. */
+int64_t service_call_now_ms(service_call_t *call);
+
+/* Answers OK with `result` (may be NULL for an empty answer). */
+int service_call_reply(service_call_t *call, const ProtobufCMessage *result);
+/* Answers `status` with a message; returns `status`. */
+int service_call_fail(service_call_t *call, status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds a field violation to the answer (use before service_call_fail). */
+void service_call_violation(service_call_t *call, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Number of violations added so far. */
+size_t service_call_violation_count(service_call_t *call);
+
+/* Appends an event to the outbox in this call's transaction; it is
+ * published after commit, or dropped if the call fails. `subject` names
+ * the entity ("table:tqmn") for history queries; may be NULL. Returns 0,
+ * or -1 on a database error (then fail the call with STATUS_INTERNAL). */
+int service_call_emit(service_call_t *call, const char *subject, const ProtobufCMessage *event);
+
+/* For tests of handlers without sockets: runs one request through the
+ * same path as the loop (transaction, idempotency, handler, commit) and
+ * returns the packed Reply envelope. Defined in service.c. */
+uint8_t *service_dispatch_frame(service_t *svc, const uint8_t *frame, size_t len,
+                                size_t *reply_len);
+/* Creates a runtime around an open store, with no sockets, for such tests. */
+service_t *service_new_for_test(const char *name, store_t *store);
+void service_destroy(service_t **self_p);
+
+#endif

@@ -1,0 +1,116 @@
+/* service_internal: what service.c and subscriber.c share; not for daemons. */
+#ifndef CONCERTO_SERVICE_INTERNAL_H
+#define CONCERTO_SERVICE_INTERNAL_H
+
+#include "outbox.h"
+#include "service.h"
+#include "transport.h"
+
+typedef struct {
+    const ProtobufCMessageDescriptor *desc;
+    service_kind_t kind;
+    service_handler_fn fn;
+    void *arg;
+} service_handler_t;
+
+typedef struct subscriber subscriber_t;
+
+typedef struct {
+    char *field;
+    char *description;
+} service_violation_t;
+
+struct service_call {
+    service_t *svc;
+    const envelope_t *env;
+    int64_t now_ms;
+    int status;
+    char *message;
+    service_violation_t *violations;
+    size_t n_violations;
+    char *result_type;
+    uint8_t *result;
+    size_t result_len;
+    /* Events emitted by this call, published after the batch commits. */
+    outbox_event_t *events;
+    size_t n_events;
+};
+
+struct service {
+    char *name;
+    store_t *store;
+    void *zctx;
+    void *router;
+    void *pub;
+    transport_options_t topt;
+    int heartbeat_ms;
+    int64_t started_ms;
+    size_t batch_max;
+    volatile int stopping;
+
+    service_handler_t *handlers;
+    size_t n_handlers;
+
+    subscriber_t **subs;
+    size_t n_subs;
+
+    struct service_timer {
+        int interval_ms;
+        int64_t due_ms;
+        service_timer_fn fn;
+        void *arg;
+    } * timers;
+    size_t n_timers;
+
+    /* Events committed but not yet published, in sequence order. */
+    outbox_event_t *to_publish;
+    size_t n_to_publish;
+};
+
+int64_t service_now_ms(void);
+
+void service_call_init(service_call_t *call, service_t *svc, const envelope_t *env);
+/* Frees what the call holds; events not moved out are freed too. */
+void service_call_clear(service_call_t *call);
+/* Moves the call's events onto the service's publish list. */
+void service_call_keep_events(service_call_t *call);
+/* Publishes everything on the publish list (after a commit). */
+void service_publish_pending(service_t *svc);
+/* Drops what is on the publish list (after a failed commit). */
+void service_drop_pending(service_t *svc);
+
+/* Packs an Envelope(Reply) answering `request_id`. */
+uint8_t *service_pack_reply(service_t *svc, const ProtobufCBinaryData *request_id,
+                            const uint8_t *reply, size_t reply_len, size_t *len);
+/* Packs the call's answer as a Reply message. */
+uint8_t *service_call_pack_reply(service_call_t *call, size_t *len);
+
+/* Heartbeat of this service: head sequence and subscriber cursors. The
+ * caller frees the result with service_heartbeat_clear. */
+void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb);
+void service_heartbeat_clear(Concerto__Common__V1__Heartbeat *hb);
+
+service_t *service_new(const char *name, store_t *store);
+void service_publish_heartbeat(service_t *svc);
+/* Reads up to batch_max requests from the ROUTER, runs and answers them. */
+void service_on_router(service_t *svc);
+
+/* --- subscriber.c --- */
+subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,
+                             const char *pub_ep);
+void subscriber_destroy(subscriber_t **self_p);
+const char *subscriber_source(subscriber_t *self);
+int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *desc,
+                        service_handler_fn fn, void *arg);
+/* Connects sockets and loads the cursor; call once the store is open. */
+int subscriber_start(subscriber_t *self);
+void *subscriber_sub_socket(subscriber_t *self);
+void *subscriber_dealer_socket(subscriber_t *self);
+/* Drains both sockets (bounded) and applies what can be applied. */
+void subscriber_on_readable(subscriber_t *self);
+/* Timer work: replay timeouts and acks to the source. */
+void subscriber_tick(subscriber_t *self, int64_t now_ms);
+uint64_t subscriber_applied(subscriber_t *self);
+uint64_t subscriber_source_head(subscriber_t *self);
+
+#endif

@@ -1,0 +1,279 @@
+/* service_loop: a daemon's life: configuration from the environment,
+ * sockets, the zmq_poll loop with its timers, and orderly shutdown on
+ * SIGTERM or SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "service_internal.h"
+#include "xalloc.h"
+
+static volatile sig_atomic_t service_signalled;
+
+static void service_on_signal(int sig)
+{
+    (void)sig;
+    service_signalled = 1;
+}
+
+static void service_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = service_on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: zmq_poll must return EINTR so the loop sees the flag. */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Milliseconds until the next timer is due, at most one heartbeat. */
+static long service_poll_timeout(service_t *svc, int64_t now, int64_t next_heartbeat)
+{
+    int64_t due = next_heartbeat;
+    for (size_t i = 0; i < svc->n_timers; i++)
+        if (svc->timers[i].due_ms < due)
+            due = svc->timers[i].due_ms;
+    int64_t wait = due - now;
+    if (wait < 0)
+        wait = 0;
+    /* Subscribers check replay deadlines on each turn. */
+    if (svc->n_subs && wait > 250)
+        wait = 250;
+    return (long)wait;
+}
+
+static void service_run_timers(service_t *svc, int64_t now)
+{
+    for (size_t i = 0; i < svc->n_timers; i++) {
+        struct service_timer *t = &svc->timers[i];
+        if (t->due_ms > now)
+            continue;
+        t->due_ms = now + t->interval_ms;
+        t->fn(svc, t->arg);
+    }
+    for (size_t i = 0; i < svc->n_subs; i++)
+        subscriber_tick(svc->subs[i], now);
+}
+
+static int service_loop(service_t *svc)
+{
+    size_t n_items = 1 + 2 * svc->n_subs;
+    zmq_pollitem_t *items = xcalloc(n_items, sizeof *items);
+    items[0] = (zmq_pollitem_t){svc->router, 0, ZMQ_POLLIN, 0};
+    for (size_t i = 0; i < svc->n_subs; i++) {
+        items[1 + 2 * i] = (zmq_pollitem_t){subscriber_sub_socket(svc->subs[i]), 0, ZMQ_POLLIN, 0};
+        items[2 + 2 * i] =
+            (zmq_pollitem_t){subscriber_dealer_socket(svc->subs[i]), 0, ZMQ_POLLIN, 0};
+    }
+    int64_t next_heartbeat = service_now_ms();
+    while (!svc->stopping && !service_signalled) {
+        int64_t now = service_now_ms();
+        if (now >= next_heartbeat) {
+            service_publish_heartbeat(svc);
+            next_heartbeat = now + svc->heartbeat_ms;
+        }
+        int rc = zmq_poll(items, (int)n_items, service_poll_timeout(svc, now, next_heartbeat));
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
+            free(items);
+            return -1;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            service_on_router(svc);
+        for (size_t i = 0; i < svc->n_subs; i++)
+            if ((items[1 + 2 * i].revents | items[2 + 2 * i].revents) & ZMQ_POLLIN)
+                subscriber_on_readable(svc->subs[i]);
+        service_run_timers(svc, service_now_ms());
+    }
+    free(items);
+    return 0;
+}
+
+/* The settings every daemon has; names carry the service's prefix. */
+typedef struct {
+    config_var_t *vars;
+    size_t n;
+    char *names[8];
+} service_vars_t;
+
+static char *service_env_name(const char *service, const char *suffix)
+{
+    char *name = xasprintf("CONCERTO_%s_%s", service, suffix);
+    for (char *p = name; *p; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    return name;
+}
+
+static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
+{
+    const char *suffixes[6] = {"ROUTER", "ROUTER_BIND", "PUB", "PUB_BIND", "DB", "SYNCHRONOUS"};
+    for (int i = 0; i < 6; i++)
+        sv->names[i] = service_env_name(spec->name, suffixes[i]);
+    config_var_t common[] = {
+        {"CONCERTO_DATA_DIR", "./data", "folder holding each service's SQLite file"},
+        {sv->names[0], spec->default_router, "endpoint others use to reach this ROUTER"},
+        {sv->names[1], "", "where this ROUTER binds (default: the ROUTER endpoint)"},
+        {sv->names[2], spec->default_pub, "endpoint others use to reach this PUB"},
+        {sv->names[3], "", "where this PUB binds (default: the PUB endpoint)"},
+        {sv->names[4], "", "SQLite file (default: $CONCERTO_DATA_DIR/<service>.db)"},
+        {sv->names[5], "FULL", "SQLite synchronous setting: FULL or NORMAL"},
+        {"CONCERTO_LOG_LEVEL", "info", "debug, info, warn or error"},
+        {"CONCERTO_HEARTBEAT_MS", "1000", "interval between heartbeats on PUB"},
+        {"CONCERTO_MAX_FRAME", "1048576", "largest frame accepted, in bytes"},
+        {"CONCERTO_BATCH_MAX", "256", "requests committed together at most (group commit)"},
+    };
+    size_t nc = sizeof common / sizeof common[0];
+    sv->n = nc + spec->n_extra_vars;
+    sv->vars = xcalloc(sv->n, sizeof *sv->vars);
+    memcpy(sv->vars, common, sizeof common);
+    for (size_t i = 0; i < spec->n_extra_vars; i++)
+        sv->vars[nc + i] = spec->extra_vars[i];
+}
+
+static void service_vars_free(service_vars_t *sv)
+{
+    for (int i = 0; i < 6; i++)
+        free(sv->names[i]);
+    free(sv->vars);
+}
+
+static int service_mkdir_p(const char *dir)
+{
+    char *path = xstrdup(dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(path, 0750);
+        *p = '/';
+    }
+    int rc = (mkdir(path, 0750) == 0 || errno == EEXIST) ? 0 : -1;
+    free(path);
+    return rc;
+}
+
+static const char *service_or(const char *value, const char *fallback)
+{
+    return value && *value ? value : fallback;
+}
+
+/* Opens the store and sockets and applies settings; returns NULL after
+ * logging the reason. */
+static service_t *service_start(const service_spec_t *spec, const service_vars_t *sv,
+                                const config_t *cfg)
+{
+    char err[512];
+    int64_t heartbeat, max_frame, batch;
+    if (config_int(cfg, "CONCERTO_HEARTBEAT_MS", 50, 60000, &heartbeat, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 * 1024 * 1024, &max_frame, err,
+                   sizeof err) ||
+        config_int(cfg, "CONCERTO_BATCH_MAX", 1, 10000, &batch, err, sizeof err)) {
+        log_error("bad configuration", "error=\"%s\"", err);
+        return NULL;
+    }
+    const char *data_dir = config_str(cfg, "CONCERTO_DATA_DIR");
+    char *db_default = xasprintf("%s/%s.db", data_dir, spec->name);
+    const char *db_path = service_or(config_str(cfg, sv->names[4]), db_default);
+    if (service_mkdir_p(data_dir) != 0) {
+        log_error("cannot create data directory", "path=%s error=\"%s\"", data_dir,
+                  strerror(errno));
+        free(db_default);
+        return NULL;
+    }
+    store_options_t sopt = {db_path, config_str(cfg, sv->names[5]), 5000};
+    store_t *store = store_open(&sopt, spec->migrations, spec->n_migrations, err, sizeof err);
+    free(db_default);
+    if (!store) {
+        log_error("cannot open store", "error=\"%s\"", err);
+        return NULL;
+    }
+    service_t *svc = service_new(spec->name, store);
+    svc->heartbeat_ms = (int)heartbeat;
+    svc->topt.max_frame = max_frame;
+    svc->batch_max = (size_t)batch;
+    if (spec->setup && spec->setup(svc, cfg) != 0) {
+        log_error("setup failed", "service=%s", spec->name);
+        goto fail;
+    }
+    svc->zctx = zmq_ctx_new();
+    svc->router = transport_socket(svc->zctx, ZMQ_ROUTER, &svc->topt);
+    svc->pub = transport_socket(svc->zctx, ZMQ_PUB, &svc->topt);
+    const char *router_ep =
+        service_or(config_str(cfg, sv->names[1]), config_str(cfg, sv->names[0]));
+    const char *pub_ep = service_or(config_str(cfg, sv->names[3]), config_str(cfg, sv->names[2]));
+    if (!svc->router || !svc->pub || zmq_bind(svc->router, router_ep) != 0) {
+        log_error("cannot bind", "endpoint=%s error=\"%s\"", router_ep, zmq_strerror(errno));
+        goto fail;
+    }
+    if (zmq_bind(svc->pub, pub_ep) != 0) {
+        log_error("cannot bind", "endpoint=%s error=\"%s\"", pub_ep, zmq_strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < svc->n_subs; i++)
+        if (subscriber_start(svc->subs[i]) != 0)
+            goto fail;
+    log_info("serving", "router=%s pub=%s db=%s schema=%d head=%llu", router_ep, pub_ep,
+             store_path(store), store_schema_version(store),
+             (unsigned long long)outbox_head(store));
+    return svc;
+fail:
+    service_destroy(&svc);
+    store_destroy(&store);
+    return NULL;
+}
+
+int service_main(const service_spec_t *spec, int argc, char **argv)
+{
+    service_vars_t sv;
+    service_vars_build(&sv, spec);
+    char program[64];
+    snprintf(program, sizeof program, "concerto-%s", spec->name);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_print_help(stdout, program, spec->summary, sv.vars, sv.n);
+            service_vars_free(&sv);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s\n", program, CONCERTO_VERSION);
+            service_vars_free(&sv);
+            return 0;
+        }
+        fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", program, argv[i]);
+        service_vars_free(&sv);
+        return 2;
+    }
+    char err[512];
+    config_t *cfg = config_load(sv.vars, sv.n, err, sizeof err);
+    int code = 1;
+    if (!cfg) {
+        fprintf(stderr, "%s: %s\n", program, err);
+        goto out;
+    }
+    if (log_init(spec->name, config_str(cfg, "CONCERTO_LOG_LEVEL")) != 0) {
+        fprintf(stderr, "%s: CONCERTO_LOG_LEVEL must be debug, info, warn or error\n", program);
+        goto out;
+    }
+    service_install_signals();
+    service_t *svc = service_start(spec, &sv, cfg);
+    if (!svc)
+        goto out;
+    code = service_loop(svc) == 0 ? 0 : 1;
+    log_info("stopped", "head=%llu", (unsigned long long)outbox_head(svc->store));
+    store_t *store = svc->store;
+    service_destroy(&svc);
+    store_destroy(&store);
+out:
+    config_destroy(&cfg);
+    service_vars_free(&sv);
+    return code;
+}

@@ -1,0 +1,65 @@
+/* store: a service's SQLite database.
+ *
+ * Opens with WAL, synchronous=FULL, foreign_keys=ON and a busy timeout;
+ * migrates the service's schema by PRAGMA user_version (and the runtime's
+ * own tables by a separate version kept in concerto_meta, so neither
+ * renumbers the other); caches prepared statements by their SQL text; and
+ * wraps transactions and savepoints. One store is used by one thread. */
+#ifndef CONCERTO_STORE_H
+#define CONCERTO_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One schema step. Steps are applied in order; step i brings the schema
+ * from version i to version i + 1, in its own transaction. */
+typedef struct {
+    const char *sql;
+} store_migration_t;
+
+typedef struct store store_t;
+
+typedef struct {
+    const char *path;        /* file, or ":memory:" */
+    const char *synchronous; /* "FULL" (default) or "NORMAL" */
+    int busy_timeout_ms;     /* default 5000 */
+} store_options_t;
+
+/* Opens (creating if needed) and migrates. Returns NULL and a message in
+ * `err` on failure, including a database whose schema is newer than
+ * `steps` knows ("database schema version 5 is newer than this program's
+ * 3"). */
+store_t *store_open(const store_options_t *opt, const store_migration_t *steps, size_t n_steps,
+                    char *err, size_t errlen);
+void store_destroy(store_t **self_p);
+
+sqlite3 *store_db(store_t *self);
+const char *store_path(store_t *self);
+/* PRAGMA user_version: the service schema's version. */
+int store_schema_version(store_t *self);
+
+/* A prepared statement for `sql`, reset and with bindings cleared, owned by
+ * the store. `sql` should be a string literal: the cache is keyed by its
+ * text. Returns NULL (and logs) if the SQL does not compile. */
+sqlite3_stmt *store_stmt(store_t *self, const char *sql);
+
+/* Runs SQL without results; returns SQLITE_OK or the error code (logged). */
+int store_exec(store_t *self, const char *sql);
+
+/* Transactions. begin is BEGIN IMMEDIATE: the single writer takes the lock
+ * up front so a commit never fails with SQLITE_BUSY mid-way. */
+int store_begin(store_t *self);
+int store_commit(store_t *self);
+int store_rollback(store_t *self);
+/* Nested savepoints: save returns a depth token for release/rollback_to. */
+int store_savepoint(store_t *self);
+int store_release(store_t *self, int token);
+int store_rollback_to(store_t *self, int token);
+int store_in_transaction(store_t *self);
+
+/* Copies the live database to `dest_path` with SQLite's online backup API.
+ * Returns SQLITE_OK or an error code; *bytes gets the file size. */
+int store_backup(store_t *self, const char *dest_path, int64_t *bytes);
+
+#endif

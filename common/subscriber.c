@@ -1,0 +1,414 @@
+/* subscriber: one service's subscription to another's events.
+ *
+ * The cursor (last applied sequence) lives in the subscriber's database
+ * and moves in the same transaction as the events' effects, so a crash
+ * anywhere loses nothing and applies nothing twice. PUB is only a fast
+ * path: a live event is applied when it is exactly the next one; anything
+ * else (a gap, a restart, a heartbeat showing the source is ahead) asks
+ * the source's ROUTER for the events after the cursor, a page at a time,
+ * until caught up. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "service_internal.h"
+#include "uuid.h"
+#include "xalloc.h"
+
+#define SUBSCRIBER_PAGE 500
+#define SUBSCRIBER_REPLAY_TIMEOUT_MS 3000
+#define SUBSCRIBER_ACK_INTERVAL_MS 5000
+#define SUBSCRIBER_DRAIN_MAX 1024
+
+struct subscriber {
+    service_t *svc;
+    char *source;
+    char *router_ep;
+    char *pub_ep;
+    void *sub;
+    void *dealer;
+    service_handler_t *handlers;
+    size_t n_handlers;
+    uint64_t applied;     /* mirrors the cursors row */
+    uint64_t source_head; /* newest head the source announced */
+    int replay_pending;
+    uint8_t replay_id[UUID_LEN];
+    int64_t replay_deadline_ms;
+    int64_t next_ack_ms;
+    uint64_t acked;
+};
+
+subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,
+                             const char *pub_ep)
+{
+    subscriber_t *self = xcalloc(1, sizeof *self);
+    self->svc = svc;
+    self->source = xstrdup(source);
+    self->router_ep = xstrdup(router_ep);
+    self->pub_ep = xstrdup(pub_ep);
+    return self;
+}
+
+void subscriber_destroy(subscriber_t **self_p)
+{
+    subscriber_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->sub)
+        zmq_close(self->sub);
+    if (self->dealer)
+        zmq_close(self->dealer);
+    free(self->handlers);
+    free(self->source);
+    free(self->router_ep);
+    free(self->pub_ep);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *subscriber_source(subscriber_t *self)
+{
+    return self->source;
+}
+
+uint64_t subscriber_applied(subscriber_t *self)
+{
+    return self->applied;
+}
+
+uint64_t subscriber_source_head(subscriber_t *self)
+{
+    return self->source_head > self->applied ? self->source_head : self->applied;
+}
+
+void *subscriber_sub_socket(subscriber_t *self)
+{
+    return self->sub;
+}
+
+void *subscriber_dealer_socket(subscriber_t *self)
+{
+    return self->dealer;
+}
+
+int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *desc,
+                        service_handler_fn fn, void *arg)
+{
+    self->handlers = xrealloc(self->handlers, (self->n_handlers + 1) * sizeof *self->handlers);
+    self->handlers[self->n_handlers++] = (service_handler_t){desc, SERVICE_COMMAND, fn, arg};
+    return 0;
+}
+
+static uint64_t subscriber_load_cursor(subscriber_t *self)
+{
+    store_t *store = self->svc->store;
+    sqlite3_stmt *st = store_stmt(store, "SELECT applied_seq FROM cursors WHERE source = ?");
+    uint64_t v = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, self->source, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+static int subscriber_save_cursor(subscriber_t *self, uint64_t seq)
+{
+    sqlite3_stmt *st = store_stmt(
+        self->svc->store, "INSERT INTO cursors(source, applied_seq) VALUES(?, ?) "
+                          "ON CONFLICT(source) DO UPDATE SET applied_seq = excluded.applied_seq");
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, self->source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Sends a request envelope to the source's ROUTER; returns 0 or -1. */
+static int subscriber_send(subscriber_t *self, const ProtobufCMessage *msg, uint8_t id[UUID_LEN])
+{
+    size_t plen = 0;
+    uint8_t *payload = message_pack(msg, &plen);
+    envelope_t env;
+    envelope_prepare(&env, id, self->svc->name, msg->descriptor->name, payload, plen);
+    size_t len = 0;
+    uint8_t *frame = envelope_pack(&env, &len);
+    const void *data[1] = {frame};
+    int rc = transport_send(self->dealer, data, &len, 1, ZMQ_DONTWAIT);
+    free(frame);
+    free(payload);
+    return rc;
+}
+
+static void subscriber_request_replay(subscriber_t *self)
+{
+    Concerto__Common__V1__ReplayRequest req = CONCERTO__COMMON__V1__REPLAY_REQUEST__INIT;
+    req.has_after_sequence = 1;
+    req.after_sequence = self->applied;
+    req.has_max_events = 1;
+    req.max_events = SUBSCRIBER_PAGE;
+    req.subscriber = self->svc->name;
+    /* With ZMQ_IMMEDIATE the send fails while the source is unreachable;
+     * the deadline makes the next tick try again either way. */
+    self->replay_pending = 1;
+    self->replay_deadline_ms = service_now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
+    if (subscriber_send(self, &req.base, self->replay_id) != 0)
+        self->replay_deadline_ms = service_now_ms() + 200;
+}
+
+static service_handler_t *subscriber_find(subscriber_t *self, const char *type)
+{
+    for (size_t i = 0; i < self->n_handlers; i++)
+        if (strcmp(self->handlers[i].desc->name, type) == 0)
+            return &self->handlers[i];
+    return NULL;
+}
+
+/* Applies one event inside the open transaction. Returns 0 when the
+ * cursor may move past it, -1 when the batch must roll back (a database
+ * error: retried from the same cursor later). */
+static int subscriber_apply_one(subscriber_t *self, const envelope_t *env)
+{
+    service_handler_t *h = subscriber_find(self, env->type);
+    if (!h)
+        return 0;
+    ProtobufCMessage *msg = NULL;
+    if (envelope_unpack_payload(env, h->desc, &msg) != ENVELOPE_OK) {
+        log_error("event does not decode; skipped", "source=%s seq=%llu type=%s", self->source,
+                  (unsigned long long)env->sequence, env->type);
+        return 0;
+    }
+    service_call_t call;
+    service_call_init(&call, self->svc, env);
+    int sp = store_savepoint(self->svc->store);
+    int status = sp < 0 ? STATUS_INTERNAL : h->fn(&call, msg, h->arg);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    int rc = 0;
+    if (status == STATUS_OK) {
+        store_release(self->svc->store, sp);
+        service_call_keep_events(&call);
+    } else if (status == STATUS_INTERNAL || status == STATUS_UNAVAILABLE) {
+        rc = -1;
+    } else {
+        /* The event is a fact the source already committed; a handler that
+         * refuses it cannot change that, so it is logged and passed. */
+        store_rollback_to(self->svc->store, sp);
+        log_warn("event refused by handler; skipped",
+                 "source=%s seq=%llu type=%s status=%s "
+                 "reason=\"%s\"",
+                 self->source, (unsigned long long)env->sequence, env->type, status_name(status),
+                 call.message ? call.message : "");
+    }
+    service_call_clear(&call);
+    return rc;
+}
+
+/* Applies the events that continue the cursor, in one transaction.
+ * `events` must be in sequence order. Returns -1 if a gap was found before
+ * the end, 0 otherwise. */
+static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, int from_replay)
+{
+    store_t *store = self->svc->store;
+    if (store_begin(store) != SQLITE_OK)
+        return -1;
+    uint64_t cursor = self->applied;
+    int gap = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seq = events[i]->sequence;
+        if (seq <= cursor)
+            continue;
+        if (seq != cursor + 1) {
+            if (!from_replay || i > 0) {
+                gap = 1;
+                break;
+            }
+            /* The first event of a page answering "after cursor" is the
+             * oldest the source still has: the ones before were pruned. */
+            log_warn("source pruned events this subscriber never saw",
+                     "source=%s from=%llu to=%llu", self->source, (unsigned long long)cursor + 1,
+                     (unsigned long long)seq - 1);
+        }
+        if (subscriber_apply_one(self, events[i]) != 0) {
+            store_rollback(store);
+            service_drop_pending(self->svc);
+            return -1;
+        }
+        cursor = seq;
+    }
+    if (cursor != self->applied && subscriber_save_cursor(self, cursor) != 0) {
+        store_rollback(store);
+        service_drop_pending(self->svc);
+        return -1;
+    }
+    if (store_commit(store) != SQLITE_OK) {
+        store_rollback(store);
+        service_drop_pending(self->svc);
+        return -1;
+    }
+    self->applied = cursor;
+    service_publish_pending(self->svc);
+    return gap ? -1 : 0;
+}
+
+static void subscriber_on_heartbeat(subscriber_t *self, const envelope_t *env)
+{
+    ProtobufCMessage *msg = NULL;
+    if (envelope_unpack_payload(env, &concerto__common__v1__heartbeat__descriptor, &msg) !=
+        ENVELOPE_OK)
+        return;
+    const Concerto__Common__V1__Heartbeat *hb = (const void *)msg;
+    if (hb->head_sequence > self->source_head)
+        self->source_head = hb->head_sequence;
+    /* A source restored from an older backup announces a lower head;
+     * trust the newest announcement rather than our memory. */
+    if (hb->head_sequence < self->source_head && hb->head_sequence >= self->applied)
+        self->source_head = hb->head_sequence;
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (self->source_head > self->applied && !self->replay_pending)
+        subscriber_request_replay(self);
+}
+
+static void subscriber_drain_sub(subscriber_t *self)
+{
+    envelope_t **batch = NULL;
+    size_t n = 0, cap = 0;
+    size_t max_frame = (size_t)self->svc->topt.max_frame;
+    for (int i = 0; i < SUBSCRIBER_DRAIN_MAX; i++) {
+        transport_msg_t m;
+        if (transport_recv(self->sub, &m, ZMQ_DONTWAIT) != 0)
+            break;
+        envelope_t *env = NULL;
+        if (m.count == 2 && !m.truncated &&
+            envelope_decode(transport_frame_data(&m, 1), transport_frame_size(&m, 1), max_frame,
+                            &env) == ENVELOPE_OK) {
+            if (strcmp(env->type, concerto__common__v1__heartbeat__descriptor.name) == 0) {
+                subscriber_on_heartbeat(self, env);
+                envelope_free(&env);
+            } else if (!env->has_sequence || self->replay_pending) {
+                /* While a replay is under way it brings these too. */
+                envelope_free(&env);
+            } else {
+                if (env->sequence > self->source_head)
+                    self->source_head = env->sequence;
+                if (n == cap) {
+                    cap = cap ? cap * 2 : 64;
+                    batch = xrealloc(batch, cap * sizeof *batch);
+                }
+                batch[n++] = env;
+            }
+        } else {
+            log_warn("malformed event dropped", "source=%s", self->source);
+        }
+        transport_msg_close(&m);
+    }
+    if (n && subscriber_apply(self, batch, n, 0) != 0 && !self->replay_pending)
+        subscriber_request_replay(self);
+    for (size_t i = 0; i < n; i++)
+        envelope_free(&batch[i]);
+    free(batch);
+}
+
+static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__Reply *reply)
+{
+    self->replay_pending = 0;
+    if ((int)reply->status != STATUS_OK || !reply->result_type ||
+        strcmp(reply->result_type, concerto__common__v1__replay_page__descriptor.name) != 0) {
+        log_warn("replay refused", "source=%s status=%s message=\"%s\"", self->source,
+                 status_name(reply->status), reply->message ? reply->message : "");
+        self->replay_pending = 1; /* retried when the deadline passes */
+        return;
+    }
+    Concerto__Common__V1__ReplayPage *page =
+        concerto__common__v1__replay_page__unpack(NULL, reply->result.len, reply->result.data);
+    if (!page) {
+        log_warn("replay page does not decode", "source=%s", self->source);
+        self->replay_pending = 1;
+        return;
+    }
+    if (page->head_sequence > self->source_head || page->head_sequence >= self->applied)
+        self->source_head = page->head_sequence;
+    int rc = subscriber_apply(self, page->events, page->n_events, 1);
+    uint64_t head = page->head_sequence;
+    concerto__common__v1__replay_page__free_unpacked(page, NULL);
+    if (rc != 0 || self->applied < head)
+        subscriber_request_replay(self);
+    else
+        log_debug("caught up", "source=%s applied=%llu", self->source,
+                  (unsigned long long)self->applied);
+}
+
+static void subscriber_drain_dealer(subscriber_t *self)
+{
+    size_t max_frame = (size_t)self->svc->topt.max_frame;
+    for (int i = 0; i < SUBSCRIBER_DRAIN_MAX; i++) {
+        transport_msg_t m;
+        if (transport_recv(self->dealer, &m, ZMQ_DONTWAIT) != 0)
+            break;
+        envelope_t *env = NULL;
+        if (m.count == 1 &&
+            envelope_decode(transport_frame_data(&m, 0), transport_frame_size(&m, 0), max_frame,
+                            &env) == ENVELOPE_OK &&
+            self->replay_pending && env->has_correlation_id &&
+            memcmp(env->correlation_id.data, self->replay_id, UUID_LEN) == 0) {
+            Concerto__Common__V1__Reply *reply = NULL;
+            if (envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor,
+                                        (ProtobufCMessage **)&reply) == ENVELOPE_OK) {
+                subscriber_on_page(self, reply);
+                concerto__common__v1__reply__free_unpacked(reply, NULL);
+            }
+        }
+        /* Anything else is an ack's answer or a stale page: dropped. */
+        envelope_free(&env);
+        transport_msg_close(&m);
+    }
+}
+
+void subscriber_on_readable(subscriber_t *self)
+{
+    subscriber_drain_sub(self);
+    subscriber_drain_dealer(self);
+}
+
+int subscriber_start(subscriber_t *self)
+{
+    void *ctx = self->svc->zctx;
+    self->sub = transport_socket(ctx, ZMQ_SUB, &self->svc->topt);
+    self->dealer = transport_socket(ctx, ZMQ_DEALER, &self->svc->topt);
+    int one = 1;
+    if (!self->sub || !self->dealer || zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
+        zmq_setsockopt(self->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
+        zmq_connect(self->sub, self->pub_ep) != 0 ||
+        zmq_connect(self->dealer, self->router_ep) != 0) {
+        log_error("cannot subscribe", "source=%s router=%s pub=%s error=\"%s\"", self->source,
+                  self->router_ep, self->pub_ep, zmq_strerror(errno));
+        return -1;
+    }
+    self->applied = subscriber_load_cursor(self);
+    self->acked = self->applied;
+    log_info("subscribed", "source=%s applied=%llu", self->source,
+             (unsigned long long)self->applied);
+    /* Subscribe first, then catch up (as in the Clone pattern): live events
+     * that arrive during the replay are dropped and come with the pages. */
+    subscriber_request_replay(self);
+    return 0;
+}
+
+void subscriber_tick(subscriber_t *self, int64_t now_ms)
+{
+    if (self->replay_pending && now_ms >= self->replay_deadline_ms)
+        subscriber_request_replay(self);
+    if (now_ms >= self->next_ack_ms && self->applied != self->acked) {
+        Concerto__Common__V1__SubscriberAck ack = CONCERTO__COMMON__V1__SUBSCRIBER_ACK__INIT;
+        ack.subscriber = self->svc->name;
+        ack.has_applied_sequence = 1;
+        ack.applied_sequence = self->applied;
+        uint8_t id[UUID_LEN];
+        if (subscriber_send(self, &ack.base, id) == 0)
+            self->acked = self->applied;
+        self->next_ack_ms = now_ms + SUBSCRIBER_ACK_INTERVAL_MS;
+    }
+}

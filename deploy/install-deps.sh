@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs every Debian 12 package Concerto needs to build, run and test.
+# One list for the README, .ci/run and the Dockerfiles; fast when all is present.
+set -eu
+
+# Build and runtime libraries.
+BUILD="build-essential cmake pkg-config ca-certificates
+libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3
+libuv1-dev libhttp-parser-dev libjansson-dev libsodium-dev libcmocka-dev
+libutf8proc-dev libcsv-dev"
+# System tests, fuzzing and benchmarks.
+TEST="python3 python3-zmq python3-protobuf python3-pytest protobuf-compiler
+curl wrk clang libclang-rt-14-dev valgrind docker-compose"
+
+case "${1:-all}" in
+  build) want="$BUILD" ;;
+  runtime) want="libzmq5 libprotobuf-c1 libsqlite3-0 libuv1 libhttp-parser2.9
+libjansson4 libsodium23 libutf8proc2 libcsv3 ca-certificates curl" ;;
+  all) want="$BUILD $TEST" ;;
+  *) echo "usage: $0 [build|runtime|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages:$missing (run as root)" >&2
+  exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,87 @@
+/* concerto-testsub: subscribes to concerto-testpub and records every event
+ * it applies, duplicates included, so a test can prove each was applied
+ * exactly once. Not deployed. */
+#include <sodium.h>
+#include <stdlib.h>
+
+#include "concerto/test/v1/delivery.pb-c.h"
+#include "service.h"
+
+static const store_migration_t testsub_schema[] = {
+    /* No UNIQUE constraint on purpose: a double apply must show up. */
+    {"CREATE TABLE applied(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, payload BLOB)"},
+};
+
+static int testsub_on_ping(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Test__V1__Ping *ping = (const void *)msg;
+    sqlite3_stmt *st =
+        store_stmt(service_call_store(call), "INSERT INTO applied(seq, payload) VALUES(?, ?)");
+    if (!st)
+        return STATUS_INTERNAL;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)service_call_envelope(call)->sequence);
+    sqlite3_bind_blob(st, 2, ping->payload.data, (int)ping->payload.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STATUS_OK : STATUS_INTERNAL;
+}
+
+static int testsub_handle_stats(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+    Concerto__Test__V1__StatsResult res = CONCERTO__TEST__V1__STATS_RESULT__INIT;
+    res.has_applied = res.has_distinct_payloads = res.has_checksum = 1;
+    sqlite3_stmt *st = store_stmt(service_call_store(call), "SELECT payload FROM applied");
+    if (!st)
+        return service_call_fail(call, STATUS_INTERNAL, "query failed");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        unsigned char h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v = (v << 8) | h[i];
+        res.checksum += v;
+        res.applied++;
+    }
+    sqlite3_reset(st);
+    st = store_stmt(service_call_store(call), "SELECT count(DISTINCT payload) FROM applied");
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        res.distinct_payloads = (uint64_t)sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return service_call_reply(call, &res.base);
+}
+
+static int testsub_setup(service_t *svc, const config_t *cfg)
+{
+    if (service_subscribe(svc, "testpub", config_str(cfg, "CONCERTO_TESTPUB_ROUTER"),
+                          config_str(cfg, "CONCERTO_TESTPUB_PUB")) != 0)
+        return -1;
+    if (service_on_event(svc, "testpub", &concerto__test__v1__ping__descriptor, testsub_on_ping,
+                         NULL) != 0)
+        return -1;
+    return service_on(svc, &concerto__test__v1__stats__descriptor, SERVICE_QUERY,
+                      testsub_handle_stats, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const config_var_t vars[] = {
+        {"CONCERTO_TESTPUB_ROUTER", "tcp://127.0.0.1:7901", "testpub's ROUTER endpoint"},
+        {"CONCERTO_TESTPUB_PUB", "tcp://127.0.0.1:7902", "testpub's PUB endpoint"},
+    };
+    static const service_spec_t spec = {
+        .name = "testsub",
+        .default_router = "tcp://127.0.0.1:7903",
+        .default_pub = "tcp://127.0.0.1:7904",
+        .migrations = testsub_schema,
+        .n_migrations = sizeof testsub_schema / sizeof testsub_schema[0],
+        .extra_vars = vars,
+        .n_extra_vars = sizeof vars / sizeof vars[0],
+        .summary = "Test subscriber: applies testpub's events and counts them.",
+        .setup = testsub_setup,
+    };
+    return service_main(&spec, argc, argv);
+}

@@ -1,0 +1,327 @@
+"""Delivery under faults, with real daemons over real sockets.
+
+concerto-testpub appends one event per Emit command; concerto-testsub
+applies each event by inserting a row (no uniqueness, so a double apply
+shows). While 10,000 events are emitted, the subscriber is SIGKILLed and
+restarted three times, then the publisher is SIGKILLed mid-batch and
+restarted. In the end the subscriber must have applied every event exactly
+once: the same count and the same order-independent checksum as the
+publisher's outbox.
+"""
+import hashlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import zmq
+
+from concerto.common.v1 import envelope_pb2 as E
+from concerto.test.v1 import delivery_pb2 as D
+
+BIN = os.environ.get("CONCERTO_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
+TOTAL = 10_000
+CHUNK = 1_000
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def checksum(payloads):
+    total = 0
+    for p in payloads:
+        total += int.from_bytes(hashlib.sha256(p).digest()[:8], "big")
+    return total % (1 << 64)
+
+
+class Daemon:
+    def __init__(self, name, env, logdir):
+        self.name, self.env, self.logdir, self.proc, self.starts = name, env, logdir, None, 0
+
+    def start(self):
+        self.starts += 1
+        log = open(os.path.join(self.logdir, f"{self.name}.{self.starts}.log"), "w")
+        self.proc = subprocess.Popen([os.path.join(BIN, f"concerto-{self.name}")],
+                                     env=self.env, stdout=log, stderr=log)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                assert self.proc.wait(10) == 0, f"{self.name} did not exit cleanly"
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+
+
+@pytest.fixture
+def system():
+    with tempfile.TemporaryDirectory() as tmp:
+        ports = [free_port() for _ in range(4)]
+        env = dict(os.environ, CONCERTO_DATA_DIR=tmp, CONCERTO_HEARTBEAT_MS="200",
+                   CONCERTO_TESTPUB_ROUTER=f"tcp://127.0.0.1:{ports[0]}",
+                   CONCERTO_TESTPUB_PUB=f"tcp://127.0.0.1:{ports[1]}",
+                   CONCERTO_TESTSUB_ROUTER=f"tcp://127.0.0.1:{ports[2]}",
+                   CONCERTO_TESTSUB_PUB=f"tcp://127.0.0.1:{ports[3]}")
+        pub, sub = Daemon("testpub", env, tmp), Daemon("testsub", env, tmp)
+        pub.start()
+        sub.start()
+        ctx = zmq.Context()
+        try:
+            yield pub, sub, ctx, env, tmp
+        finally:
+            sub.stop()
+            pub.stop()
+            ctx.destroy(linger=0)
+
+
+def envelope(msg, env_id=None):
+    return E.Envelope(id=env_id or uuid.uuid4().bytes, source="test",
+                      timestamp_ms=int(time.time() * 1000),
+                      type=msg.DESCRIPTOR.full_name, payload=msg.SerializeToString())
+
+
+def reply_of(frame):
+    env = E.Envelope()
+    env.ParseFromString(frame)
+    rep = E.Reply()
+    rep.ParseFromString(env.payload)
+    return env, rep
+
+
+def send_until_acked(ctx, endpoint, frames, before_wait=None, deadline_s=60):
+    """Sends every frame, resending the unacknowledged ones (same envelope
+    id, so the same idempotency key) until each has an OK reply."""
+    pending = dict(frames)  # id -> packed envelope
+    end = time.time() + deadline_s
+    while pending:
+        assert time.time() < end, f"{len(pending)} commands never acknowledged"
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(endpoint)
+        for frame in pending.values():
+            sock.send(frame)
+        if before_wait:
+            before_wait()
+            before_wait = None
+        while pending and sock.poll(2000):
+            env, rep = reply_of(sock.recv())
+            assert rep.status == E.OK, rep.message
+            pending.pop(env.correlation_id, None)
+        sock.close()
+
+
+def request(ctx, endpoint, msg, timeout_ms=3000):
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    sock.send(envelope(msg).SerializeToString())
+    try:
+        if not sock.poll(timeout_ms):
+            return None
+        return reply_of(sock.recv())[1]
+    finally:
+        sock.close()
+
+
+def stats(ctx, env):
+    rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], D.Stats())
+    if rep is None:
+        return None
+    st = D.StatsResult()
+    st.ParseFromString(rep.result)
+    return st
+
+
+def outbox_payloads(path):
+    db = sqlite3.connect(path)
+    try:
+        out = []
+        for (frame,) in db.execute("SELECT envelope FROM outbox ORDER BY seq"):
+            env = E.Envelope()
+            env.ParseFromString(frame)
+            ping = D.Ping()
+            ping.ParseFromString(env.payload)
+            out.append(ping.payload)
+        return out
+    finally:
+        db.close()
+
+
+def test_every_event_applied_exactly_once_across_kills(system):
+    pub, sub, ctx, env, tmp = system
+    router = env["CONCERTO_TESTPUB_ROUTER"]
+    payloads = [b"event-%06d-" % i + os.urandom(8) for i in range(TOTAL)]
+    chunks = [payloads[i:i + CHUNK] for i in range(0, TOTAL, CHUNK)]
+    for n, chunk in enumerate(chunks):
+        frames = {}
+        for p in chunk:
+            e = envelope(D.Emit(payload=p))
+            frames[e.id] = e.SerializeToString()
+        before_wait = None
+        if n in (2, 4, 6):
+            sub.kill()  # the subscriber dies while events keep coming
+            before_wait = sub.start
+        elif n == 8:
+            def crash_publisher():
+                pub.kill()  # dies with commands in flight, maybe mid-commit
+                pub.start()
+            before_wait = crash_publisher
+        send_until_acked(ctx, router, frames, before_wait)
+
+    expected = checksum(payloads)
+    end = time.time() + 60
+    st = None
+    while time.time() < end:
+        st = stats(ctx, env)
+        if st is not None and st.applied >= TOTAL:
+            break
+        time.sleep(0.2)
+    assert st is not None, "subscriber does not answer"
+    time.sleep(1)  # anything applied twice would show up now
+    st = stats(ctx, env)
+    published = outbox_payloads(os.path.join(tmp, "testpub.db"))
+    assert len(published) == TOTAL, "publisher outbox must hold each command's event once"
+    assert checksum(published) == expected
+    assert st.applied == TOTAL
+    assert st.distinct_payloads == TOTAL
+    assert st.checksum == expected
+    assert sub.starts == 4 and pub.starts == 2
+
+
+def test_same_command_twice_gives_same_reply_and_one_event(system):
+    pub, sub, ctx, env, tmp = system
+    e = envelope(D.Emit(payload=b"once"))
+    frame = e.SerializeToString()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(env["CONCERTO_TESTPUB_ROUTER"])
+    sock.send(frame)
+    assert sock.poll(3000)
+    _, first = reply_of(sock.recv())
+    sock.send(frame)
+    assert sock.poll(3000)
+    _, second = reply_of(sock.recv())
+    sock.close(linger=0)
+    assert first.status == E.OK and first == second
+    assert outbox_payloads(os.path.join(tmp, "testpub.db")) == [b"once"]
+
+
+def test_same_key_different_payload_is_conflict(system):
+    pub, sub, ctx, env, tmp = system
+    env_id = uuid.uuid4().bytes
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(env["CONCERTO_TESTPUB_ROUTER"])
+    sock.send(envelope(D.Emit(payload=b"a"), env_id).SerializeToString())
+    assert sock.poll(3000)
+    assert reply_of(sock.recv())[1].status == E.OK
+    sock.send(envelope(D.Emit(payload=b"b"), env_id).SerializeToString())
+    assert sock.poll(3000)
+    rep = reply_of(sock.recv())[1]
+    sock.close(linger=0)
+    assert rep.status == E.CONFLICT
+    assert "different request" in rep.message
+
+
+MALFORMED = [
+    (b"\xff\xff\xff garbage", "not a protobuf Envelope"),
+    (E.Envelope(type="concerto.test.v1.Emit").SerializeToString(), "id missing"),
+    (E.Envelope(id=b"short", type="x").SerializeToString(), "id missing"),
+    (E.Envelope(id=uuid.uuid4().bytes).SerializeToString(), "type missing"),
+    (E.Envelope(id=uuid.uuid4().bytes, type="no spaces allowed").SerializeToString(),
+     "type missing"),
+    (E.Envelope(id=uuid.uuid4().bytes, type="concerto.nope.v1.Unknown").SerializeToString(),
+     "unknown message type concerto.nope.v1.Unknown"),
+    (E.Envelope(id=uuid.uuid4().bytes, type="concerto.test.v1.Emit",
+                payload=b"\xff\xff\xff").SerializeToString(), "payload does not decode"),
+]
+
+
+@pytest.mark.parametrize("frame,expected", MALFORMED, ids=[m[1] for m in MALFORMED])
+def test_malformed_requests_get_invalid_argument(system, frame, expected):
+    pub, sub, ctx, env, tmp = system
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(env["CONCERTO_TESTPUB_ROUTER"])
+    sock.send(frame)
+    assert sock.poll(3000), "a malformed request must still be answered"
+    _, rep = reply_of(sock.recv())
+    sock.close(linger=0)
+    assert rep.status == E.INVALID_ARGUMENT
+    assert expected in rep.message
+    # and the daemon still serves
+    assert request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.StatusRequest()).status == E.OK
+
+
+def test_oversize_frame_is_dropped_and_daemon_keeps_serving(system):
+    pub, sub, ctx, env, tmp = system
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(env["CONCERTO_TESTPUB_ROUTER"])
+    sock.send(b"x" * (2 * 1024 * 1024))
+    assert not sock.poll(1000), "an oversize frame drops the connection, unanswered"
+    sock.close()
+    assert pub.proc.poll() is None
+    assert request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.StatusRequest()).status == E.OK
+
+
+def test_status_reports_head_and_subscriber_cursor(system):
+    pub, sub, ctx, env, tmp = system
+    frames = {}
+    for i in range(5):
+        e = envelope(D.Emit(payload=b"s%d" % i))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, env["CONCERTO_TESTPUB_ROUTER"], frames)
+    end = time.time() + 10
+    while time.time() < end:
+        rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
+        hb = E.Heartbeat()
+        hb.ParseFromString(rep.result)
+        if hb.cursors and hb.cursors[0].applied_sequence == 5:
+            break
+        time.sleep(0.1)
+    assert hb.service == "testsub"
+    assert hb.cursors[0].source == "testpub"
+    assert hb.cursors[0].applied_sequence == 5
+    assert hb.cursors[0].source_head == 5
+    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.StatusRequest())
+    hb = E.Heartbeat()
+    hb.ParseFromString(rep.result)
+    assert hb.head_sequence == 5
+
+
+def test_prune_never_passes_slowest_subscriber_and_backup_is_readable(system):
+    pub, sub, ctx, env, tmp = system
+    frames = {}
+    for i in range(20):
+        e = envelope(D.Emit(payload=b"p%d" % i))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, env["CONCERTO_TESTPUB_ROUTER"], frames)
+    # A second subscriber that has applied only 7 events holds pruning back.
+    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"],
+                  E.SubscriberAck(subscriber="slow", applied_sequence=7))
+    assert rep.status == E.OK
+    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.PruneOutboxRequest(up_to_sequence=1000))
+    assert rep.status == E.OK
+    res = E.PruneOutboxResult()
+    res.ParseFromString(rep.result)
+    assert res.pruned_up_to == 7 and res.rows_deleted == 7
+    assert len(outbox_payloads(os.path.join(tmp, "testpub.db"))) == 13
+    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.BackupRequest(path="backup.db"))
+    assert rep.status == E.OK, rep.message
+    db = sqlite3.connect(os.path.join(tmp, "backup.db"))
+    (head,) = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+    db.close()
+    assert head == 20
+    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.BackupRequest(path="../escape.db"))
+    assert rep.status == E.INVALID_ARGUMENT

@@ -4,12 +4,10 @@
 #include "service.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "idempotency.h"
@@ -578,7 +576,9 @@ void service_on_router(service_t *svc)
 {
     service_request_t *reqs = xcalloc(svc->batch_max, sizeof *reqs);
     size_t n = 0;
-    while (n < svc->batch_max) {
+    /* Bounded reads, malformed messages included, so one busy peer cannot
+     * hold the loop. */
+    for (size_t reads = 0; n < svc->batch_max && reads < 2 * svc->batch_max; reads++) {
         transport_msg_t m;
         if (transport_recv(svc->router, &m, ZMQ_DONTWAIT) != 0)
             break;

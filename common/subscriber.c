@@ -37,6 +37,7 @@ struct subscriber {
     int64_t replay_deadline_ms;
     int64_t next_ack_ms;
     uint64_t acked;
+    int warned_behind;
 };
 
 subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,
@@ -263,10 +264,15 @@ static void subscriber_on_heartbeat(subscriber_t *self, const envelope_t *env)
     const Concerto__Common__V1__Heartbeat *hb = (const void *)msg;
     if (hb->head_sequence > self->source_head)
         self->source_head = hb->head_sequence;
-    /* A source restored from an older backup announces a lower head;
-     * trust the newest announcement rather than our memory. */
-    if (hb->head_sequence < self->source_head && hb->head_sequence >= self->applied)
-        self->source_head = hb->head_sequence;
+    if (hb->head_sequence < self->applied && !self->warned_behind) {
+        /* Only a source restored from an older backup can be behind what
+         * was applied from it; its next events would reuse sequence
+         * numbers this subscriber has already applied. */
+        log_error("source is behind this subscriber's cursor; was it restored from a backup?",
+                  "source=%s source_head=%llu applied=%llu", self->source,
+                  (unsigned long long)hb->head_sequence, (unsigned long long)self->applied);
+        self->warned_behind = 1;
+    }
     protobuf_c_message_free_unpacked(msg, NULL);
     if (self->source_head > self->applied && !self->replay_pending)
         subscriber_request_replay(self);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <utf8proc.h>
 
 #include "uuid.h"
 #include "xalloc.h"
@@ -49,9 +50,35 @@ static int envelope_type_valid(const char *t)
     return 1;
 }
 
+/* Bounded and valid UTF-8 (protobuf-c does not check proto2 strings). */
 static int envelope_text_valid(const char *s)
 {
-    return !s || strlen(s) <= ENVELOPE_MAX_TEXT_LEN;
+    if (!s)
+        return 1;
+    size_t n = strlen(s);
+    if (n > ENVELOPE_MAX_TEXT_LEN)
+        return 0;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    while (n > 0) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
+        if (used <= 0)
+            return 0;
+        p += used;
+        n -= (size_t)used;
+    }
+    return 1;
+}
+
+/* protobuf-c keeps an unknown field numbered 0, which no encoder can
+ * produce and which would not survive re-packing; other unknown fields are
+ * kept, as schema evolution needs. */
+static int envelope_unknown_fields_valid(const envelope_t *env)
+{
+    for (unsigned i = 0; i < env->base.n_unknown_fields; i++)
+        if (env->base.unknown_fields[i].tag == 0)
+            return 0;
+    return 1;
 }
 
 int envelope_decode(const void *frame, size_t len, size_t max_frame, envelope_t **out)
@@ -63,7 +90,9 @@ int envelope_decode(const void *frame, size_t len, size_t max_frame, envelope_t 
     if (!env)
         return ENVELOPE_MALFORMED;
     int err = ENVELOPE_OK;
-    if (!env->has_id || env->id.len != UUID_LEN)
+    if (!envelope_unknown_fields_valid(env))
+        err = ENVELOPE_MALFORMED;
+    else if (!env->has_id || env->id.len != UUID_LEN)
         err = ENVELOPE_BAD_ID;
     else if (!env->type || !envelope_type_valid(env->type))
         err = ENVELOPE_BAD_TYPE;

@@ -95,6 +95,10 @@ static void long_source(envelope_t *e)
     memset(s, 'a', sizeof s - 1);
     e->source = s;
 }
+static void bad_utf8_actor(envelope_t *e)
+{
+    e->actor = "caf\xc3";
+}
 static void bad_correlation(envelope_t *e)
 {
     e->has_correlation_id = 1;
@@ -122,6 +126,7 @@ static void test_decode_names_each_bad_field(void **state)
     expect_error(dotted_type, ENVELOPE_BAD_TYPE);
     expect_error(long_source, ENVELOPE_BAD_FIELD);
     expect_error(bad_correlation, ENVELOPE_BAD_FIELD);
+    expect_error(bad_utf8_actor, ENVELOPE_BAD_FIELD);
     assert_string_equal(envelope_error_text(ENVELOPE_BAD_ID),
                         "envelope id missing or not 16 bytes");
 }
@@ -152,6 +157,27 @@ static void test_unpack_payload_checks_type_and_bytes(void **state)
     free(frame);
 }
 
+static void test_decode_rejects_unknown_field_zero_but_keeps_others(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *frame = pack_with(NULL, &len);
+    uint8_t *more = malloc(len + 2);
+    memcpy(more, frame, len);
+    envelope_t *env = NULL;
+    more[len] = 0x78; /* field 15 = 1: unknown to this schema, kept */
+    more[len + 1] = 0x01;
+    assert_int_equal(envelope_decode(more, len + 2, 1024, &env), ENVELOPE_OK);
+    assert_int_equal(env->base.n_unknown_fields, 1);
+    envelope_free(&env);
+    more[len] = 0x00; /* field 0: not valid protobuf */
+    int rc = envelope_decode(more, len + 2, 1024, &env);
+    assert_int_equal(rc, ENVELOPE_MALFORMED);
+    assert_null(env);
+    free(more);
+    free(frame);
+}
+
 static void test_id_hex_is_32_lowercase_digits(void **state)
 {
     (void)state;
@@ -175,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_decode_rejects_garbage_and_truncation),
         cmocka_unit_test(test_decode_names_each_bad_field),
         cmocka_unit_test(test_unpack_payload_checks_type_and_bytes),
+        cmocka_unit_test(test_decode_rejects_unknown_field_zero_but_keeps_others),
         cmocka_unit_test(test_id_hex_is_32_lowercase_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -400,8 +400,8 @@ static int read_integer(ctx_t *ctx, const ProtobufCFieldDescriptor *f, const jso
 
 static int read_int(ctx_t *ctx, const ProtobufCFieldDescriptor *f, const json_t *j, value_t *v)
 {
-    int neg;
-    uint64_t mag;
+    int neg = 0;
+    uint64_t mag = 0;
     if (read_integer(ctx, f, j, &neg, &mag) < 0)
         return -1;
     /* Negation in unsigned arithmetic: defined for INT64_MIN too. */

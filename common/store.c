@@ -44,12 +44,15 @@ static int store_get_meta_version(store_t *self)
 
 static int store_set_meta_version(store_t *self, int v)
 {
-    char sql[128];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO concerto_meta(key, value) VALUES('runtime_version', %d) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-             v);
-    return store_exec(self, sql);
+    sqlite3_stmt *st = store_stmt(self, "INSERT INTO concerto_meta(key, value) "
+                                        "VALUES('runtime_version', ?) "
+                                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!st)
+        return SQLITE_ERROR;
+    sqlite3_bind_int(st, 1, v);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int store_get_user_version(store_t *self)

@@ -571,6 +571,30 @@ uint8_t *service_dispatch_frame(service_t *svc, const uint8_t *frame, size_t len
     return req.reply;
 }
 
+Concerto__Common__V1__Reply *service_submit(service_t *svc, const ProtobufCMessage *request,
+                                            const char *actor)
+{
+    size_t plen = 0;
+    uint8_t *payload = message_pack(request, &plen);
+    uint8_t id[UUID_LEN];
+    envelope_t env;
+    envelope_prepare(&env, id, svc->name, request->descriptor->name, payload, plen);
+    env.actor = (char *)actor;
+    size_t flen = 0, rlen = 0;
+    uint8_t *frame = envelope_pack(&env, &flen);
+    free(payload);
+    uint8_t *out = service_dispatch_frame(svc, frame, flen, &rlen);
+    free(frame);
+    envelope_t *reply_env = NULL;
+    Concerto__Common__V1__Reply *reply = NULL;
+    if (envelope_decode(out, rlen, SIZE_MAX, &reply_env) == ENVELOPE_OK)
+        envelope_unpack_payload(reply_env, &concerto__common__v1__reply__descriptor,
+                                (ProtobufCMessage **)&reply);
+    envelope_free(&reply_env);
+    free(out);
+    return reply;
+}
+
 /* Reads up to batch_max requests from the ROUTER and answers them. */
 void service_on_router(service_t *svc)
 {

@@ -115,9 +115,15 @@ size_t service_call_violation_count(service_call_t *call);
  * or -1 on a database error (then fail the call with STATUS_INTERNAL). */
 int service_call_emit(service_call_t *call, const char *subject, const ProtobufCMessage *event);
 
-/* For tests of handlers without sockets: runs one request through the
- * same path as the loop (transaction, idempotency, handler, commit) and
- * returns the packed Reply envelope. Defined in service.c. */
+/* Runs `request` as if it had come from the ROUTER (transaction,
+ * idempotency under a fresh key, handler, commit, publish), for a daemon's
+ * own work such as loading demo data at start. Returns the Reply, freed
+ * with concerto__common__v1__reply__free_unpacked. */
+Concerto__Common__V1__Reply *service_submit(service_t *svc, const ProtobufCMessage *request,
+                                            const char *actor);
+
+/* For tests of handlers without sockets: runs one packed request envelope
+ * through the same path and returns the packed Reply envelope. */
 uint8_t *service_dispatch_frame(service_t *svc, const uint8_t *frame, size_t len,
                                 size_t *reply_len);
 /* Creates a runtime around an open store, with no sockets, for such tests. */

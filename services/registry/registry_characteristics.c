@@ -1,0 +1,67 @@
+/* registry_characteristics: rules of the four characteristics (see
+ * registry_characteristics.h). */
+#include "registry_characteristics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "registry_validate.h"
+
+const char *const registry_characteristic_codes[REGISTRY_CHAR_COUNT] = {
+    "intersectoral", "multi_network", "structured_permanent", "networking_synergy"};
+
+static void registry_eval_count(registry_verdict_t *v, size_t have, unsigned need, const char *what)
+{
+    v->met = have >= need;
+    snprintf(v->summary, sizeof v->summary, "%zu distinct %s among active members (at least %u)",
+             have, what, need);
+}
+
+static void registry_eval_structured(const registry_facts_t *f, const registry_thresholds_t *t,
+                                     registry_verdict_t *v)
+{
+    int bylaws = f->bylaws_adopted_on && strcmp(f->bylaws_adopted_on, f->as_of) <= 0;
+    int legal = f->incorporated == 1 || bylaws;
+    int board = f->board_seats > 0 || f->board_members > 0;
+    int meetings = f->meetings_per_year >= 0 && (unsigned)f->meetings_per_year >= t->min_meetings;
+    v->met = legal && board && meetings;
+    if (v->met) {
+        snprintf(v->summary, sizeof v->summary,
+                 "%s, has a board, meets %d times a year (at least %u)",
+                 f->incorporated == 1 ? "incorporated" : "bylaws adopted", f->meetings_per_year,
+                 t->min_meetings);
+        return;
+    }
+    snprintf(v->summary, sizeof v->summary, "missing:%s%s%s",
+             legal ? "" : " incorporation or adopted bylaws;", board ? "" : " a board;",
+             meetings ? "" : " enough meetings a year;");
+    /* Drop the trailing separator. */
+    size_t n = strlen(v->summary);
+    if (n && v->summary[n - 1] == ';')
+        v->summary[n - 1] = '\0';
+}
+
+static void registry_eval_synergy(const registry_facts_t *f, registry_verdict_t *v)
+{
+    if (!f->attestation_on) {
+        v->met = 0;
+        snprintf(v->summary, sizeof v->summary, "no attestation on or before %s", f->as_of);
+        return;
+    }
+    long long age =
+        (long long)(registry_date_days(f->as_of) - registry_date_days(f->attestation_on));
+    v->met = age >= 0 && age <= REGISTRY_ATTESTATION_VALID_DAYS;
+    snprintf(v->summary, sizeof v->summary, "latest attestation %s (%lld days old, valid for %d)",
+             f->attestation_on, age, REGISTRY_ATTESTATION_VALID_DAYS);
+}
+
+void registry_evaluate(const registry_facts_t *f, const registry_thresholds_t *t,
+                       registry_verdict_t out[REGISTRY_CHAR_COUNT])
+{
+    memset(out, 0, REGISTRY_CHAR_COUNT * sizeof *out);
+    registry_eval_count(&out[REGISTRY_CHAR_INTERSECTORAL], f->n_sectors, t->min_sectors, "sectors");
+    registry_eval_count(&out[REGISTRY_CHAR_MULTI_NETWORK], f->n_networks, t->min_networks,
+                        "networks");
+    registry_eval_structured(f, t, &out[REGISTRY_CHAR_STRUCTURED]);
+    registry_eval_synergy(f, &out[REGISTRY_CHAR_SYNERGY]);
+}

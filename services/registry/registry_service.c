@@ -1,0 +1,137 @@
+/* registry_service: the registry daemon's spec: settings (the
+ * characteristics' thresholds, demo data), schema, handlers, and loading
+ * the demo data at start when no Table is registered (see
+ * registry_service.h). */
+#include "registry_service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "registry_import.h"
+#include "registry_schema.h"
+#include "xalloc.h"
+
+#define DEMO_ACTOR "system:demo-data"
+
+static const config_var_t registry_vars[] = {
+    {"CONCERTO_REGISTRY_MIN_SECTORS", "3",
+     "intersectoral: distinct sectors among a Table's active members, at least"},
+    {"CONCERTO_REGISTRY_MIN_NETWORKS", "3",
+     "multi-network: distinct networks among a Table's active members, at least"},
+    {"CONCERTO_REGISTRY_MIN_MEETINGS", "4", "structured and permanent: meetings a year, at least"},
+    {"CONCERTO_REGISTRY_DEMO_DATA", "",
+     "folder of CSV files imported at start when no Table is registered (empty: none)"},
+};
+
+static registry_config_t registry_cfg;
+
+int registry_register_handlers(service_t *svc, const registry_config_t *cfg)
+{
+    if (registry_territory_setup(svc, cfg) || registry_organization_setup(svc, cfg) ||
+        registry_table_setup(svc, cfg) || registry_membership_setup(svc, cfg) ||
+        registry_evaluate_setup(svc, cfg) || registry_history_setup(svc, cfg) ||
+        registry_import_setup(svc, cfg))
+        return -1;
+    return 0;
+}
+
+static int registry_table_count(service_t *svc)
+{
+    sqlite3_stmt *st = store_stmt(service_store(svc), "SELECT count(*) FROM concertation_table");
+    if (!st)
+        return -1;
+    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_reset(st);
+    return n;
+}
+
+static void registry_log_reply(const Concerto__Common__V1__Reply *reply, const char *dir)
+{
+    if (reply->status != CONCERTO__COMMON__V1__STATUS__OK) {
+        log_error("demo data import refused", "dir=%s status=%s message=\"%s\"", dir,
+                  status_name(reply->status), reply->message ? reply->message : "");
+        for (size_t i = 0; i < reply->n_fields && i < 20; i++)
+            log_error("demo data problem", "field=%s description=\"%s\"", reply->fields[i]->field,
+                      reply->fields[i]->description);
+        return;
+    }
+    Concerto__Registry__V1__ImportResult *res =
+        concerto__registry__v1__import_result__unpack(NULL, reply->result.len, reply->result.data);
+    log_info("demo data imported",
+             "dir=%s territories=%u organizations=%u tables=%u memberships=%u", dir,
+             res ? res->territories : 0, res ? res->organizations : 0, res ? res->tables : 0,
+             res ? res->memberships : 0);
+    if (res)
+        concerto__registry__v1__import_result__free_unpacked(res, NULL);
+}
+
+/* Runs at setup, before the sockets are bound: the events it emits wait in
+ * the outbox, and subscribers get them by replay like any others. */
+int registry_demo_load(service_t *svc, const char *dir)
+{
+    char err[512];
+    Concerto__Registry__V1__ImportRequest *req = registry_import_read_dir(dir, err, sizeof err);
+    if (!req) {
+        log_error("demo data not loaded", "error=\"%s\"", err);
+        return -1;
+    }
+    Concerto__Common__V1__Reply *reply = service_submit(svc, &req->base, DEMO_ACTOR);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (!reply) {
+        log_error("demo data import gave no reply", "dir=%s", dir);
+        return -1;
+    }
+    int ok = reply->status == CONCERTO__COMMON__V1__STATUS__OK;
+    registry_log_reply(reply, dir);
+    concerto__common__v1__reply__free_unpacked(reply, NULL);
+    return ok ? 0 : -1;
+}
+
+static int registry_setup(service_t *svc, const config_t *cfg)
+{
+    char err[256];
+    int64_t sectors, networks, meetings;
+    if (config_int(cfg, "CONCERTO_REGISTRY_MIN_SECTORS", 1, 12, &sectors, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_REGISTRY_MIN_NETWORKS", 1, 6, &networks, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_REGISTRY_MIN_MEETINGS", 0, 365, &meetings, err, sizeof err)) {
+        log_error("bad configuration", "error=\"%s\"", err);
+        return -1;
+    }
+    registry_cfg.min_sectors = (unsigned)sectors;
+    registry_cfg.min_networks = (unsigned)networks;
+    registry_cfg.min_meetings = (unsigned)meetings;
+    const char *demo = config_str(cfg, "CONCERTO_REGISTRY_DEMO_DATA");
+    registry_cfg.demo_dir = demo && *demo ? xstrdup(demo) : NULL;
+    if (registry_register_handlers(svc, &registry_cfg) != 0)
+        return -1;
+    if (registry_cfg.demo_dir) {
+        int n = registry_table_count(svc);
+        if (n < 0)
+            return -1;
+        if (n == 0) {
+            registry_demo_load(svc, registry_cfg.demo_dir);
+        } else {
+            log_info("demo data skipped", "reason=\"Tables are already registered\" tables=%d", n);
+        }
+    }
+    log_info("registry configured", "min_sectors=%u min_networks=%u min_meetings=%u",
+             registry_cfg.min_sectors, registry_cfg.min_networks, registry_cfg.min_meetings);
+    return 0;
+}
+
+void registry_spec_init(service_spec_t *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->name = "registry";
+    spec->default_router = "tcp://127.0.0.1:7101";
+    spec->default_pub = "tcp://127.0.0.1:7102";
+    spec->migrations = registry_migrations;
+    spec->n_migrations = registry_migration_count;
+    spec->extra_vars = registry_vars;
+    spec->n_extra_vars = sizeof registry_vars / sizeof registry_vars[0];
+    spec->summary = "The registry of Montréal's Tables de quartier: territories, Tables, member "
+                    "organizations, memberships, recognition and the four characteristics.\n"
+                    "Also: concerto-registry import DIR (see concerto-registry import --help).";
+    spec->setup = registry_setup;
+}

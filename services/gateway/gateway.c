@@ -1,0 +1,712 @@
+/* gateway: routing HTTP requests to services, fan-out, and the wiring of
+ * every part on the loop (see gateway.h). */
+#include "gateway.h"
+
+#include <http_parser.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "apierror.h"
+#include "envelope.h"
+#include "gateway_internal.h"
+#include "gateway_protos.h"
+#include "gateway_types.h"
+#include "log.h"
+#include "msg_types.h"
+#include "pb_json.h"
+#include "status.h"
+#include "uuid.h"
+#include "xalloc.h"
+
+#define GATEWAY_MAX_QUERY_PARAMS 64
+#define GATEWAY_MAX_IDEMPOTENCY_KEY 200
+
+const ProtobufCMessageDescriptor *gateway_type_find(const char *full_name)
+{
+    const ProtobufCMessageDescriptor *d = msg_types_find(full_name);
+    return d ? d : gateway_types_find(full_name);
+}
+
+/* ------------------------------------------------------------ answers */
+
+void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text)
+        abort(); /* only out-of-memory or a NULL doc (programmer error) */
+    http_server_respond(gw->http, ref, status, NULL, 0, "application/json", &text, strlen(text),
+                        route);
+}
+
+static void gateway_respond_body(gateway_t *gw, http_ref_t ref, int status, char *body, size_t len,
+                                 const http_header_t *extra, size_t n_extra, int route)
+{
+    http_header_t headers[4];
+    size_t n = 0;
+    for (size_t i = 0; i < n_extra && n < 3; i++)
+        headers[n++] = extra[i];
+    if (status == 503)
+        headers[n++] = (http_header_t){"Retry-After", "1"};
+    http_server_respond(gw->http, ref, status, headers, n, "application/json", &body, len, route);
+}
+
+static void gateway_respond_fields(gateway_t *gw, http_ref_t ref, int status, const char *code,
+                                   const char *message, const apierror_field_t *fields,
+                                   size_t n_fields, const http_header_t *extra, size_t n_extra,
+                                   int route)
+{
+    size_t len = 0;
+    char *body = apierror_body(code, message, fields, n_fields, &len);
+    gateway_respond_body(gw, ref, status, body, len, extra, n_extra, route);
+}
+
+static void gateway_respond_error(gateway_t *gw, http_ref_t ref, int status, const char *message,
+                                  int route)
+{
+    gateway_respond_fields(gw, ref, status, apierror_code_for_http(status), message, NULL, 0, NULL,
+                           0, route);
+}
+
+/* ------------------------------------------------------------ requests */
+
+typedef struct {
+    int status; /* HTTP */
+    char message[256];
+    pb_json_error_t field; /* field.field[0] == 0: no field */
+} gateway_build_error_t;
+
+static int gateway_build_fail(gateway_build_error_t *e, int status, const char *message,
+                              const pb_json_error_t *field)
+{
+    e->status = status;
+    snprintf(e->message, sizeof e->message, "%s", message);
+    if (field)
+        e->field = *field;
+    return -1;
+}
+
+static int gateway_is_json(const char *content_type)
+{
+    if (!content_type)
+        return 0;
+    while (*content_type == ' ')
+        content_type++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(content_type, "application/json", n) != 0)
+        return 0;
+    char next = content_type[n];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* Places `sub` (taken) in the message field `f` of `msg`. */
+static void gateway_set_submessage(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
+                                   ProtobufCMessage *sub)
+{
+    ProtobufCMessage **slot = (ProtobufCMessage **)((char *)msg + f->offset);
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        *(uint32_t *)((char *)msg + f->quantifier_offset) = f->id;
+    if (*slot)
+        protobuf_c_message_free_unpacked(*slot, NULL);
+    *slot = sub;
+}
+
+/* Builds the request message from the body, the path parameters and the
+ * query string. Returns 0 and *out, or -1 and `e`. */
+static int gateway_build(const route_t *route, const route_match_t *m, const http_request_t *req,
+                         ProtobufCMessage **out, gateway_build_error_t *e)
+{
+    *out = NULL;
+    pb_json_error_t perr;
+    memset(&perr, 0, sizeof perr);
+    ProtobufCMessage *msg = NULL;
+    int takes_body =
+        req->method == HTTP_POST || req->method == HTTP_PUT || req->method == HTTP_PATCH;
+    if (takes_body && req->body_len > 0) {
+        if (!gateway_is_json(req->content_type))
+            return gateway_build_fail(e, 415, "the body must be application/json", NULL);
+        json_error_t jerr;
+        json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!doc) {
+            char why[256];
+            snprintf(why, sizeof why, "invalid JSON at line %d column %d: %.160s", jerr.line,
+                     jerr.column, jerr.text);
+            return gateway_build_fail(e, 400, why, NULL);
+        }
+        if (!json_is_object(doc)) {
+            json_decref(doc);
+            return gateway_build_fail(e, 400, "the body must be a JSON object", NULL);
+        }
+        const ProtobufCMessageDescriptor *desc =
+            route->body_field ? route->body_field->descriptor : route->request;
+        ProtobufCMessage *body = NULL;
+        int rc = pb_json_to_message(doc, desc, &body, &perr);
+        json_decref(doc);
+        if (rc != 0)
+            return gateway_build_fail(e, 400, "the body does not fit the request", &perr);
+        if (route->body_field) {
+            msg = pb_json_message_new(route->request);
+            gateway_set_submessage(msg, route->body_field, body);
+        } else {
+            msg = body;
+        }
+    } else {
+        msg = pb_json_message_new(route->request);
+    }
+    for (int i = 0; i < m->n_params; i++) {
+        if (pb_json_set_field_from_string(msg, m->params[i].name, m->params[i].value, &perr)) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            return gateway_build_fail(e, 400, "invalid path parameter", &perr);
+        }
+    }
+    size_t pos = 0;
+    int count = 0;
+    for (;;) {
+        char *key = NULL, *value = NULL;
+        int rc = req->query ? routes_query_next(req->query, req->query_len, &pos, &key, &value) : 0;
+        if (rc == 0)
+            break;
+        const char *why = NULL;
+        if (rc < 0)
+            why = "malformed query string";
+        else if (++count > GATEWAY_MAX_QUERY_PARAMS)
+            why = "too many query parameters";
+        else if (pb_json_set_field_from_string(msg, key, value, &perr) != 0)
+            why = "invalid query parameter";
+        free(key);
+        free(value);
+        if (why) {
+            protobuf_c_message_free_unpacked(msg, NULL);
+            return gateway_build_fail(e, 400, why, rc < 0 ? NULL : &perr);
+        }
+    }
+    *out = msg;
+    return 0;
+}
+
+static int gateway_key_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > GATEWAY_MAX_IDEMPOTENCY_KEY || strncmp(key, "partner/", 8) == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < ' ' || key[i] > '~')
+            return 0;
+    return 1;
+}
+
+/* The JSON of a Reply's result; NULL (and *why) when it cannot be read. */
+static json_t *gateway_result_json(const Concerto__Common__V1__Reply *reply, const char **why)
+{
+    if (!reply->has_result || !reply->result_type || !*reply->result_type)
+        return json_object();
+    const ProtobufCMessageDescriptor *desc = gateway_type_find(reply->result_type);
+    if (!desc) {
+        *why = "the service answered with a result type the gateway does not know";
+        return NULL;
+    }
+    ProtobufCMessage *msg =
+        protobuf_c_message_unpack(desc, NULL, reply->result.len, reply->result.data);
+    if (!msg) {
+        *why = "the service's result does not decode as its type";
+        return NULL;
+    }
+    json_t *doc = pb_json_from_message(msg);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (!doc)
+        *why = "the service's result nests too deeply";
+    return doc;
+}
+
+static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, int status,
+                                      size_t *len)
+{
+    size_t n = reply->n_fields;
+    apierror_field_t *fields = n ? xcalloc(n, sizeof *fields) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        fields[i].field = reply->fields[i]->field ? reply->fields[i]->field : "";
+        fields[i].description = reply->fields[i]->description ? reply->fields[i]->description : "";
+    }
+    char *body =
+        apierror_body(status_name(status), reply->message ? reply->message : "", fields, n, len);
+    free(fields);
+    return body;
+}
+
+/* ------------------------------------------------------------ one service */
+
+typedef struct {
+    gateway_t *gw;
+    http_ref_t ref;
+    int route;
+    int ok_status;
+    int service;
+    char request_id[UUID_STR_LEN];
+} gateway_call_t;
+
+static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
+                             const Concerto__Common__V1__Reply *reply)
+{
+    gateway_call_t *call = arg;
+    gateway_t *gw = call->gw;
+    gw->calls_in_progress--;
+    http_header_t rid = {"X-Request-Id", call->request_id};
+    const char *name = routes_target_name((route_target_t)call->service);
+    char message[160];
+    size_t len = 0;
+    char *body = NULL;
+    int status;
+    if (outcome == UPSTREAM_REPLY) {
+        int st = reply->has_status ? (int)reply->status : STATUS_OK;
+        status = apierror_http_status(st, call->ok_status);
+        if (st == STATUS_OK) {
+            const char *why = NULL;
+            json_t *doc = gateway_result_json(reply, &why);
+            if (doc) {
+                body = json_dumps(doc, JSON_COMPACT);
+                json_decref(doc);
+                len = strlen(body);
+            } else {
+                status = 502;
+                body = apierror_body(APIERROR_BAD_GATEWAY, why, NULL, 0, &len);
+            }
+        } else {
+            body = gateway_reply_error_body(reply, st, &len);
+        }
+    } else {
+        if (outcome == UPSTREAM_TIMEOUT) {
+            status = 504;
+            snprintf(message, sizeof message, "%s did not answer within %llu ms", name,
+                     (unsigned long long)gw->opt.deadline_ms);
+        } else if (outcome == UPSTREAM_CANCELLED) {
+            status = 503;
+            snprintf(message, sizeof message, "the gateway is shutting down");
+        } else {
+            status = 502;
+            snprintf(message, sizeof message, "%s answered with a malformed reply", name);
+        }
+        body = apierror_body(apierror_code_for_http(status), message, NULL, 0, &len);
+    }
+    gateway_respond_body(gw, call->ref, status, body, len, &rid, 1, call->route);
+    free(call);
+}
+
+static const char *gateway_call_error(int rc)
+{
+    switch (rc) {
+    case UPSTREAM_ERR_TOO_LARGE:
+        return "cannot take a request this large";
+    case UPSTREAM_ERR_DOWN:
+        return "is unavailable (no recent heartbeat)";
+    case UPSTREAM_ERR_BUSY:
+        return "is overloaded; retry later";
+    default:
+        return "could not be reached";
+    }
+}
+
+static void gateway_single(gateway_t *gw, http_ref_t ref, const route_t *route, int index,
+                           const upstream_request_t *ureq)
+{
+    gateway_call_t *call = xcalloc(1, sizeof *call);
+    call->gw = gw;
+    call->ref = ref;
+    call->route = index;
+    call->ok_status = route->ok_status;
+    call->service = route->target;
+    uint8_t id[UUID_LEN];
+    int rc = upstream_call(gw->upstreams[route->target], ureq, gw->opt.deadline_ms,
+                           gateway_on_reply, call, id);
+    if (rc != 0) {
+        free(call);
+        char message[160];
+        snprintf(message, sizeof message, "%s %s", routes_target_name(route->target),
+                 gateway_call_error(rc));
+        gateway_respond_error(gw, ref, rc == UPSTREAM_ERR_TOO_LARGE ? 413 : 503, message, index);
+        return;
+    }
+    uuid_format(id, call->request_id);
+    gw->calls_in_progress++;
+}
+
+/* ------------------------------------------------------------ fan-out */
+
+typedef struct fanout fanout_t;
+
+typedef struct {
+    fanout_t *fan;
+    int service;
+} fanout_part_t;
+
+struct fanout {
+    gateway_t *gw;
+    http_ref_t ref;
+    int route;
+    int outstanding;
+    json_t *doc;      /* the request's own fields, then "services" */
+    json_t *services; /* borrowed from doc */
+    fanout_part_t parts[ROUTE_N_SERVICES];
+};
+
+static json_t *fanout_error(const char *state, const char *code, const char *message)
+{
+    return json_pack("{s:s, s:{s:s, s:s}}", "status", state, "error", "code", code, "message",
+                     message);
+}
+
+static void fanout_finish(fanout_t *fan)
+{
+    if (--fan->outstanding > 0)
+        return;
+    gateway_respond_json(fan->gw, fan->ref, 200, fan->doc, fan->route);
+    free(fan);
+}
+
+static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
+                            const Concerto__Common__V1__Reply *reply)
+{
+    fanout_part_t *part = arg;
+    fanout_t *fan = part->fan;
+    gateway_t *gw = fan->gw;
+    gw->calls_in_progress--;
+    const char *name = routes_target_name((route_target_t)part->service);
+    json_t *entry = NULL;
+    char message[160];
+    if (outcome == UPSTREAM_REPLY) {
+        int st = reply->has_status ? (int)reply->status : STATUS_OK;
+        if (st == STATUS_OK) {
+            const char *why = NULL;
+            json_t *result = gateway_result_json(reply, &why);
+            if (result) {
+                entry = json_pack("{s:s, s:o}", "status", "ok", "result", result);
+                if (reply->result_type && *reply->result_type)
+                    json_object_set_new(entry, "resultType", json_string(reply->result_type));
+            } else {
+                entry = fanout_error("error", APIERROR_BAD_GATEWAY, why);
+            }
+        } else {
+            size_t len = 0;
+            char *body = gateway_reply_error_body(reply, st, &len);
+            json_t *err = json_loadb(body, len, 0, NULL);
+            free(body);
+            char state[32];
+            snprintf(state, sizeof state, "%s", status_name(st));
+            for (char *p = state; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+            entry = json_pack("{s:s, s:o}", "status", state, "error",
+                              json_incref(json_object_get(err, "error")));
+            json_decref(err);
+        }
+    } else if (outcome == UPSTREAM_TIMEOUT) {
+        snprintf(message, sizeof message, "%s did not answer within %llu ms", name,
+                 (unsigned long long)gw->opt.deadline_ms);
+        entry = fanout_error("unavailable", "DEADLINE_EXCEEDED", message);
+    } else if (outcome == UPSTREAM_CANCELLED) {
+        entry = fanout_error("unavailable", "UNAVAILABLE", "the gateway is shutting down");
+    } else {
+        snprintf(message, sizeof message, "%s answered with a malformed reply", name);
+        entry = fanout_error("error", APIERROR_BAD_GATEWAY, message);
+    }
+    json_object_set_new(fan->services, name, entry);
+    fanout_finish(fan);
+}
+
+static void gateway_fanout(gateway_t *gw, http_ref_t ref, int index, const ProtobufCMessage *msg,
+                           const upstream_request_t *ureq)
+{
+    fanout_t *fan = xcalloc(1, sizeof *fan);
+    fan->gw = gw;
+    fan->ref = ref;
+    fan->route = index;
+    fan->doc = pb_json_from_message(msg);
+    if (!fan->doc)
+        fan->doc = json_object();
+    fan->services = json_object();
+    json_object_set_new(fan->doc, "services", fan->services);
+    /* One extra count so the answer waits until every call is made. */
+    fan->outstanding = ROUTE_N_SERVICES + 1;
+    for (int s = 0; s < ROUTE_N_SERVICES; s++) {
+        fan->parts[s].fan = fan;
+        fan->parts[s].service = s;
+        int rc = upstream_call(gw->upstreams[s], ureq, gw->opt.deadline_ms, fanout_on_reply,
+                               &fan->parts[s], NULL);
+        if (rc == 0) {
+            gw->calls_in_progress++;
+            continue;
+        }
+        char message[160];
+        const char *name = routes_target_name((route_target_t)s);
+        snprintf(message, sizeof message, "%s %s", name, gateway_call_error(rc));
+        json_object_set_new(fan->services, name,
+                            fanout_error("unavailable", "UNAVAILABLE", message));
+        fan->outstanding--;
+    }
+    fanout_finish(fan);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+#define ROUTE_LOCAL(METHOD, PATTERN, HANDLER, ROLE) ops_##HANDLER,
+#define ROUTE(METHOD, PATTERN, SERVICE, DESC, ROLE, BODY, STATUS)
+static const gateway_local_fn gateway_locals[] = {
+#include "routes.def"
+};
+#undef ROUTE
+#undef ROUTE_LOCAL
+
+static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *req)
+{
+    gateway_t *gw = arg;
+    route_match_t m;
+    char allow[64];
+    routes_result_t found =
+        routes_match(gw->routes, req->method, req->path, req->path_len, &m, allow, sizeof allow);
+    if (found == ROUTES_NOT_FOUND) {
+        gateway_respond_error(gw, ref, 404, "no such resource", -1);
+        return;
+    }
+    if (found == ROUTES_METHOD_NOT_ALLOWED) {
+        http_header_t h = {"Allow", allow};
+        char message[128];
+        snprintf(message, sizeof message, "this resource allows %s", allow);
+        gateway_respond_fields(gw, ref, 405, APIERROR_METHOD_NOT_ALLOWED, message, NULL, 0, &h, 1,
+                               -1);
+        return;
+    }
+    if (found == ROUTES_BAD_PATH) {
+        gateway_respond_error(gw, ref, 400, "malformed percent-encoding in the path", -1);
+        return;
+    }
+    const route_t *route = m.route;
+    int index = m.index;
+    const auth_token_t *who = NULL;
+    auth_result_t ar =
+        auth_authorize(gw->auth, req->authorization, route->role, gw->opt.public_reads, &who);
+    if (ar == AUTH_MISSING || ar == AUTH_INVALID) {
+        http_header_t h = {"WWW-Authenticate", ar == AUTH_MISSING ? "Bearer realm=\"concerto\""
+                                                                  : "Bearer realm=\"concerto\", "
+                                                                    "error=\"invalid_token\""};
+        gateway_respond_fields(gw, ref, 401, "UNAUTHENTICATED",
+                               ar == AUTH_MISSING ? "this route needs a bearer token"
+                                                  : "invalid bearer token",
+                               NULL, 0, &h, 1, index);
+        route_match_clear(&m);
+        return;
+    }
+    if (ar == AUTH_FORBIDDEN) {
+        char message[128];
+        snprintf(message, sizeof message, "this route needs the %s role",
+                 auth_role_name(route->role));
+        gateway_respond_error(gw, ref, 403, message, index);
+        route_match_clear(&m);
+        return;
+    }
+    if (route->target == ROUTE_LOCAL) {
+        route_match_clear(&m);
+        gateway_locals[route->local](gw, ref, req, index);
+        return;
+    }
+    if (req->idempotency_key && !gateway_key_valid(req->idempotency_key)) {
+        route_match_clear(&m);
+        apierror_field_t f = {"Idempotency-Key", "1-200 printable characters, not starting "
+                                                 "with partner/"};
+        gateway_respond_fields(gw, ref, 400, "INVALID_ARGUMENT", "invalid Idempotency-Key", &f, 1,
+                               NULL, 0, index);
+        return;
+    }
+    ProtobufCMessage *msg = NULL;
+    gateway_build_error_t e;
+    memset(&e, 0, sizeof e);
+    int rc = gateway_build(route, &m, req, &msg, &e);
+    route_match_clear(&m);
+    if (rc != 0) {
+        apierror_field_t f = {e.field.field, e.field.message};
+        int has_field = e.field.field[0] || e.field.message[0];
+        gateway_respond_fields(gw, ref, e.status, apierror_code_for_http(e.status), e.message, &f,
+                               has_field ? 1 : 0, NULL, 0, index);
+        return;
+    }
+    size_t len = 0;
+    uint8_t *payload = message_pack(msg, &len);
+    upstream_request_t ureq = {route->request->name, payload, len, who ? who->name : NULL,
+                               req->idempotency_key};
+    if (route->target == ROUTE_ALL)
+        gateway_fanout(gw, ref, index, msg, &ureq);
+    else
+        gateway_single(gw, ref, route, index, &ureq);
+    free(payload);
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static void gateway_on_done(void *arg, int route, int status, uint64_t duration_us)
+{
+    gateway_t *gw = arg;
+    metrics_request(gw->metrics, route, status, duration_us);
+}
+
+static void gateway_on_refused(void *arg)
+{
+    gateway_t *gw = arg;
+    metrics_connection_refused(gw->metrics);
+}
+
+/* ------------------------------------------------------------ setup */
+
+#define ROUTE(METHOD, PATTERN, SERVICE, DESC, ROLE, BODY, STATUS)                                  \
+    {HTTP_##METHOD, PATTERN, ROUTE_##SERVICE, &DESC, AUTH_##ROLE, BODY, STATUS},
+#define ROUTE_LOCAL(METHOD, PATTERN, HANDLER, ROLE)                                                \
+    {HTTP_##METHOD, PATTERN, ROUTE_LOCAL, NULL, AUTH_##ROLE, NULL, 200},
+typedef struct {
+    int method;
+    const char *pattern;
+    route_target_t target;
+    const ProtobufCMessageDescriptor *request;
+    auth_role_t role;
+    const char *body_field;
+    int ok_status;
+} gateway_builtin_route_t;
+static const gateway_builtin_route_t gateway_builtin_routes[] = {
+#include "routes.def"
+};
+#undef ROUTE
+#undef ROUTE_LOCAL
+
+static int gateway_load_routes(gateway_t *gw, char *err, size_t errlen)
+{
+    gw->routes = routes_new();
+    int local = 0;
+    size_t n = sizeof gateway_builtin_routes / sizeof gateway_builtin_routes[0];
+    for (size_t i = 0; i < n; i++) {
+        const gateway_builtin_route_t *r = &gateway_builtin_routes[i];
+        int is_local = r->target == ROUTE_LOCAL;
+        if (routes_add(gw->routes, r->method, r->pattern, r->target, r->request, r->body_field,
+                       r->role, r->ok_status, is_local ? local : -1, err, errlen) < 0)
+            return -1;
+        if (is_local)
+            local++;
+    }
+    if (*gw->opt.routes_file &&
+        routes_load_file(gw->routes, gw->opt.routes_file, gateway_type_find, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+static int gateway_start_partner(gateway_t *gw, uv_loop_t *loop, void *zctx, char *err,
+                                 size_t errlen)
+{
+    const gateway_options_t *o = &gw->opt;
+    gw->policy = partner_policy_new();
+    if (!*o->curve_secret_file) {
+        log_info("partner ingress off", "reason=\"CONCERTO_GATEWAY_CURVE_SECRET is not set\"");
+        return 0;
+    }
+    if (!*o->curve_public_file || !*o->partners_file) {
+        snprintf(err, errlen,
+                 "the partner ingress needs CONCERTO_GATEWAY_CURVE_PUBLIC and "
+                 "CONCERTO_GATEWAY_PARTNERS");
+        return -1;
+    }
+    if (partner_policy_load_file(gw->policy, o->partners_file, err, errlen) != 0 ||
+        partner_policy_set_types(gw->policy, o->partner_types, routes_service_parse,
+                                 routes_service_for_type, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < partner_policy_type_count(gw->policy); i++) {
+        const char *t = partner_policy_type_name(gw->policy, i);
+        if (!gateway_type_find(t)) {
+            snprintf(err, errlen, "partner type %s is not a message type the gateway knows", t);
+            return -1;
+        }
+    }
+    partner_options_t popt = {o->partner_endpoint, o->curve_secret_file, o->curve_public_file,
+                              gw->policy,          gw->upstreams,        o->deadline_ms,
+                              o->max_frame,        gw->metrics,          gateway_type_find};
+    gw->partner = partner_new(loop, zctx, &popt, err, errlen);
+    if (!gw->partner)
+        return -1;
+    log_info("partner ingress", "endpoint=%s partners=%zu types=%zu", o->partner_endpoint,
+             partner_policy_count(gw->policy), partner_policy_type_count(gw->policy));
+    return 0;
+}
+
+gateway_t *gateway_new(uv_loop_t *loop, void *zctx, const gateway_options_t *opt, char *err,
+                       size_t errlen)
+{
+    gateway_t *gw = xcalloc(1, sizeof *gw);
+    gw->loop = loop;
+    gw->opt = *opt;
+    gw->started_loop_ms = uv_now(loop);
+    gw->auth = auth_new();
+    if (gateway_load_routes(gw, err, errlen) != 0)
+        goto fail;
+    if (*opt->tokens_file && auth_load_file(gw->auth, opt->tokens_file, err, errlen) != 0)
+        goto fail;
+    size_t n_routes = routes_count(gw->routes);
+    const char **labels = xcalloc(n_routes ? n_routes : 1, sizeof *labels);
+    for (size_t i = 0; i < n_routes; i++)
+        labels[i] = routes_at(gw->routes, i)->label;
+    gw->metrics = metrics_new(labels, n_routes);
+    free(labels);
+    for (int s = 0; s < ROUTE_N_SERVICES; s++) {
+        upstream_options_t uopt = {routes_target_name((route_target_t)s),
+                                   opt->router[s],
+                                   opt->pub[s],
+                                   opt->heartbeat_ms,
+                                   opt->heartbeat_misses,
+                                   opt->max_inflight,
+                                   opt->max_frame};
+        gw->upstreams[s] = upstream_new(loop, zctx, &uopt);
+        if (!gw->upstreams[s]) {
+            snprintf(err, errlen, "cannot connect to %s (%s, %s)", uopt.name, uopt.router,
+                     uopt.pub);
+            goto fail;
+        }
+    }
+    if (gateway_start_partner(gw, loop, zctx, err, errlen) != 0)
+        goto fail;
+    http_request_set_global_limit(opt->http.limits.max_header_bytes);
+    http_server_callbacks_t cb = {gateway_on_request, gateway_on_done, gateway_on_refused, gw};
+    gw->http = http_server_new(loop, &opt->http, &cb);
+    if (http_server_listen(gw->http, opt->http_address, err, errlen) != 0)
+        goto fail;
+    log_info("listening", "http=%s port=%d routes=%zu tokens=%zu public_reads=%d deadline_ms=%llu",
+             opt->http_address, http_server_port(gw->http), n_routes, auth_count(gw->auth),
+             opt->public_reads, (unsigned long long)opt->deadline_ms);
+    return gw;
+fail:
+    gateway_destroy(&gw);
+    return NULL;
+}
+
+void gateway_drain(gateway_t *self)
+{
+    if (self->http)
+        http_server_drain(self->http);
+}
+
+int gateway_busy(const gateway_t *self)
+{
+    return (self->http && http_server_connections(self->http) > 0) || self->calls_in_progress > 0 ||
+           (self->partner && partner_inflight(self->partner) > 0);
+}
+
+void gateway_destroy(gateway_t **self_p)
+{
+    gateway_t *self = *self_p;
+    if (!self)
+        return;
+    *self_p = NULL;
+    /* Upstreams first: their cancelled calls answer HTTP clients and
+     * partners, which must still exist. */
+    for (int s = 0; s < ROUTE_N_SERVICES; s++)
+        upstream_destroy(&self->upstreams[s]);
+    partner_destroy(&self->partner);
+    http_server_destroy(&self->http);
+    partner_policy_destroy(&self->policy);
+    metrics_destroy(&self->metrics);
+    auth_destroy(&self->auth);
+    routes_destroy(&self->routes);
+    free(self);
+}

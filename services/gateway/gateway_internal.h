@@ -1,0 +1,48 @@
+/* gateway_internal: the gateway's state, shared by gateway.c (proxied
+ * routes), ops.c (the gateway's own routes) and nothing else. */
+#ifndef CONCERTO_GW_GATEWAY_INTERNAL_H
+#define CONCERTO_GW_GATEWAY_INTERNAL_H
+
+#include <jansson.h>
+
+#include "auth.h"
+#include "gateway.h"
+#include "metrics.h"
+#include "partner.h"
+#include "partner_policy.h"
+#include "routes.h"
+#include "upstream.h"
+
+struct gateway {
+    uv_loop_t *loop;
+    gateway_options_t opt;
+    routes_t *routes;
+    auth_t *auth;
+    partner_policy_t *policy;
+    upstream_t *upstreams[ROUTE_N_SERVICES];
+    http_server_t *http;
+    partner_t *partner;
+    metrics_t *metrics;
+    uint64_t started_loop_ms;
+    size_t calls_in_progress; /* HTTP requests waiting on services */
+};
+
+/* A gateway-answered route (ROUTE_LOCAL in routes.def). */
+typedef void (*gateway_local_fn)(gateway_t *gw, http_ref_t ref, const http_request_t *req,
+                                 int route);
+
+/* Answers with a JSON document (taken) and `status`. */
+void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route);
+
+/* The descriptor of a full type name: msg_types first, then every type
+ * compiled into concerto_proto. */
+const ProtobufCMessageDescriptor *gateway_type_find(const char *full_name);
+
+/* The gateway's own routes (ops.c). */
+void ops_healthz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+void ops_readyz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+void ops_status(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+void ops_metrics(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+void ops_openapi(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+
+#endif

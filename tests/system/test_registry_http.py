@@ -1,0 +1,316 @@
+"""The registry's HTTP API: concerto-gateway (with its compiled-in routes)
+in front of a real concerto-registry loaded with the demo data. Every
+route, its errors, idempotent retries with Idempotency-Key, imports that
+write all or nothing, and a restart of the registry behind the gateway.
+"""
+import os
+import tempfile
+
+import pytest
+
+from concerto_harness import SOURCE, Gateway, start_service, wait_until
+
+DEMO = os.path.join(SOURCE, "services/registry/demo")
+
+
+@pytest.fixture(scope="module")
+def tmp():
+    with tempfile.TemporaryDirectory() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def registry(tmp):
+    d = start_service("registry", tmp, env={"CONCERTO_REGISTRY_DEMO_DATA": DEMO})
+    try:
+        d.wait_log("demo data imported")
+        yield d
+    finally:
+        assert d.stop() == 0, d.log()
+
+
+@pytest.fixture(scope="module")
+def gw(tmp, registry):
+    g = Gateway(tmp, services={"registry": registry},
+                tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]).start()
+    try:
+        g.wait_ready()
+        yield g
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+@pytest.fixture
+def reader(gw):
+    c = gw.http(token=gw.tokens["rita"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def op(gw):
+    c = gw.http(token=gw.tokens["otto"])
+    yield c
+    c.close()
+
+
+def ok(resp, status=200):
+    assert resp.status == status, resp
+    return resp.json()
+
+
+def error(resp, status, code, field=None, text=None):
+    assert resp.status == status, resp
+    err = resp.json()["error"]
+    assert err["code"] == code, err
+    if field is not None:
+        hits = [f for f in err["fields"]
+                if f["field"] == field and (text is None or text in f["description"])]
+        assert hits, err
+    return err
+
+
+# ------------------------------------------------------------------ reads
+
+
+def test_list_tables_pages_through_the_demo_data(reader):
+    seen, cursor = [], None
+    while True:
+        path = "/v1/tables?limit=5" + (f"&cursor={cursor}" if cursor else "")
+        page = ok(reader.get(path))
+        seen += [t["id"] for t in page["tables"]]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    assert len(seen) >= 22 and len(seen) == len(set(seen)) and seen == sorted(seen)
+    error(reader.get("/v1/tables?limit=501"), 400, "INVALID_ARGUMENT", "limit")
+    error(reader.get("/v1/tables?cursor=zz"), 400, "INVALID_ARGUMENT", "cursor")
+
+
+def test_list_tables_filters_by_borough_status_sector_and_search(reader):
+    sud_ouest = ok(reader.get("/v1/tables?borough=le-sud-ouest"))["tables"]
+    assert {t["id"] for t in sud_ouest} == {
+        "concertation-ville-emard-cote-st-paul", "coalition-petite-bourgogne", "action-gardien"}
+    review = ok(reader.get("/v1/tables?status=under_review"))["tables"]
+    assert len(review) == 5 and all(t["uncertain"] for t in review)
+    housing = ok(reader.get("/v1/tables?sector=housing&limit=500"))["tables"]
+    assert "tqmn" in {t["id"] for t in housing}
+    found = ok(reader.get("/v1/tables?search=cote%20des%20neiges"))["tables"]
+    assert [t["id"] for t in found] == ["ndg-community-council"]
+    found = ok(reader.get("/v1/tables?search=MONTR%C3%89AL-NORD"))["tables"]
+    assert [t["id"] for t in found] == ["tqmn"]
+    error(reader.get("/v1/tables?status=approved"), 400, "INVALID_ARGUMENT", "status")
+    error(reader.get("/v1/tables?sector=health"), 400, "INVALID_ARGUMENT", "sector")
+
+
+def test_get_a_table_territory_and_organization(reader):
+    t = ok(reader.get("/v1/tables/tds-centre-sud"))
+    assert t["mandataireId"] == "cdc-centre-sud"
+    assert t["recognition"]["status"] == "recognized"
+    assert t["sourceUrl"].startswith("https://cdccentresud.org")
+    terr = ok(reader.get(f"/v1/territories/{t['territoryId']}"))
+    assert terr["kind"] == "neighbourhood" and terr["parentId"] == "ville-marie"
+    assert "Sherbrooke" in terr["boundary"]
+    org = ok(reader.get("/v1/organizations/cdc-centre-sud"))
+    assert org["sector"] == "community"
+    error(reader.get("/v1/tables/ghost"), 404, "NOT_FOUND", "id")
+    error(reader.get("/v1/territories/ghost"), 404, "NOT_FOUND", "id")
+    error(reader.get("/v1/organizations/Not_A_Slug"), 400, "INVALID_ARGUMENT", "id")
+    boroughs = ok(reader.get("/v1/territories?kind=borough&limit=500"))["territories"]
+    assert len(boroughs) == 12
+    demo = ok(reader.get("/v1/organizations?search=demo%20comite%20logement&limit=500"))
+    assert demo["organizations"] and all("fictif" in o["name"]
+                                         for o in demo["organizations"])
+
+
+def test_members_characteristics_attestations_and_history(reader):
+    members = ok(reader.get("/v1/tables/tqmn/members"))["memberships"]
+    assert members and all(m["organization"]["name"] for m in members)
+    chars = ok(reader.get("/v1/tables/tqmn/characteristics?asOf=2025-06-30"))
+    assert chars["asOf"] == "2025-06-30" and chars["minSectors"] == 3
+    codes = {c["code"]: c for c in chars["characteristics"]}
+    assert codes["intersectoral"]["met"] is True
+    assert codes["structured_permanent"]["met"] is False  # governance unknown in the sources
+    error(reader.get("/v1/tables/tqmn/characteristics?asOf=2025-02-30"), 400,
+          "INVALID_ARGUMENT", "asOf")
+    error(reader.get("/v1/tables/ghost/characteristics"), 404, "NOT_FOUND", "tableId")
+    assert ok(reader.get("/v1/tables/vsms/attestations")) == {}
+    history = ok(reader.get("/v1/tables/tqmn/history?limit=1"))
+    first = history["entries"][0]
+    assert first["type"] == "concerto.registry.v1.TableRegistered"
+    assert first["actor"] == "system:demo-data"
+    assert first["tableRegistered"]["table"]["id"] == "tqmn"
+    more = ok(reader.get(f"/v1/tables/tqmn/history?afterSequence={history['nextAfterSequence']}"))
+    assert more["entries"][0]["sequence"] > first["sequence"]
+
+
+# ----------------------------------------------------------------- writes
+
+
+def test_writes_need_an_operator(gw, reader):
+    anon = gw.http()
+    try:
+        error(anon.request("POST", "/v1/territories", {"id": "x1", "name": "X", "kind": "sector"}),
+              401, "UNAUTHENTICATED")
+    finally:
+        anon.close()
+    error(reader.request("POST", "/v1/tables/tqmn/recognition",
+                         {"status": "suspended", "reason": "x"}), 403, "PERMISSION_DENIED")
+
+
+def test_register_and_update_territory_organization_and_table(op):
+    ok(op.request("POST", "/v1/territories",
+                  {"id": "http-borough", "name": "Arrondissement HTTP", "kind": "borough"}), 201)
+    error(op.request("POST", "/v1/territories",
+                     {"id": "http-borough", "name": "Encore", "kind": "borough"}),
+          409, "CONFLICT", "territory.id")
+    error(op.request("POST", "/v1/territories",
+                     {"id": "http-hood", "name": "Quartier", "kind": "neighbourhood",
+                      "parentId": "ghost"}), 404, "NOT_FOUND", "territory.parentId")
+    error(op.request("POST", "/v1/territories", {"id": "h", "name": "", "kind": "town"}),
+          400, "INVALID_ARGUMENT", "territory.kind")
+    ok(op.request("POST", "/v1/territories",
+                  {"id": "http-hood", "name": "Quartier HTTP", "kind": "neighbourhood",
+                   "parentId": "http-borough", "population": 12000}), 201)
+    terr = ok(op.request("PATCH", "/v1/territories/http-hood", {"population": 12500}))
+    assert terr["population"] == 12500 and terr["name"] == "Quartier HTTP"
+
+    org = ok(op.request("POST", "/v1/organizations",
+                        {"id": "http-org", "name": "Organisme HTTP", "sector": "community",
+                         "network": "community", "neq": "1170000004"}), 201)
+    assert org["neq"] == "1170000004"
+    error(op.request("POST", "/v1/organizations",
+                     {"id": "http-org-2", "name": "Doublon", "sector": "community",
+                      "network": "community", "neq": "1170000004"}),
+          409, "CONFLICT", "organization.neq")
+    error(op.request("PATCH", "/v1/organizations/http-org", {"neq": "117"}),
+          400, "INVALID_ARGUMENT", "organization.neq")
+    org = ok(op.request("PATCH", "/v1/organizations/http-org", {"website": "https://ex.org"}))
+    assert org["website"] == "https://ex.org" and org["neq"] == "1170000004"
+
+    table = ok(op.request("POST", "/v1/tables", {
+        "id": "http-table", "name": "Table HTTP", "territoryId": "http-hood",
+        "mandataireId": "http-org", "foundingYear": 2001, "languages": ["fr"],
+        "contact": {"email": "info@table-http.org", "phone": "514 555-0101 poste 3"},
+        "governance": {"incorporated": True, "boardSeats": 7, "meetingsPerYear": 6}}), 201)
+    assert table["recognition"]["status"] == "requested"
+    assert table["recognition"]["changedBy"] == "otto"
+    error(op.request("POST", "/v1/tables", {"id": "http-t2", "name": "T", "territoryId": "ghost"}),
+          404, "NOT_FOUND", "table.territoryId")
+    error(op.request("POST", "/v1/tables", {"id": "http-t2", "name": "T",
+                                            "territoryId": "http-hood",
+                                            "recognition": {"status": "recognized"}}),
+          400, "INVALID_ARGUMENT", "table.recognition")
+    table = ok(op.request("PATCH", "/v1/tables/http-table", {"contact": {"phone": "438-555-0199"}}))
+    assert table["contact"] == {"email": "info@table-http.org", "phone": "438-555-0199"}
+    assert table["foundingYear"] == 2001
+    error(op.request("PATCH", "/v1/tables/http-table", {"contact": {"email": "x@"}}),
+          400, "INVALID_ARGUMENT", "table.contact.email")
+    error(op.request("PATCH", "/v1/tables/ghost", {"name": "G"}), 404, "NOT_FOUND", "id")
+
+
+def test_recognition_memberships_and_attestations(op, reader):
+    ok(op.request("POST", "/v1/territories",
+                  {"id": "rec-borough", "name": "Arrondissement R", "kind": "borough"}), 201)
+    ok(op.request("POST", "/v1/organizations",
+                  {"id": "rec-org", "name": "Mandataire R", "sector": "community",
+                   "network": "community"}), 201)
+    ok(op.request("POST", "/v1/tables", {"id": "rec-table", "name": "Table R",
+                                         "territoryId": "rec-borough"}), 201)
+    err = error(op.request("POST", "/v1/tables/rec-table/recognition",
+                           {"status": "recognized", "reason": "x"}),
+                409, "FAILED_PRECONDITION", "status")
+    assert "requested" in err["message"]
+    ok(op.request("POST", "/v1/tables/rec-table/recognition",
+                  {"status": "under_review", "reason": "dossier reçu"}))
+    error(op.request("POST", "/v1/tables/rec-table/recognition",
+                     {"status": "recognized", "reason": "ok"}),
+          409, "FAILED_PRECONDITION", "status", "mandataire")
+    ok(op.request("PATCH", "/v1/tables/rec-table", {"mandataireId": "rec-org"}))
+    t = ok(op.request("POST", "/v1/tables/rec-table/recognition",
+                      {"status": "recognized", "reason": "comité de pilotage"}))
+    assert t["recognition"]["status"] == "recognized"
+
+    m = ok(op.request("POST", "/v1/tables/rec-table/members",
+                      {"organizationId": "rec-org", "role": "board", "joinedOn": "2024-01-01"}),
+           201)
+    assert m["tableId"] == "rec-table" and m["role"] == "board"
+    error(op.request("POST", "/v1/tables/rec-table/members", {"organizationId": "rec-org"}),
+          409, "CONFLICT", "organizationId")
+    error(op.request("POST", "/v1/tables/rec-table/members", {"organizationId": "ghost"}),
+          404, "NOT_FOUND", "organizationId")
+    ended = ok(op.request("DELETE", "/v1/tables/rec-table/members/rec-org?leftOn=2025-01-01"))
+    assert ended["leftOn"] == "2025-01-01"
+    error(op.request("DELETE", "/v1/tables/rec-table/members/rec-org"), 404, "NOT_FOUND")
+    members = ok(reader.get("/v1/tables/rec-table/members"))["memberships"]
+    assert [m["leftOn"] for m in members] == ["2025-01-01"]
+    assert ok(reader.get("/v1/tables/rec-table/members?activeOn=2025-06-01")) == {}
+
+    a = ok(op.request("POST", "/v1/tables/rec-table/attestations",
+                      {"attestedOn": "2025-03-01", "author": "Centraide",
+                       "statement": "Synergie observée"}), 201)
+    assert a["recordedBy"] == "otto"
+    error(op.request("POST", "/v1/tables/rec-table/attestations", {"attestedOn": "2025-03-01"}),
+          400, "INVALID_ARGUMENT", "author")
+    listed = ok(reader.get("/v1/tables/rec-table/attestations"))["attestations"]
+    assert [x["author"] for x in listed] == ["Centraide"]
+
+    types = [e["type"].rsplit(".", 1)[1]
+             for e in ok(reader.get("/v1/tables/rec-table/history"))["entries"]]
+    assert types == ["TableRegistered", "RecognitionChanged", "TableUpdated",
+                     "RecognitionChanged", "MembershipStarted", "MembershipEnded",
+                     "AttestationRecorded"]
+
+
+def test_idempotency_key_retries_return_the_first_answer(op, reader):
+    body = {"id": "idem-org", "name": "Organisme idempotent", "sector": "housing",
+            "network": "community"}
+    headers = {"Idempotency-Key": "idem-test-1"}
+    first = op.request("POST", "/v1/organizations", body, headers=headers)
+    second = op.request("POST", "/v1/organizations", body, headers=headers)
+    assert first.status == second.status == 201
+    assert first.json() == second.json()
+    error(op.request("POST", "/v1/organizations", dict(body, name="Autre"), headers=headers),
+          409, "CONFLICT")
+    found = ok(reader.get("/v1/organizations?search=organisme%20idempotent"))["organizations"]
+    assert [o["id"] for o in found] == ["idem-org"]
+
+
+def test_import_over_http_writes_all_or_nothing(op, reader):
+    broken = {"files": [
+        {"kind": "territories", "content": "id,name,kind\nimp-borough,Import,borough\n"},
+        {"kind": "tables", "content": "id,name,territory_id,phone\n"
+                                      "imp-ok,Bonne,imp-borough,514-555-0123\n"
+                                      "imp-bad,Mauvaise,imp-borough,555\n"
+                                      "imp-lost,Perdue,ghost,\n"}]}
+    err = error(op.request("POST", "/v1/import", broken), 400, "INVALID_ARGUMENT",
+                "tables.csv:3:phone", "North American")
+    assert any(f["field"] == "tables.csv:4:territory_id" for f in err["fields"])
+    assert "nothing was written" in err["message"]
+    error(reader.get("/v1/territories/imp-borough"), 404, "NOT_FOUND")
+    error(reader.get("/v1/tables/imp-ok"), 404, "NOT_FOUND")
+
+    good = {"files": [broken["files"][0],
+                      {"kind": "tables", "name": "mes-tables.csv",
+                       "content": "id,name,territory_id\nimp-ok,Bonne,imp-borough\n"}]}
+    result = ok(op.request("POST", "/v1/import", good))
+    assert result == {"territories": 1, "organizations": 0, "tables": 1, "memberships": 0}
+    again = op.request("POST", "/v1/import", good)
+    error(again, 409, "CONFLICT", "territories.csv:2:id")
+    error(op.request("POST", "/v1/import", {"files": [{"kind": "people", "content": "a\n"}]}),
+          400, "INVALID_ARGUMENT", "files[0].kind")
+
+
+def test_restart_of_the_registry_keeps_everything(gw, registry, reader):
+    before = ok(reader.get("/v1/tables?limit=500"))
+    history = ok(reader.get("/v1/tables/rec-table/history"))
+    assert registry.stop() == 0
+    registry.start()
+    registry.wait_log("serving")
+
+    def back():
+        resp = reader.get("/v1/tables?limit=500")
+        return resp.status == 200 and resp.json()
+
+    assert wait_until(back, timeout=15, what="the registry behind the gateway") == before
+    assert ok(reader.get("/v1/tables/rec-table/history")) == history

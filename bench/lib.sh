@@ -1,0 +1,178 @@
+# shellcheck shell=bash
+# bench/lib.sh: helpers the benchmark scripts source.
+#
+#   bench_init                    temp dir (kept on failure), and stop everything
+#                                 started when the script exits
+#   bench_bin TARGET...           build dir's bin/ with TARGETs built (prints it)
+#   bench_free_port               a free loopback TCP port
+#   bench_start NAME CMD...       start CMD in the background, log to $BENCH_TMP/NAME.log
+#   bench_wait_tcp PORT [SECS]    until something accepts on 127.0.0.1:PORT
+#   bench_wait_http URL [SECS]    until URL answers 2xx
+#   bench_stop_all                SIGTERM, wait, SIGKILL after $BENCH_STOP_SECS
+#   bench_header / bench_wrk LABEL URL [WRK ARGS...]   one table row per run
+#
+# Settings (environment): BENCH_BUILD (default <repo>/build), BENCH_BIN (use
+# these binaries, do not build), BENCH_DURATION (10s), BENCH_CONNS (64),
+# BENCH_THREADS (1), BENCH_REPEAT (1; the row shows the run with the median
+# req/s), BENCH_RESULTS (append rows there as TSV too).
+
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_PIDS=()
+BENCH_NAMES=()
+BENCH_TMP=${BENCH_TMP:-}
+BENCH_STOP_SECS=${BENCH_STOP_SECS:-5}
+
+bench_init() {
+    if [ -z "$BENCH_TMP" ]; then
+        BENCH_TMP=$(mktemp -d /tmp/concerto-bench.XXXXXX)
+        BENCH_TMP_OWNED=1
+    fi
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+bench_die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+bench_bin() {
+    if [ -n "${BENCH_BIN:-}" ]; then
+        echo "$BENCH_BIN"
+        return
+    fi
+    local build=${BENCH_BUILD:-$BENCH_ROOT/build}
+    # Release unless the build dir says otherwise; configured every time so
+    # that daemons added since are seen.
+    local type=Release
+    if [ -f "$build/CMakeCache.txt" ]; then
+        type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt")
+    fi
+    cmake -S "$BENCH_ROOT" -B "$build" -DCMAKE_BUILD_TYPE="${type:-Release}" >/dev/null ||
+        bench_die "configure failed"
+    if [ "${type:-Release}" != Release ] || grep -qs '^CONCERTO_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
+        echo "bench: warning: $build is not a plain Release build; figures mean little" >&2
+    fi
+    cmake --build "$build" -j"$(nproc)" --target "$@" >&2 || bench_die "build of $* failed"
+    echo "$build/bin"
+}
+
+bench_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+bench_start() {
+    local name=$1
+    shift
+    "$@" >"$BENCH_TMP/$name.log" 2>&1 &
+    BENCH_PIDS+=($!)
+    BENCH_NAMES+=("$name")
+}
+
+# Fails if the last process started has died meanwhile.
+bench_check_alive() {
+    local i=$((${#BENCH_PIDS[@]} - 1))
+    [ "$i" -ge 0 ] || return 0
+    kill -0 "${BENCH_PIDS[$i]}" 2>/dev/null && return 0
+    echo "bench: ${BENCH_NAMES[$i]} exited; its log:" >&2
+    cat "$BENCH_TMP/${BENCH_NAMES[$i]}.log" >&2
+    exit 1
+}
+
+bench_wait_tcp() {
+    local port=$1 secs=${2:-10} i
+    for ((i = 0; i < secs * 10; i++)); do
+        bench_check_alive
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    bench_die "nothing listens on port $port after ${secs}s"
+}
+
+bench_wait_http() {
+    local url=$1 secs=${2:-10} i
+    for ((i = 0; i < secs * 10; i++)); do
+        bench_check_alive
+        curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    bench_die "$url did not answer 2xx after ${secs}s"
+}
+
+bench_stop_all() {
+    local i pid n=${#BENCH_PIDS[@]}
+    for ((i = n - 1; i >= 0; i--)); do
+        kill -TERM "${BENCH_PIDS[$i]}" 2>/dev/null || true
+    done
+    for ((i = n - 1; i >= 0; i--)); do
+        pid=${BENCH_PIDS[$i]}
+        (sleep "$BENCH_STOP_SECS" && kill -KILL "$pid" 2>/dev/null) &
+        local watchdog=$!
+        wait "$pid" 2>/dev/null || true
+        kill "$watchdog" 2>/dev/null || true
+        wait "$watchdog" 2>/dev/null || true
+    done
+    BENCH_PIDS=()
+    BENCH_NAMES=()
+}
+
+bench_cleanup() {
+    local rc=$?
+    bench_stop_all
+    if [ "${BENCH_TMP_OWNED:-0}" = 1 ] && [ "$rc" = 0 ]; then
+        rm -rf "$BENCH_TMP"
+    elif [ "$rc" != 0 ]; then
+        echo "bench: logs kept in $BENCH_TMP" >&2
+    fi
+}
+
+bench_header() {
+    printf '%-40s %10s %9s %9s %7s\n' "what" "req/s" "p50 ms" "p99 ms" "errors"
+    printf '%-40s %10s %9s %9s %7s\n' "----" "-----" "------" "------" "------"
+}
+
+# Prints "req/s p50_ms p99_ms errors" from one wrk --latency report.
+bench_parse_wrk() {
+    awk '
+        function ms(v) {
+            if (v ~ /us$/) return v / 1000
+            if (v ~ /ms$/) return v + 0
+            if (v ~ /s$/) return v * 1000
+            return v + 0
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        /Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
+        /Non-2xx or 3xx responses:/ { err += $5 }
+        END {
+            if (rps == "") exit 1
+            printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err
+        }' "$1"
+}
+
+bench_wrk() {
+    local label=$1 url=$2
+    shift 2
+    local runs=${BENCH_REPEAT:-1} r out row rows=()
+    for ((r = 1; r <= runs; r++)); do
+        out="$BENCH_TMP/wrk.$$.$r.txt"
+        wrk -t"${BENCH_THREADS:-1}" -c"${BENCH_CONNS:-64}" -d"${BENCH_DURATION:-10s}" \
+            --latency "$@" "$url" >"$out" 2>&1 || {
+            cat "$out" >&2
+            bench_die "wrk failed for $label"
+        }
+        row=$(bench_parse_wrk "$out") || bench_die "cannot read wrk output for $label"
+        rows+=("$row")
+    done
+    row=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(((runs + 1) / 2))p")
+    # shellcheck disable=SC2086
+    set -- $row
+    printf '%-40s %10s %9s %9s %7s\n' "$label" "$1" "$2" "$3" "$4"
+    if [ -n "${BENCH_RESULTS:-}" ]; then
+        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" "$2" "$3" "$4" >>"$BENCH_RESULTS"
+    fi
+}

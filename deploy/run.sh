@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# deploy/run.sh: installs what Concerto needs, builds it, and runs every
+# daemon that is built on this machine, logs to the terminal, until Ctrl-C.
+# See usage() below, and README.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${CONCERTO_BUILD_DIR:-$ROOT/build}
+SERVICES=(registry funding forum reporting) # started in this order, gateway last
+declare -A SERVICE_PORT=([registry]=7101 [funding]=7201 [forum]=7301 [reporting]=7401)
+STOP_SECS=${CONCERTO_STOP_TIMEOUT:-10}
+READY_SECS=${CONCERTO_READY_TIMEOUT:-60}
+
+usage() {
+    cat <<EOF
+usage: deploy/run.sh [--no-build] [--init-secrets] [--help]
+
+Runs Concerto on this machine (Debian 12; as root the first time, to
+install packages):
+  1. deploy/install-deps.sh build   (installs missing Debian packages)
+  2. configures and builds Release into ./build (incremental)
+  3. creates \$CONCERTO_DATA_DIR (default ./data) and, on first start, demo
+     secrets in \$CONCERTO_DATA_DIR/secrets: the gateway's CURVE key pair,
+     a demo partner key pair and allow-list, and an admin token printed
+     once and kept in secrets/admin.token (mode 0600)
+  4. starts every daemon that is built (registry, funding, forum,
+     reporting, then the gateway), their logs prefixed by name, waits until
+     they answer, and prints URLs to try
+  5. on Ctrl-C or SIGTERM stops them (SIGTERM, then SIGKILL after
+     \$CONCERTO_STOP_TIMEOUT s, default 10) and exits 0; if a daemon dies,
+     says which, stops the others and exits 1.
+
+Options:
+  --no-build       skip steps 1 and 2 (run what ./build already has)
+  --init-secrets   only create the missing secrets (step 3) and exit; the
+                   container image runs this before the gateway
+  --help           this text
+
+Every daemon reads its settings from the environment; see
+build/bin/concerto-<daemon> --help. This script sets, when they are not set:
+  CONCERTO_DATA_DIR               ./data (made absolute)
+  CONCERTO_GATEWAY_TOKENS         \$CONCERTO_DATA_DIR/secrets/tokens
+  CONCERTO_GATEWAY_PARTNERS       \$CONCERTO_DATA_DIR/secrets/partners
+  CONCERTO_GATEWAY_CURVE_SECRET   \$CONCERTO_DATA_DIR/secrets/gateway.key
+  CONCERTO_GATEWAY_CURVE_PUBLIC   \$CONCERTO_DATA_DIR/secrets/gateway.pub
+  CONCERTO_REGISTRY_DEMO_DATA     services/registry/demo (demo Tables)
+  CONCERTO_GATEWAY_REQUIRED_SERVICES  the services started here
+and reads CONCERTO_BUILD_DIR (./build), CONCERTO_READY_TIMEOUT (60 s).
+EOF
+}
+
+say() {
+    printf '%-9s | %s\n' run "$*" >&2
+}
+
+die() {
+    say "error: $*"
+    exit 1
+}
+
+# A tool from the build, else from PATH (the container has no build dir).
+find_tool() {
+    if [ -x "$BUILD/bin/$1" ]; then
+        echo "$BUILD/bin/$1"
+    else
+        command -v "$1"
+    fi
+}
+
+# ---------------------------------------------------------------- build
+
+build() {
+    sh "$ROOT/deploy/install-deps.sh" build || die "installing packages failed (run as root)"
+    # Configure every time (a second when nothing changed): daemons are
+    # picked up by their folder existing, which no build step notices.
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
+        die "cmake configure failed"
+    # Only the daemons and tools: a broken test elsewhere must not stop a run.
+    local targets
+    targets=$(cmake --build "$BUILD" --target help |
+        grep -oE '\bconcerto-(registry|funding|forum|reporting|gateway|keygen|publish|ping)\b' |
+        sort -u | tr '\n' ' ') || true
+    [ -n "$targets" ] || die "no Concerto daemon target in this tree yet"
+    say "building $targets(minutes the first time, seconds after)"
+    # shellcheck disable=SC2086
+    cmake --build "$BUILD" -j"$(nproc)" --target $targets >/dev/null || {
+        # Show the errors, not thousands of lines of progress.
+        # shellcheck disable=SC2086
+        cmake --build "$BUILD" -j1 --target $targets 2>&1 | grep -E -A3 'error|Error' | head -40 >&2
+        die "build failed"
+    }
+}
+
+# -------------------------------------------------------------- secrets
+
+NEW_TOKEN=""
+
+secrets_defaults() {
+    local dir=$CONCERTO_DATA_DIR/secrets
+    export CONCERTO_GATEWAY_TOKENS=${CONCERTO_GATEWAY_TOKENS:-$dir/tokens}
+    export CONCERTO_GATEWAY_PARTNERS=${CONCERTO_GATEWAY_PARTNERS:-$dir/partners}
+    export CONCERTO_GATEWAY_CURVE_SECRET=${CONCERTO_GATEWAY_CURVE_SECRET:-$dir/gateway.key}
+    export CONCERTO_GATEWAY_CURVE_PUBLIC=${CONCERTO_GATEWAY_CURVE_PUBLIC:-$dir/gateway.pub}
+}
+
+# Makes a CURVE key pair NAME.key / NAME.pub with concerto-keygen in a
+# scratch directory and moves the files to SECRET_PATH and PUBLIC_PATH.
+make_keypair() {
+    local keygen=$1 name=$2 secret=$3 public=$4 tmp
+    tmp=$(mktemp -d "$(dirname "$secret")/.keygen.XXXXXX")
+    if "$keygen" --out "$tmp" "$name" >/dev/null; then
+        chmod 600 "$tmp/$name.key"
+        mv "$tmp/$name.key" "$secret"
+        mv "$tmp/$name.pub" "$public"
+        rm -rf "$tmp"
+    else
+        rm -rf "$tmp"
+        die "concerto-keygen failed for $name"
+    fi
+}
+
+# Creates whichever demo secret is missing; never overwrites one.
+secrets_init() {
+    local dir=$CONCERTO_DATA_DIR/secrets keygen old_umask
+    old_umask=$(umask)
+    umask 077 # everything made here is for the daemons' user only
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    mkdir -p "$(dirname "$CONCERTO_GATEWAY_TOKENS")" "$(dirname "$CONCERTO_GATEWAY_PARTNERS")" \
+        "$(dirname "$CONCERTO_GATEWAY_CURVE_SECRET")" "$(dirname "$CONCERTO_GATEWAY_CURVE_PUBLIC")"
+    keygen=$(find_tool concerto-keygen) || keygen=""
+
+    if [ ! -f "$CONCERTO_GATEWAY_CURVE_SECRET" ]; then
+        if [ -n "$keygen" ]; then
+            make_keypair "$keygen" gateway "$CONCERTO_GATEWAY_CURVE_SECRET" \
+                "$CONCERTO_GATEWAY_CURVE_PUBLIC"
+            say "made the gateway's CURVE key pair: $CONCERTO_GATEWAY_CURVE_PUBLIC"
+        else
+            say "warning: concerto-keygen is not built; no CURVE key pair for the gateway"
+        fi
+    fi
+
+    if [ ! -f "$CONCERTO_GATEWAY_PARTNERS" ] && [ -n "$keygen" ]; then
+        local key="" try
+        for try in 1 2 3 4 5; do
+            [ -f "$dir/demo-partner.key" ] ||
+                make_keypair "$keygen" demo-partner "$dir/demo-partner.key" "$dir/demo-partner.pub"
+            key=$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]')
+            # Z85 may start with '#', which the allow-list reads as a comment.
+            [ "${key:0:1}" = "#" ] || break
+            rm -f "$dir/demo-partner.key" "$dir/demo-partner.pub"
+        done
+        if [ ${#key} -ne 40 ] || [ "${key:0:1}" = "#" ]; then
+            die "$dir/demo-partner.pub holds no usable Z85 public key (after $try tries)"
+        fi
+        {
+            echo "# Partners allowed on the gateway's ingress: <z85 public key> <name> [tables=...]"
+            echo "$key demo-partner tables=*"
+        } >"$CONCERTO_GATEWAY_PARTNERS"
+        say "made a demo partner (key pair in $dir/demo-partner.*) and $CONCERTO_GATEWAY_PARTNERS"
+    fi
+
+    if [ ! -f "$CONCERTO_GATEWAY_TOKENS" ]; then
+        local token hash
+        token=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+        hash=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+        printf '%s\n' "$token" >"$dir/admin.token"
+        chmod 600 "$dir/admin.token"
+        {
+            echo "# Gateway bearer tokens: <sha256 hex of token> <reader|operator|admin> <name>"
+            echo "$hash admin demo-admin"
+        } >"$CONCERTO_GATEWAY_TOKENS"
+        NEW_TOKEN=$token
+        say "made a demo admin token: $dir/admin.token (mode 0600), its hash in $CONCERTO_GATEWAY_TOKENS"
+    fi
+    umask "$old_umask"
+}
+
+# -------------------------------------------------------------- daemons
+
+PIDS=()
+NAMES=()
+
+start_daemon() {
+    local name=$1 bin=$2 label
+    label=$(printf '%-9s | ' "$name")
+    # Own session: the terminal's Ctrl-C reaches this script only, which
+    # then stops the daemons in order. The log prefixer ignores INT/TERM so
+    # it outlives its daemon's last lines.
+    setsid "$bin" </dev/null > >(
+        trap '' INT TERM
+        exec sed -u "s/^/$label/"
+    ) 2>&1 &
+    PIDS+=($!)
+    NAMES+=("$name")
+}
+
+# Index of the first daemon that is no longer running, or nothing.
+first_dead() {
+    local i
+    for i in "${!PIDS[@]}"; do
+        kill -0 "${PIDS[$i]}" 2>/dev/null || {
+            echo "$i"
+            return
+        }
+    done
+}
+
+stop_all() {
+    local i pid rc t
+    trap '' INT TERM
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+        pid=${PIDS[$i]}
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((t = 0; t < STOP_SECS * 10; t++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            say "${NAMES[$i]} did not stop in ${STOP_SECS}s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        say "${NAMES[$i]} stopped (exit $rc)"
+    done
+    PIDS=()
+    wait 2>/dev/null || true # the log prefixers, so the last lines show
+}
+
+# Stops everything and exits 1 because daemon $1 (an index) has died.
+died() {
+    local i=$1 rc=0
+    wait "${PIDS[$i]}" 2>/dev/null || rc=$?
+    say "error: ${NAMES[$i]} exited (status $rc); stopping the others"
+    unset "PIDS[$i]"
+    PIDS=("${PIDS[@]}")
+    unset "NAMES[$i]"
+    NAMES=("${NAMES[@]}")
+    stop_all
+    exit 1
+}
+
+# HTTP status code of GET http://HOST:PORT/PATH, with bash only.
+http_status() {
+    (
+        exec 3<>"/dev/tcp/$1/$2" || exit 1
+        printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$3" "$1" >&3
+        IFS=' ' read -r -t 2 _ code _ <&3 || exit 1
+        echo "$code"
+    ) 2>/dev/null
+}
+
+STOPPING=0
+
+# Sleeps a little; returns 1 when asked to stop; exits through died() when
+# a daemon has exited.
+tick() {
+    sleep 0.2
+    [ "$STOPPING" = 0 ] || return 1
+    local dead
+    dead=$(first_dead)
+    [ -z "$dead" ] || died "$dead"
+}
+
+wait_service() {
+    local name=$1 endpoint=$2 ping i
+    ping=$(find_tool concerto-ping) || return 0
+    for ((i = 0; i < READY_SECS * 5; i++)); do
+        "$ping" --timeout-ms 500 "$endpoint" >/dev/null 2>&1 && return 0
+        tick || return 0
+    done
+    say "warning: $name does not answer on $endpoint after ${READY_SECS}s"
+}
+
+wait_gateway() {
+    local host=$1 port=$2 i
+    for ((i = 0; i < READY_SECS * 5; i++)); do
+        # Probe once a second (each probe is an access-log line).
+        if [ $((i % 5)) = 1 ] && [ "$(http_status "$host" "$port" /readyz)" = 200 ]; then
+            return 0
+        fi
+        tick || return 0
+    done
+    say "warning: the gateway is not ready after ${READY_SECS}s (see its log above)"
+}
+
+banner() {
+    local gw=$1 host=$2 port=$3 rel_token
+    rel_token=$CONCERTO_DATA_DIR/secrets/admin.token
+    rel_token=${rel_token#"$PWD"/}
+    {
+        echo
+        echo "Concerto is running: ${NAMES[*]}"
+        if [ -n "$gw" ]; then
+            local base="http://$host:$port"
+            echo "Try:"
+            echo "  curl $base/healthz"
+            echo "  curl $base/readyz"
+            echo "  curl $base/v1/status"
+            echo "  curl $base/v1/territories"
+            echo "  curl $base/v1/tables"
+            echo "  curl $base/metrics"
+            echo "  curl -H \"Authorization: Bearer \$(cat $rel_token)\" $base/v1/status"
+        else
+            echo "(no gateway built yet: no HTTP API)"
+        fi
+        local name ping
+        ping=$(find_tool concerto-ping) || ping=""
+        for name in "${NAMES[@]}"; do
+            if [ "$name" = gateway ] || [ -z "$ping" ]; then
+                continue
+            fi
+            echo "  ${ping#"$PWD"/} $(router_endpoint "$name")"
+        done
+        if [ -n "$NEW_TOKEN" ]; then
+            echo
+            echo "Demo admin token (shown once; kept in $rel_token):"
+            echo "  $NEW_TOKEN"
+        fi
+        echo
+        echo "Ctrl-C stops everything."
+        echo
+    } >&2
+}
+
+router_endpoint() {
+    local var
+    var="CONCERTO_${1^^}_ROUTER"
+    echo "${!var:-tcp://127.0.0.1:${SERVICE_PORT[$1]}}"
+}
+
+# ----------------------------------------------------------------- main
+
+main() {
+    local do_build=1 only_secrets=0
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --help | -h)
+            usage
+            exit 0
+            ;;
+        --no-build) do_build=0 ;;
+        --init-secrets) only_secrets=1 ;;
+        *)
+            usage >&2
+            exit 2
+            ;;
+        esac
+        shift
+    done
+
+    : "${CONCERTO_DATA_DIR:=./data}"
+    mkdir -p "$CONCERTO_DATA_DIR"
+    CONCERTO_DATA_DIR=$(cd "$CONCERTO_DATA_DIR" && pwd)
+    export CONCERTO_DATA_DIR
+    secrets_defaults
+    if [ "$only_secrets" = 1 ]; then
+        secrets_init
+        [ -z "$NEW_TOKEN" ] || say "demo admin token (shown once): $NEW_TOKEN"
+        exit 0
+    fi
+
+    cd "$ROOT"
+    [ "$do_build" = 0 ] || build
+    secrets_init
+    if [ -z "${CONCERTO_REGISTRY_DEMO_DATA+x}" ] && [ -d "$ROOT/services/registry/demo" ]; then
+        export CONCERTO_REGISTRY_DEMO_DATA=$ROOT/services/registry/demo
+    fi
+
+    trap 'STOPPING=1' INT TERM
+    local name gw=""
+    for name in "${SERVICES[@]}"; do
+        [ -x "$BUILD/bin/concerto-$name" ] || continue
+        start_daemon "$name" "$BUILD/bin/concerto-$name"
+    done
+    # The gateway is ready when the services started here are.
+    if [ -z "${CONCERTO_GATEWAY_REQUIRED_SERVICES+x}" ]; then
+        CONCERTO_GATEWAY_REQUIRED_SERVICES=$(
+            IFS=,
+            echo "${NAMES[*]}"
+        )
+        export CONCERTO_GATEWAY_REQUIRED_SERVICES=${CONCERTO_GATEWAY_REQUIRED_SERVICES:-none}
+    fi
+    for name in "${NAMES[@]}"; do
+        wait_service "$name" "$(router_endpoint "$name")"
+    done
+    local http=${CONCERTO_GATEWAY_HTTP:-127.0.0.1:8080} host port
+    port=${http##*:}
+    host=${http%:*}
+    host=${host#[}
+    host=${host%]}
+    case $host in '' | 0.0.0.0 | '*') host=127.0.0.1 ;; '::') host=::1 ;; esac
+    if [ "$STOPPING" = 0 ] && [ -x "$BUILD/bin/concerto-gateway" ]; then
+        gw=gateway
+        start_daemon gateway "$BUILD/bin/concerto-gateway"
+        wait_gateway "$host" "$port"
+    fi
+    [ ${#PIDS[@]} -gt 0 ] || die "no daemon is built yet (looked in $BUILD/bin)"
+    [ "$STOPPING" = 1 ] || banner "$gw" "$host" "$port"
+
+    local dead
+    while [ "$STOPPING" = 0 ]; do
+        dead=$(first_dead)
+        [ -z "$dead" ] || died "$dead"
+        # Returns when a daemon exits or a signal arrives.
+        wait -n "${PIDS[@]}" 2>/dev/null || true
+    done
+    say "stopping"
+    stop_all
+    exit 0
+}
+
+main "$@"

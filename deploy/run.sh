@@ -141,18 +141,11 @@ secrets_init() {
     fi
 
     if [ ! -f "$CONCERTO_GATEWAY_PARTNERS" ] && [ -n "$keygen" ]; then
-        local key="" try
-        for try in 1 2 3 4 5; do
-            [ -f "$dir/demo-partner.key" ] ||
-                make_keypair "$keygen" demo-partner "$dir/demo-partner.key" "$dir/demo-partner.pub"
-            key=$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]')
-            # Z85 may start with '#', which the allow-list reads as a comment.
-            [ "${key:0:1}" = "#" ] || break
-            rm -f "$dir/demo-partner.key" "$dir/demo-partner.pub"
-        done
-        if [ ${#key} -ne 40 ] || [ "${key:0:1}" = "#" ]; then
-            die "$dir/demo-partner.pub holds no usable Z85 public key (after $try tries)"
-        fi
+        [ -f "$dir/demo-partner.key" ] ||
+            make_keypair "$keygen" demo-partner "$dir/demo-partner.key" "$dir/demo-partner.pub"
+        local key
+        key=$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]')
+        [ ${#key} -eq 40 ] || die "$dir/demo-partner.pub holds no Z85 public key"
         {
             echo "# Partners allowed on the gateway's ingress: <z85 public key> <name> [tables=...]"
             echo "$key demo-partner tables=*"

@@ -226,12 +226,16 @@ static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, 
 {
     size_t n = reply->n_fields;
     apierror_field_t *fields = n ? xcalloc(n, sizeof *fields) : NULL;
+    char(*paths)[256] = n ? xcalloc(n, sizeof *paths) : NULL;
     for (size_t i = 0; i < n; i++) {
-        fields[i].field = reply->fields[i]->field ? reply->fields[i]->field : "";
+        pb_json_field_path(reply->fields[i]->field ? reply->fields[i]->field : "", paths[i],
+                           sizeof paths[i]);
+        fields[i].field = paths[i];
         fields[i].description = reply->fields[i]->description ? reply->fields[i]->description : "";
     }
     char *body =
         apierror_body(status_name(status), reply->message ? reply->message : "", fields, n, len);
+    free(paths);
     free(fields);
     return body;
 }

@@ -44,7 +44,11 @@ static const config_var_t main_vars[] = {
     {"CONCERTO_GATEWAY_CURVE_SECRET", "", "gateway CURVE secret key file (Z85); unset: no ingress"},
     {"CONCERTO_GATEWAY_CURVE_PUBLIC", "", "gateway CURVE public key file (Z85)"},
     {"CONCERTO_GATEWAY_PARTNERS", "", "partner allow-list: `<z85 key> <name> [tables=..|*]`"},
-    {"CONCERTO_GATEWAY_PARTNER_TYPES", "",
+    /* What a Table's own system may send for itself (issue #4): membership
+     * changes and attestations. */
+    {"CONCERTO_GATEWAY_PARTNER_TYPES",
+     "concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,"
+     "concerto.registry.v1.RecordAttestationRequest",
      "types partners may send: type[=service],... (owner from the package by default)"},
     {"CONCERTO_HEARTBEAT_MS", "1000", "the services' heartbeat interval"},
     {"CONCERTO_MAX_FRAME", "1048576", "largest ZeroMQ frame accepted, in bytes"},

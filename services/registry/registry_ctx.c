@@ -25,8 +25,9 @@ void reg_ctx_init(reg_ctx_t *ctx, service_call_t *call, const registry_config_t 
     registry_date_from_ms(service_call_now_ms(call), ctx->today);
 }
 
-/* "table.territory_id" -> "table.territoryId"; in an import,
- * "tables.csv:12:territory_id". */
+/* Violations name fields by their proto path ("table.territory_id"), as
+ * the wire contract does; the gateway writes them with JSON names. In an
+ * import they name the CSV cell: "tables.csv:12:territory_id". */
 static void reg_field_name(const reg_ctx_t *ctx, const char *path, char *out, size_t outlen)
 {
     if (ctx->file) {
@@ -36,17 +37,7 @@ static void reg_field_name(const reg_ctx_t *ctx, const char *path, char *out, si
         snprintf(out, outlen, "%s:%zu:%.*s", ctx->file, ctx->line, (int)n, last);
         return;
     }
-    size_t o = 0;
-    int upper = 0;
-    for (const char *p = path; *p && o + 1 < outlen; p++) {
-        if (*p == '_') {
-            upper = 1;
-            continue;
-        }
-        out[o++] = upper && *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
-        upper = 0;
-    }
-    out[o] = '\0';
+    snprintf(out, outlen, "%s", path);
 }
 
 /* The first problem's summary; long field paths or texts are cut, which is

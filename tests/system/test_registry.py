@@ -126,7 +126,7 @@ def test_commands_answer_with_clear_statuses(client):
         id="wire-borough", name="Again", kind="borough")), "CONFLICT", "territory.id")
     client.fails(R.RegisterTableRequest(table=R.Table(
         id="wire", name="Table du fil", territory_id="nowhere")), "NOT_FOUND",
-        "table.territoryId", "nowhere")
+        "table.territory_id", "nowhere")
     client.fails(R.RegisterTableRequest(table=R.Table(
         id="wire", name="Table du fil", territory_id="wire-borough",
         contact=R.Contact(phone="12"))), "INVALID_ARGUMENT", "table.contact.phone")

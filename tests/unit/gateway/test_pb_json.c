@@ -628,9 +628,24 @@ static void test_find_field_by_json_or_proto_name(void **state)
     assert_null(pb_json_find_field(ALL_KINDS, "foundingyear"));
 }
 
+static void test_field_paths_use_json_names(void **state)
+{
+    (void)state;
+    char out[64];
+    pb_json_field_path("contact.phone_number", out, sizeof out);
+    assert_string_equal(out, "contact.phoneNumber");
+    pb_json_field_path("members[2].organization_id", out, sizeof out);
+    assert_string_equal(out, "members[2].organizationId");
+    pb_json_field_path("tables.csv:12:founding_year", out, sizeof out);
+    assert_string_equal(out, "tables.csv:12:founding_year");
+    pb_json_field_path("", out, sizeof out);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_field_paths_use_json_names),
         cmocka_unit_test(test_round_trip_preserves_every_field_kind),
         cmocka_unit_test(test_built_message_packs_and_matches_unpacked_copy),
         cmocka_unit_test(test_accepts_proto_field_names),

@@ -272,13 +272,13 @@ static void test_register_table_validates_every_field(void **state)
     req.table = &t;
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.id", "a-z");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.name", "required");
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.foundingYear", "between");
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.founding_year", "between");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.contact.email", "e-mail");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.contact.phone", "North American");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.contact.website", "http");
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.governance.bylawsAdoptedOn",
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.governance.bylaws_adopted_on",
                    "calendar date");
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.governance.meetingsPerYear",
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.governance.meetings_per_year",
                    "between 0 and 365");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.languages[1]", "ISO 639");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.languages[2]", "repeats");
@@ -306,8 +306,8 @@ static void test_register_table_reports_unknown_references(void **state)
     Concerto__Registry__V1__RegisterTableRequest req =
         CONCERTO__REGISTRY__V1__REGISTER_TABLE_REQUEST__INIT;
     req.table = &t;
-    send_violation(&req.base, STATUS_NOT_FOUND, "table.territoryId", "atlantis");
-    send_violation(&req.base, STATUS_NOT_FOUND, "table.mandataireId", "nobody");
+    send_violation(&req.base, STATUS_NOT_FOUND, "table.territory_id", "atlantis");
+    send_violation(&req.base, STATUS_NOT_FOUND, "table.mandataire_id", "nobody");
     Concerto__Registry__V1__RegisterTableRequest empty =
         CONCERTO__REGISTRY__V1__REGISTER_TABLE_REQUEST__INIT;
     send_violation(&empty.base, STATUS_INVALID_ARGUMENT, "table", "required");
@@ -357,7 +357,7 @@ static void test_read_only_fields_are_refused(void **state)
     req.id = "tqmn";
     req.table = &t;
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.recognition", "read-only");
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.createdMs", "read-only");
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.created_ms", "read-only");
 }
 
 static void test_update_is_partial_and_emits_changed_fields(void **state)
@@ -453,7 +453,7 @@ static void test_recognition_follows_the_state_machine(void **state)
     change_status("tqmn", "under_review", NULL, STATUS_OK);
     req.status = "recognized";
     req.effective_on = "2000-01-01";
-    send_violation(&req.base, STATUS_FAILED_PRECONDITION, "effectiveOn",
+    send_violation(&req.base, STATUS_FAILED_PRECONDITION, "effective_on",
                    "when the Table became under_review");
     change_status("tqmn", "recognized", NULL, STATUS_OK);
     change_status("tqmn", "suspended", NULL, STATUS_OK);
@@ -476,7 +476,7 @@ static void test_recognition_follows_the_state_machine(void **state)
     req.status = "recognized";
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "mandataire");
     req.table_id = "ghost";
-    send_violation(&req.base, STATUS_NOT_FOUND, "tableId", "ghost");
+    send_violation(&req.base, STATUS_NOT_FOUND, "table_id", "ghost");
 }
 
 static void add_member(const char *table, const char *org, const char *role, const char *on,
@@ -536,7 +536,7 @@ static void test_memberships_start_end_and_keep_history(void **state)
     assert_string_equal(ml->memberships[0]->joined_on, "2020-01-01");
     protobuf_c_message_free_unpacked(out, NULL);
     l.table_id = "ghost";
-    send_violation(&l.base, STATUS_NOT_FOUND, "tableId", "ghost");
+    send_violation(&l.base, STATUS_NOT_FOUND, "table_id", "ghost");
 }
 
 static void test_characteristics_follow_members_governance_and_attestations(void **state)
@@ -593,7 +593,7 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     att.statement = "Réseautage et synergie constatés.";
     send_expect(&att.base, STATUS_OK, NULL, NULL);
     att.attested_on = "2190-01-01";
-    send_violation(&att.base, STATUS_INVALID_ARGUMENT, "attestedOn", "future");
+    send_violation(&att.base, STATUS_INVALID_ARGUMENT, "attested_on", "future");
     att.attested_on = NULL;
     att.author = NULL;
     send_violation(&att.base, STATUS_INVALID_ARGUMENT, "author", "required");
@@ -617,7 +617,7 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     assert_false(tc->characteristics[3]->met);
     protobuf_c_message_free_unpacked(out, NULL);
     req.as_of = "2024-02-30";
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "asOf", "calendar date");
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "as_of", "calendar date");
 }
 
 static void test_lists_filter_search_and_page(void **state)
@@ -716,13 +716,13 @@ static void test_territory_hierarchy_rules(void **state)
     Concerto__Registry__V1__RegisterTerritoryRequest req =
         CONCERTO__REGISTRY__V1__REGISTER_TERRITORY_REQUEST__INIT;
     req.territory = &t;
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "territory.parentId",
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "territory.parent_id",
                    "borough or municipality");
     t.parent_id = "le-sud-ouest";
-    send_violation(&req.base, STATUS_NOT_FOUND, "territory.parentId", "le-sud-ouest");
+    send_violation(&req.base, STATUS_NOT_FOUND, "territory.parent_id", "le-sud-ouest");
     t.kind = "borough";
     t.parent_id = "montreal-nord";
-    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "territory.parentId", "cannot be inside");
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "territory.parent_id", "cannot be inside");
     t.kind = "district";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "territory.kind", "sector");
     t.kind = "sector";

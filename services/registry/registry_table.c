@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "concerto/common/v1/table_status.pb-c.h"
 #include "registry.h"
 #include "registry_cursor.h"
 #include "registry_fold.h"
@@ -470,21 +471,35 @@ static int table_handle_update(service_call_t *call, const ProtobufCMessage *msg
     return rc;
 }
 
-static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+/* Answers with the Table `id` names; `field` is where the id came from. */
+static int table_answer(service_call_t *call, const char *field, const char *id, void *arg)
 {
-    const Concerto__Registry__V1__GetTableRequest *req = (const void *)msg;
     reg_ctx_t ctx;
     reg_ctx_init(&ctx, call, arg);
-    if (!reg_check_slug(&ctx, "id", req->id, 1))
+    if (!reg_check_slug(&ctx, field, id, 1))
         return reg_fail(&ctx);
-    reg_table_t *t = registry_table_load(&ctx, req->id);
+    reg_table_t *t = registry_table_load(&ctx, id);
     if (!t) {
-        reg_violation(&ctx, STATUS_NOT_FOUND, "id", "Table %s is not registered", req->id);
+        reg_violation(&ctx, STATUS_NOT_FOUND, field, "Table %s is not registered", id);
         return reg_fail(&ctx);
     }
     int rc = reg_finish(&ctx, &t->base);
     protobuf_c_message_free_unpacked(&t->base, NULL);
     return rc;
+}
+
+static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    const Concerto__Registry__V1__GetTableRequest *req = (const void *)msg;
+    return table_answer(call, "id", req->id, arg);
+}
+
+/* The registry's part of the gateway's fan-out status: the Table itself,
+ * with its recognition. */
+static int table_handle_status(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    const Concerto__Common__V1__TableStatusRequest *req = (const void *)msg;
+    return table_answer(call, "table_id", req->table_id, arg);
 }
 
 static int table_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -648,5 +663,7 @@ int registry_table_setup(service_t *svc, const registry_config_t *cfg)
                      table_handle_get, arg);
     rc |= service_on(svc, &concerto__registry__v1__list_tables_request__descriptor, SERVICE_QUERY,
                      table_handle_list, arg);
+    rc |= service_on(svc, &concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
+                     table_handle_status, arg);
     return rc ? -1 : 0;
 }

@@ -314,3 +314,19 @@ def test_restart_of_the_registry_keeps_everything(gw, registry, reader):
 
     assert wait_until(back, timeout=15, what="the registry behind the gateway") == before
     assert ok(reader.get("/v1/tables/rec-table/history")) == history
+
+
+def test_fan_out_status_merges_the_registry_with_absent_services(reader):
+    doc = ok(reader.get("/v1/tables/tqmn/status"))
+    assert doc["tableId"] == "tqmn"
+    reg = doc["services"]["registry"]
+    assert reg["status"] == "ok"
+    assert reg["resultType"] == "concerto.registry.v1.Table"
+    assert reg["result"]["id"] == "tqmn"
+    assert reg["result"]["recognition"]["status"] == "recognized"
+    # funding, forum and reporting do not run here: reported, not fatal
+    for name in ("funding", "forum", "reporting"):
+        assert doc["services"][name]["status"] == "unavailable"
+    ghost = ok(reader.get("/v1/tables/ghost/status"))
+    assert ghost["services"]["registry"]["status"] == "not_found"
+    assert ghost["services"]["registry"]["error"]["fields"][0]["field"] == "tableId"

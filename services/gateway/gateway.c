@@ -13,7 +13,6 @@
 #include "envelope.h"
 #include "gateway_internal.h"
 #include "gateway_protos.h"
-#include "gateway_types.h"
 #include "log.h"
 #include "msg_types.h"
 #include "pb_json.h"
@@ -23,12 +22,6 @@
 
 #define GATEWAY_MAX_QUERY_PARAMS 64
 #define GATEWAY_MAX_IDEMPOTENCY_KEY 200
-
-const ProtobufCMessageDescriptor *gateway_type_find(const char *full_name)
-{
-    const ProtobufCMessageDescriptor *d = msg_types_find(full_name);
-    return d ? d : gateway_types_find(full_name);
-}
 
 /* ------------------------------------------------------------ answers */
 
@@ -203,7 +196,7 @@ static json_t *gateway_result_json(const Concerto__Common__V1__Reply *reply, con
 {
     if (!reply->has_result || !reply->result_type || !*reply->result_type)
         return json_object();
-    const ProtobufCMessageDescriptor *desc = gateway_type_find(reply->result_type);
+    const ProtobufCMessageDescriptor *desc = msg_types_find(reply->result_type);
     if (!desc) {
         *why = "the service answered with a result type the gateway does not know";
         return NULL;
@@ -593,7 +586,7 @@ static int gateway_load_routes(gateway_t *gw, char *err, size_t errlen)
             local++;
     }
     if (*gw->opt.routes_file &&
-        routes_load_file(gw->routes, gw->opt.routes_file, gateway_type_find, err, errlen) != 0)
+        routes_load_file(gw->routes, gw->opt.routes_file, msg_types_find, err, errlen) != 0)
         return -1;
     return 0;
 }
@@ -619,14 +612,14 @@ static int gateway_start_partner(gateway_t *gw, uv_loop_t *loop, void *zctx, cha
         return -1;
     for (size_t i = 0; i < partner_policy_type_count(gw->policy); i++) {
         const char *t = partner_policy_type_name(gw->policy, i);
-        if (!gateway_type_find(t)) {
+        if (!msg_types_find(t)) {
             snprintf(err, errlen, "partner type %s is not a message type the gateway knows", t);
             return -1;
         }
     }
     partner_options_t popt = {o->partner_endpoint, o->curve_secret_file, o->curve_public_file,
                               gw->policy,          gw->upstreams,        o->deadline_ms,
-                              o->max_frame,        gw->metrics,          gateway_type_find};
+                              o->max_frame,        gw->metrics,          msg_types_find};
     gw->partner = partner_new(loop, zctx, &popt, err, errlen);
     if (!gw->partner)
         return -1;

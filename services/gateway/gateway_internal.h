@@ -34,10 +34,6 @@ typedef void (*gateway_local_fn)(gateway_t *gw, http_ref_t ref, const http_reque
 /* Answers with a JSON document (taken) and `status`. */
 void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route);
 
-/* The descriptor of a full type name: msg_types first, then every type
- * compiled into concerto_proto. */
-const ProtobufCMessageDescriptor *gateway_type_find(const char *full_name);
-
 /* The gateway's own routes (ops.c). */
 void ops_healthz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
 void ops_readyz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);

@@ -1,8 +1,8 @@
 /* msg_types: the message types the gateway can name, by full protobuf name.
  *
  * Envelopes carry their payload's type as text ("concerto.common.v1.Reply");
- * this table turns that text into the descriptor pb_json needs. A type is
- * added with one line in msg_types.c. */
+ * this table turns that text into the descriptor pb_json needs. The table
+ * holds every message compiled from proto/ (generated at build time). */
 #ifndef CONCERTO_MSG_TYPES_H
 #define CONCERTO_MSG_TYPES_H
 

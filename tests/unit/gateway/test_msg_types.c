@@ -18,6 +18,11 @@ static void test_find_returns_descriptor_by_full_name(void **state)
                      &concerto__common__v1__reply__descriptor);
     assert_ptr_equal(msg_types_find("concerto.test.v1.AllKinds"),
                      &concerto__test__v1__all_kinds__descriptor);
+    /* generated from every .proto: no list to keep up to date */
+    const ProtobufCMessageDescriptor *d =
+        msg_types_find("concerto.registry.v1.RecordAttestationRequest");
+    assert_non_null(d);
+    assert_string_equal(d->short_name, "RecordAttestationRequest");
 }
 
 static void test_find_rejects_unknown_and_partial_names(void **state)

@@ -10,7 +10,7 @@
 #include <http_parser.h>
 
 #include "concerto/test/v1/gateway_test.pb-c.h"
-#include "gateway_types.h"
+#include "msg_types.h"
 #include "routes.h"
 
 #define ECHO (&concerto__test__v1__echo_request__descriptor)
@@ -29,7 +29,7 @@ static routes_t *table(void)
                        "operator thing 200\n"
                        "GET    /v1/tables/{id}/status   all      concerto.test.v1.EchoRequest "
                        "reader - 200\n";
-    if (routes_load_text(r, text, gateway_types_find, err, sizeof err) != 0)
+    if (routes_load_text(r, text, msg_types_find, err, sizeof err) != 0)
         fail_msg("%s", err);
     return r;
 }
@@ -193,8 +193,7 @@ static void test_route_file_errors_name_the_line(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         routes_t *r = routes_new();
         char err[512] = "";
-        assert_int_equal(routes_load_text(r, cases[i].text, gateway_types_find, err, sizeof err),
-                         -1);
+        assert_int_equal(routes_load_text(r, cases[i].text, msg_types_find, err, sizeof err), -1);
         if (!strstr(err, cases[i].why))
             fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].why);
         routes_destroy(&r);

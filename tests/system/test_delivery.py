@@ -60,10 +60,12 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                assert self.proc.wait(10) == 0, f"{self.name} did not exit cleanly"
+                code = self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
                 raise
+            assert code == 0, f"{self.name} did not exit cleanly: {code}"
 
 
 @pytest.fixture
@@ -82,9 +84,11 @@ def system():
         try:
             yield pub, sub, ctx, env, tmp
         finally:
-            sub.stop()
-            pub.stop()
             ctx.destroy(linger=0)
+            try:
+                sub.stop()
+            finally:
+                pub.stop()  # even when the subscriber did not stop cleanly
 
 
 def envelope(msg, env_id=None):

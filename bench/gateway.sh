@@ -5,8 +5,9 @@
 # real service runtime, answering StatusRequest from its store and
 # TableStatusRequest with "unknown type"), so the figures are the gateway's
 # and the runtime's, not a domain handler's; bench/registry.sh covers the
-# registry's own routes. The bare libuv + http-parser ceiling server runs
-# in the same script, so the ratio to it is what to read (absolute figures
+# registry's own routes. The two ceiling servers (bare libuv + http-parser;
+# the same plus one ZeroMQ hop to a SQLite SELECT) run in the same script,
+# so the ratios to them are what to read (absolute figures
 # move with the machine). wrk on loopback; settings in bench/lib.sh
 # (BENCH_DURATION, BENCH_CONNS, BENCH_THREADS, BENCH_REPEAT, ...).
 # BENCH_GATEWAY_REGISTRY=1 puts the real concerto-registry (demo data) in
@@ -17,13 +18,11 @@ set -euo pipefail
 
 bench_init
 real_registry=${BENCH_GATEWAY_REGISTRY:-0}
-targets=(concerto-gateway concerto-testpub ceiling-http)
+targets=(concerto-gateway concerto-testpub ceiling-http ceiling-hop ceiling-store)
 [ "$real_registry" = 1 ] && targets+=(concerto-registry)
 bin=$(bench_bin "${targets[@]}")
 
-ceiling_port=$(bench_free_port)
-bench_start ceiling-http "$bin/ceiling-http" "$ceiling_port"
-bench_wait_tcp "$ceiling_port"
+bench_start_ceilings "$bin"
 
 export CONCERTO_LOG_LEVEL=warn
 for svc in REGISTRY FUNDING FORUM REPORTING; do
@@ -53,7 +52,8 @@ bench_wait_http "$base/readyz"
 echo "gateway: wrk -t${BENCH_THREADS:-1} -c${BENCH_CONNS:-64} -d${BENCH_DURATION:-10s}," \
     "$(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 bench_header
-bench_wrk "ceiling-http (bare libuv + http-parser)" "http://127.0.0.1:$ceiling_port/"
+bench_wrk "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
+bench_wrk "ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
 bench_wrk "GET /healthz (no service)" "$base/healthz"
 bench_wrk "GET /v1/bench/status (one service)" "$base/v1/bench/status"
 if [ "$real_registry" = 1 ]; then

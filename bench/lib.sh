@@ -10,6 +10,8 @@
 #   bench_wait_http URL [SECS]    until URL answers 2xx
 #   bench_stop_all                SIGTERM, wait, SIGKILL after $BENCH_STOP_SECS
 #   bench_header / bench_wrk LABEL URL [WRK ARGS...]   one table row per run
+#   bench_start_ceilings BIN      start ceiling-http and ceiling-hop/-store;
+#                                 sets CEILING_HTTP_URL and CEILING_HOP_URL
 #
 # Settings (environment): BENCH_BUILD (default <repo>/build), BENCH_BIN (use
 # these binaries, do not build), BENCH_DURATION (10s), BENCH_CONNS (64),
@@ -175,4 +177,23 @@ bench_wrk() {
     if [ -n "${BENCH_RESULTS:-}" ]; then
         printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" "$2" "$3" "$4" >>"$BENCH_RESULTS"
     fi
+}
+
+# The two ceilings every benchmark prints beside its own rows: a bare libuv
+# + http-parser server, and that server forwarding each request over one
+# ZeroMQ hop to a SQLite point SELECT. BIN must hold ceiling-http,
+# ceiling-hop and ceiling-store.
+bench_start_ceilings() {
+    local bin=$1 http_port store_port hop_port
+    http_port=$(bench_free_port)
+    bench_start ceiling-http "$bin/ceiling-http" "$http_port"
+    bench_wait_tcp "$http_port"
+    store_port=$(bench_free_port)
+    bench_start ceiling-store "$bin/ceiling-store" "tcp://127.0.0.1:$store_port"
+    bench_wait_tcp "$store_port"
+    hop_port=$(bench_free_port)
+    bench_start ceiling-hop "$bin/ceiling-hop" "$hop_port" "tcp://127.0.0.1:$store_port"
+    bench_wait_http "http://127.0.0.1:$hop_port/"
+    CEILING_HTTP_URL=http://127.0.0.1:$http_port/
+    CEILING_HOP_URL=http://127.0.0.1:$hop_port/
 }

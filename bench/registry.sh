@@ -5,12 +5,15 @@
 # rows are counted in the database afterwards). wrk on loopback; settings
 # in bench/lib.sh (BENCH_DURATION, BENCH_CONNS, BENCH_REPEAT...), plus
 # CONCERTO_REGISTRY_SYNCHRONOUS (FULL by default; NORMAL to compare).
+# The ceilings (bench/lib.sh bench_start_ceilings, and ceiling-commit for
+# durable commits) are measured in the same run.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 bench_init
-bin=$(bench_bin concerto-registry concerto-gateway)
+bin=$(bench_bin concerto-registry concerto-gateway ceiling-http ceiling-hop ceiling-store ceiling-commit)
+bench_start_ceilings "$bin"
 
 export CONCERTO_DATA_DIR=$BENCH_TMP/data
 export CONCERTO_LOG_LEVEL=warn
@@ -37,6 +40,8 @@ bench_wait_http "$base/v1/tables/tqmn"
 # Unique Table ids per wrk thread and request.
 cat >"$BENCH_TMP/register.lua" <<LUA
 local n = 0
+-- seeded per run, so that repeated runs register new Tables, not conflicts
+math.randomseed(os.time() + math.floor(os.clock() * 1000000))
 local tag = tostring(math.random(100000000, 999999999))
 request = function()
     n = n + 1
@@ -52,6 +57,8 @@ echo "registry: wrk -t${BENCH_THREADS:-1} -c${BENCH_CONNS:-64} -d${BENCH_DURATIO
     "synchronous=${CONCERTO_REGISTRY_SYNCHRONOUS:-FULL}, $(nproc) cores," \
     "$(date -u +%Y-%m-%dT%H:%MZ)"
 bench_header
+bench_wrk "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
+bench_wrk "ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
 bench_wrk "GET /v1/tables/tqmn" "$base/v1/tables/tqmn"
 bench_wrk "GET /v1/tables?borough=..&status=.." \
     "$base/v1/tables?borough=le-sud-ouest&status=recognized"
@@ -64,3 +71,5 @@ print(db.execute("SELECT count(*) FROM concertation_table WHERE id LIKE 'bench-%
 PY
 )
 echo "Tables registered and committed by the benchmark: $committed"
+echo "Durable-commit ceilings on this disk (registrations are answered after commit):"
+"$bin/ceiling-commit" "$BENCH_TMP"

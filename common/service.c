@@ -465,8 +465,10 @@ static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_
                           env->type);
         goto done;
     }
-    int sp = store_savepoint(svc->store);
-    if (sp < 0) {
+    /* Only commands can leave partial writes behind; queries skip the
+     * savepoint, which is most of their cost. */
+    int sp = -1;
+    if (h->kind == SERVICE_COMMAND && (sp = store_savepoint(svc->store)) < 0) {
         protobuf_c_message_free_unpacked(msg, NULL);
         service_call_fail(&call, STATUS_UNAVAILABLE, "database unavailable");
         goto done;
@@ -484,13 +486,15 @@ static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_
             service_call_fail(&call, STATUS_INTERNAL, "cannot record idempotency key");
             goto done;
         }
-        store_release(svc->store, sp);
+        if (sp >= 0)
+            store_release(svc->store, sp);
         service_call_keep_events(&call);
         service_call_clear(&call);
         *reply_len = rlen;
         return r;
     }
-    store_rollback_to(svc->store, sp);
+    if (sp >= 0)
+        store_rollback_to(svc->store, sp);
     if (!call.message)
         service_call_fail(&call, (status_t)status, "%s", status_name(status));
 done : {
@@ -512,15 +516,22 @@ static int service_is_backup(const envelope_t *env)
     return env && strcmp(env->type, concerto__common__v1__backup_request__descriptor.name) == 0;
 }
 
+static int service_is_command(service_t *svc, const envelope_t *env)
+{
+    service_handler_t *h = service_find_handler(svc, env->type);
+    return h && h->kind == SERVICE_COMMAND;
+}
+
 /* Runs decoded requests as one transaction (group commit): replies and
- * events leave only once COMMIT has returned. */
+ * events leave only once COMMIT has returned. The transaction starts at the
+ * first command, so a batch of queries takes no write lock. */
 static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
 {
     int in_txn = 0;
     for (size_t i = 0; i < n; i++) {
         if (!reqs[i].env || service_is_backup(reqs[i].env))
             continue;
-        if (!in_txn) {
+        if (!in_txn && service_is_command(svc, reqs[i].env)) {
             if (store_begin(svc->store) != SQLITE_OK)
                 break;
             in_txn = 1;

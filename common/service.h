@@ -34,7 +34,9 @@ typedef struct service service_t;
 typedef struct service_call service_call_t;
 
 typedef enum {
-    SERVICE_QUERY,   /* reads only; no idempotency record */
+    /* Reads, or at most one self-contained write statement: runs without
+     * a savepoint and without an idempotency record. */
+    SERVICE_QUERY,
     SERVICE_COMMAND, /* may write and emit; deduplicated by idempotency key */
 } service_kind_t;
 

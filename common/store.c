@@ -6,6 +6,7 @@
  * renumbers a service's steps. */
 #include "store.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,9 +223,24 @@ int store_exec(store_t *self, const char *sql)
     return rc;
 }
 
+/* Runs a statement from the cache: transaction control is on every
+ * request's path, and compiling it each time costs more than the work. */
+static int store_step_cached(store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = store_stmt(self, sql);
+    if (!st)
+        return SQLITE_ERROR;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return SQLITE_OK;
+    log_error("sql failed", "rc=%d sql=\"%s\" error=\"%s\"", rc, sql, sqlite3_errmsg(self->db));
+    return rc;
+}
+
 int store_begin(store_t *self)
 {
-    int rc = store_exec(self, "BEGIN IMMEDIATE");
+    int rc = store_step_cached(self, "BEGIN IMMEDIATE");
     if (rc == SQLITE_OK)
         self->depth = 1;
     return rc;
@@ -232,7 +248,7 @@ int store_begin(store_t *self)
 
 int store_commit(store_t *self)
 {
-    int rc = store_exec(self, "COMMIT");
+    int rc = store_step_cached(self, "COMMIT");
     if (rc == SQLITE_OK)
         self->depth = 0;
     return rc;
@@ -240,25 +256,36 @@ int store_commit(store_t *self)
 
 int store_rollback(store_t *self)
 {
-    int rc = store_exec(self, "ROLLBACK");
+    int rc = store_step_cached(self, "ROLLBACK");
     self->depth = 0; /* a failed ROLLBACK means SQLite already ended it */
     return rc;
 }
 
+/* Savepoint names by depth, as literals so their statements are cached;
+ * deeper nesting than this is a programmer error. */
+#define STORE_MAX_DEPTH 8
+static const char *const store_sp_save[STORE_MAX_DEPTH] = {
+    "SAVEPOINT sp0", "SAVEPOINT sp1", "SAVEPOINT sp2", "SAVEPOINT sp3",
+    "SAVEPOINT sp4", "SAVEPOINT sp5", "SAVEPOINT sp6", "SAVEPOINT sp7"};
+static const char *const store_sp_release[STORE_MAX_DEPTH] = {
+    "RELEASE sp0", "RELEASE sp1", "RELEASE sp2", "RELEASE sp3",
+    "RELEASE sp4", "RELEASE sp5", "RELEASE sp6", "RELEASE sp7"};
+static const char *const store_sp_rollback[STORE_MAX_DEPTH] = {
+    "ROLLBACK TO sp0", "ROLLBACK TO sp1", "ROLLBACK TO sp2", "ROLLBACK TO sp3",
+    "ROLLBACK TO sp4", "ROLLBACK TO sp5", "ROLLBACK TO sp6", "ROLLBACK TO sp7"};
+
 int store_savepoint(store_t *self)
 {
-    char sql[32];
-    snprintf(sql, sizeof sql, "SAVEPOINT sp%d", self->depth);
-    if (store_exec(self, sql) != SQLITE_OK)
+    assert(self->depth < STORE_MAX_DEPTH);
+    if (store_step_cached(self, store_sp_save[self->depth]) != SQLITE_OK)
         return -1;
     return self->depth++;
 }
 
 int store_release(store_t *self, int token)
 {
-    char sql[32];
-    snprintf(sql, sizeof sql, "RELEASE sp%d", token);
-    int rc = store_exec(self, sql);
+    assert(token >= 0 && token < STORE_MAX_DEPTH);
+    int rc = store_step_cached(self, store_sp_release[token]);
     if (rc == SQLITE_OK)
         self->depth = token;
     return rc;
@@ -266,9 +293,10 @@ int store_release(store_t *self, int token)
 
 int store_rollback_to(store_t *self, int token)
 {
-    char sql[64];
-    snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d", token, token);
-    int rc = store_exec(self, sql);
+    assert(token >= 0 && token < STORE_MAX_DEPTH);
+    int rc = store_step_cached(self, store_sp_rollback[token]);
+    if (rc == SQLITE_OK)
+        rc = store_step_cached(self, store_sp_release[token]);
     if (rc == SQLITE_OK)
         self->depth = token;
     return rc;

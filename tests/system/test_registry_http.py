@@ -330,3 +330,19 @@ def test_fan_out_status_merges_the_registry_with_absent_services(reader):
     ghost = ok(reader.get("/v1/tables/ghost/status"))
     assert ghost["services"]["registry"]["status"] == "not_found"
     assert ghost["services"]["registry"]["error"]["fields"][0]["field"] == "tableId"
+
+
+def test_admin_backup_and_prune_are_admin_only(gw, tmp, op):
+    admin = gw.http(token=gw.tokens["ada"])
+    try:
+        assert op.request("POST", "/v1/admin/registry/backup", {"path": "b.db"}).status == 403
+        res = ok(admin.request("POST", "/v1/admin/registry/backup", {"path": "reg-backup.db"}))
+        assert res["bytes"] > 0 and res["path"].endswith("reg-backup.db")
+        assert os.path.getsize(res["path"]) == res["bytes"]
+        error(admin.request("POST", "/v1/admin/registry/backup", {"path": "../x.db"}), 400,
+              "INVALID_ARGUMENT")
+        pruned = ok(admin.request("POST", "/v1/admin/registry/prune-outbox",
+                                  {"upToSequence": "0"}))
+        assert pruned["prunedUpTo"] == 0 and pruned["rowsDeleted"] == 0
+    finally:
+        admin.close()

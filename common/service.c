@@ -516,22 +516,17 @@ static int service_is_backup(const envelope_t *env)
     return env && strcmp(env->type, concerto__common__v1__backup_request__descriptor.name) == 0;
 }
 
-static int service_is_command(service_t *svc, const envelope_t *env)
-{
-    service_handler_t *h = service_find_handler(svc, env->type);
-    return h && h->kind == SERVICE_COMMAND;
-}
-
 /* Runs decoded requests as one transaction (group commit): replies and
- * events leave only once COMMIT has returned. The transaction starts at the
- * first command, so a batch of queries takes no write lock. */
+ * events leave only once COMMIT has returned. The transaction is deferred:
+ * queries share one read snapshot, and the write lock is taken only when a
+ * command first writes. */
 static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
 {
     int in_txn = 0;
     for (size_t i = 0; i < n; i++) {
         if (!reqs[i].env || service_is_backup(reqs[i].env))
             continue;
-        if (!in_txn && service_is_command(svc, reqs[i].env)) {
+        if (!in_txn) {
             if (store_begin(svc->store) != SQLITE_OK)
                 break;
             in_txn = 1;

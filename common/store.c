@@ -240,7 +240,7 @@ static int store_step_cached(store_t *self, const char *sql)
 
 int store_begin(store_t *self)
 {
-    int rc = store_step_cached(self, "BEGIN IMMEDIATE");
+    int rc = store_step_cached(self, "BEGIN");
     if (rc == SQLITE_OK)
         self->depth = 1;
     return rc;

@@ -47,8 +47,10 @@ sqlite3_stmt *store_stmt(store_t *self, const char *sql);
 /* Runs SQL without results; returns SQLITE_OK or the error code (logged). */
 int store_exec(store_t *self, const char *sql);
 
-/* Transactions. begin is BEGIN IMMEDIATE: the single writer takes the lock
- * up front so a commit never fails with SQLITE_BUSY mid-way. */
+/* Transactions. begin is a deferred BEGIN: reads share one snapshot and
+ * the write lock is taken at the first write. Each service is its database's
+ * only writer, so that upgrade does not meet another writer (a stray one is
+ * waited for up to the busy timeout). */
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 int store_rollback(store_t *self);

@@ -66,6 +66,14 @@ int reg_fail(reg_ctx_t *ctx);
 /* Answers OK with `result` unless a problem was recorded. */
 int reg_finish(reg_ctx_t *ctx, const ProtobufCMessage *result);
 
+/* Loads one entity by id for reg_answer_entity; NULL when there is none. */
+typedef ProtobufCMessage *(*reg_load_fn)(reg_ctx_t *ctx, const char *id);
+/* Answers a query for one entity: `id` (from request field `field`) is
+ * checked, loaded with `load`, and answered, or NOT_FOUND naming `field`
+ * and the entity's kind `what`. */
+int reg_answer_entity(service_call_t *call, void *arg, const char *field, const char *id,
+                      const char *what, reg_load_fn load);
+
 /* A database step that did not succeed: constraint failures become
  * CONFLICT, NOT_FOUND or INVALID_ARGUMENT on `path`, anything else
  * INTERNAL (logged). Returns the status recorded. */

@@ -386,3 +386,20 @@ int registry_exists(reg_ctx_t *ctx, const char *kind, const char *id)
     sqlite3_reset(st);
     return found;
 }
+
+int reg_answer_entity(service_call_t *call, void *arg, const char *field, const char *id,
+                      const char *what, reg_load_fn load)
+{
+    reg_ctx_t ctx;
+    reg_ctx_init(&ctx, call, arg);
+    if (!reg_check_slug(&ctx, field, id, 1))
+        return reg_fail(&ctx);
+    ProtobufCMessage *entity = load(&ctx, id);
+    if (!entity) {
+        reg_violation(&ctx, STATUS_NOT_FOUND, field, "%s %s is not registered", what, id);
+        return reg_fail(&ctx);
+    }
+    int rc = reg_finish(&ctx, entity);
+    protobuf_c_message_free_unpacked(entity, NULL);
+    return rc;
+}

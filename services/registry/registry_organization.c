@@ -220,21 +220,16 @@ static int organization_handle_update(service_call_t *call, const ProtobufCMessa
     return rc;
 }
 
+static ProtobufCMessage *organization_load_message(reg_ctx_t *ctx, const char *id)
+{
+    reg_organization_t *o = organization_load(ctx, id);
+    return o ? &o->base : NULL;
+}
+
 static int organization_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetOrganizationRequest *req = (const void *)msg;
-    reg_ctx_t ctx;
-    reg_ctx_init(&ctx, call, arg);
-    if (!reg_check_slug(&ctx, "id", req->id, 1))
-        return reg_fail(&ctx);
-    reg_organization_t *o = organization_load(&ctx, req->id);
-    if (!o) {
-        reg_violation(&ctx, STATUS_NOT_FOUND, "id", "organization %s is not registered", req->id);
-        return reg_fail(&ctx);
-    }
-    int rc = reg_finish(&ctx, &o->base);
-    protobuf_c_message_free_unpacked(&o->base, NULL);
-    return rc;
+    return reg_answer_entity(call, arg, "id", req->id, "organization", organization_load_message);
 }
 
 static int organization_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)

@@ -471,27 +471,16 @@ static int table_handle_update(service_call_t *call, const ProtobufCMessage *msg
     return rc;
 }
 
-/* Answers with the Table `id` names; `field` is where the id came from. */
-static int table_answer(service_call_t *call, const char *field, const char *id, void *arg)
+static ProtobufCMessage *table_load_message(reg_ctx_t *ctx, const char *id)
 {
-    reg_ctx_t ctx;
-    reg_ctx_init(&ctx, call, arg);
-    if (!reg_check_slug(&ctx, field, id, 1))
-        return reg_fail(&ctx);
-    reg_table_t *t = registry_table_load(&ctx, id);
-    if (!t) {
-        reg_violation(&ctx, STATUS_NOT_FOUND, field, "Table %s is not registered", id);
-        return reg_fail(&ctx);
-    }
-    int rc = reg_finish(&ctx, &t->base);
-    protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
+    reg_table_t *t = registry_table_load(ctx, id);
+    return t ? &t->base : NULL;
 }
 
 static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetTableRequest *req = (const void *)msg;
-    return table_answer(call, "id", req->id, arg);
+    return reg_answer_entity(call, arg, "id", req->id, "Table", table_load_message);
 }
 
 /* The registry's part of the gateway's fan-out status: the Table itself,
@@ -499,7 +488,7 @@ static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, v
 static int table_handle_status(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Common__V1__TableStatusRequest *req = (const void *)msg;
-    return table_answer(call, "table_id", req->table_id, arg);
+    return reg_answer_entity(call, arg, "table_id", req->table_id, "Table", table_load_message);
 }
 
 static int table_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)

@@ -276,21 +276,16 @@ static int territory_handle_update(service_call_t *call, const ProtobufCMessage 
     return rc;
 }
 
+static ProtobufCMessage *territory_load_message(reg_ctx_t *ctx, const char *id)
+{
+    reg_territory_t *t = territory_load(ctx, id);
+    return t ? &t->base : NULL;
+}
+
 static int territory_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetTerritoryRequest *req = (const void *)msg;
-    reg_ctx_t ctx;
-    reg_ctx_init(&ctx, call, arg);
-    if (!reg_check_slug(&ctx, "id", req->id, 1))
-        return reg_fail(&ctx);
-    reg_territory_t *t = territory_load(&ctx, req->id);
-    if (!t) {
-        reg_violation(&ctx, STATUS_NOT_FOUND, "id", "territory %s is not registered", req->id);
-        return reg_fail(&ctx);
-    }
-    int rc = reg_finish(&ctx, &t->base);
-    protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
+    return reg_answer_entity(call, arg, "id", req->id, "territory", territory_load_message);
 }
 
 static int territory_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)

@@ -72,7 +72,12 @@ void config_print_help(FILE *out, const char *program, const char *summary,
 {
     fprintf(out, "Usage: %s [--help] [--version]\n%s\n\nEnvironment variables:\n", program,
             summary);
-    for (size_t i = 0; i < n; i++)
-        fprintf(out, "  %-34s %s (default: %s)\n", vars[i].name, vars[i].help,
-                vars[i].value ? vars[i].value : "required");
+    /* An empty default is explained by the help text itself. */
+    for (size_t i = 0; i < n; i++) {
+        if (vars[i].value && !*vars[i].value)
+            fprintf(out, "  %-34s %s\n", vars[i].name, vars[i].help);
+        else
+            fprintf(out, "  %-34s %s (default: %s)\n", vars[i].name, vars[i].help,
+                    vars[i].value ? vars[i].value : "required");
+    }
 }

@@ -71,6 +71,12 @@ static void test_help_lists_every_variable(void **state)
     assert_non_null(strstr(buf, "CONCERTO_TEST_PORT"));
     assert_non_null(strstr(buf, "CONCERTO_TEST_NAME"));
     assert_non_null(strstr(buf, "default: 7101"));
+    static const config_var_t empty[] = {{"CONCERTO_TEST_OPTIONAL", "", "unset: none"}};
+    f = fmemopen(buf, sizeof buf - 1, "w");
+    config_print_help(f, "concerto-test", "Test.", empty, 1);
+    fclose(f);
+    assert_non_null(strstr(buf, "CONCERTO_TEST_OPTIONAL"));
+    assert_null(strstr(buf, "(default: )"));
 }
 
 int main(void)

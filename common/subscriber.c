@@ -174,6 +174,12 @@ static service_handler_t *subscriber_find(subscriber_t *self, const char *type)
  * error: retried from the same cursor later). */
 static int subscriber_apply_one(subscriber_t *self, const envelope_t *env)
 {
+    if (!env->type) {
+        /* Replay pages are nested messages that envelope_decode never saw. */
+        log_error("event without a type; skipped", "source=%s seq=%llu", self->source,
+                  (unsigned long long)env->sequence);
+        return 0;
+    }
     service_handler_t *h = subscriber_find(self, env->type);
     if (!h)
         return 0;
@@ -318,6 +324,23 @@ static void subscriber_drain_sub(subscriber_t *self)
     free(batch);
 }
 
+/* An empty page below the source's head: every event after the cursor was
+ * pruned before this subscriber saw it. As for a page that starts past the
+ * cursor, the gap is logged and the cursor moves on. */
+static void subscriber_skip_pruned(subscriber_t *self, uint64_t head)
+{
+    log_warn("source pruned events this subscriber never saw", "source=%s from=%llu to=%llu",
+             self->source, (unsigned long long)self->applied + 1, (unsigned long long)head);
+    store_t *store = self->svc->store;
+    if (store_begin(store) != SQLITE_OK)
+        return;
+    if (subscriber_save_cursor(self, head) != 0 || store_commit(store) != SQLITE_OK) {
+        store_rollback(store);
+        return;
+    }
+    self->applied = head;
+}
+
 static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__Reply *reply)
 {
     self->replay_pending = 0;
@@ -337,14 +360,28 @@ static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__R
     }
     if (page->head_sequence > self->source_head || page->head_sequence >= self->applied)
         self->source_head = page->head_sequence;
-    int rc = subscriber_apply(self, page->events, page->n_events, 1);
+    uint64_t before = self->applied;
     uint64_t head = page->head_sequence;
-    concerto__common__v1__replay_page__free_unpacked(page, NULL);
-    if (rc != 0 || self->applied < head)
-        subscriber_request_replay(self);
+    if (page->n_events == 0 && head > before)
+        subscriber_skip_pruned(self, head);
     else
+        subscriber_apply(self, page->events, page->n_events, 1);
+    concerto__common__v1__replay_page__free_unpacked(page, NULL);
+    if (self->applied >= head) {
         log_debug("caught up", "source=%s applied=%llu", self->source,
                   (unsigned long long)self->applied);
+    } else if (self->applied > before) {
+        subscriber_request_replay(self);
+    } else {
+        /* Nothing moved (a database error, or a page of events that do not
+         * follow the cursor): asking again at once would spin, so the
+         * request waits for its deadline. */
+        log_error("replay page made no progress; retrying later",
+                  "source=%s applied=%llu head=%llu", self->source, (unsigned long long)before,
+                  (unsigned long long)head);
+        self->replay_pending = 1;
+        self->replay_deadline_ms = service_now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
+    }
 }
 
 static void subscriber_drain_dealer(subscriber_t *self)

@@ -329,3 +329,44 @@ def test_prune_never_passes_slowest_subscriber_and_backup_is_readable(system):
     assert head == 20
     rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.BackupRequest(path="../escape.db"))
     assert rep.status == E.INVALID_ARGUMENT
+
+
+def test_new_subscriber_moves_past_events_pruned_before_it_came(system):
+    pub, sub, ctx, env, tmp = system
+    router = env["CONCERTO_TESTPUB_ROUTER"]
+    frames = {}
+    for i in range(10):
+        e = envelope(D.Emit(payload=b"old%d" % i))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, router, frames)
+    wait = time.time() + 10
+    while (st := stats(ctx, env)) is None or st.applied < 10:
+        assert time.time() < wait, "the subscriber never applied the first events"
+        time.sleep(0.1)
+    # The subscriber is replaced by a new one with no history, after every
+    # event it could have needed has been pruned.
+    sub.stop()
+    for name in os.listdir(tmp):
+        if name.startswith("testsub.db"):
+            os.remove(os.path.join(tmp, name))
+    assert request(ctx, router, E.SubscriberAck(subscriber="testsub",
+                                                applied_sequence=10)).status == E.OK
+    rep = request(ctx, router, E.PruneOutboxRequest(up_to_sequence=10))
+    res = E.PruneOutboxResult()
+    res.ParseFromString(rep.result)
+    assert res.pruned_up_to == 10 and res.rows_deleted == 10
+    sub.start()
+    e = envelope(D.Emit(payload=b"new"))
+    send_until_acked(ctx, router, {e.id: e.SerializeToString()})
+    wait = time.time() + 10
+    while True:
+        rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
+        hb = E.Heartbeat()
+        if rep is not None:
+            hb.ParseFromString(rep.result)
+        if hb.cursors and hb.cursors[0].applied_sequence == 11:
+            break
+        assert time.time() < wait, f"cursor stuck at {hb.cursors}"
+        time.sleep(0.1)
+    st = stats(ctx, env)
+    assert st.applied == 1 and st.distinct_payloads == 1  # only the event it could get

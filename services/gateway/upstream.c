@@ -35,6 +35,7 @@ struct upstream {
     int heartbeat_ms, heartbeat_misses;
     int64_t max_frame;
     uint64_t last_heartbeat; /* loop time of the last one; 0: never */
+    uint64_t last_reply;     /* loop time of the last reply to a call */
     Concerto__Common__V1__Heartbeat *heartbeat;
     uint64_t late_replies;
 };
@@ -146,6 +147,7 @@ static void upstream_on_reply(void *sock, void *arg)
         envelope_free(&env);
         return;
     }
+    self->last_reply = uv_now(self->loop);
     ProtobufCMessage *reply = NULL;
     if (envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor, &reply) ==
         ENVELOPE_OK) {
@@ -310,10 +312,16 @@ int64_t upstream_heartbeat_age_ms(const upstream_t *self)
     return (int64_t)(uv_now(self->loop) - self->last_heartbeat);
 }
 
+/* Up once heard, while heartbeats or replies keep coming: a restarted
+ * service answers on its DEALER link before its PUB link has reconnected,
+ * and must not be called down meanwhile. */
 int upstream_is_up(const upstream_t *self)
 {
-    int64_t age = upstream_heartbeat_age_ms(self);
-    return age >= 0 && age <= (int64_t)self->heartbeat_ms * self->heartbeat_misses;
+    if (!self->last_heartbeat)
+        return 0;
+    uint64_t seen =
+        self->last_reply > self->last_heartbeat ? self->last_reply : self->last_heartbeat;
+    return uv_now(self->loop) - seen <= (uint64_t)self->heartbeat_ms * self->heartbeat_misses;
 }
 
 const Concerto__Common__V1__Heartbeat *upstream_heartbeat(const upstream_t *self)

@@ -66,6 +66,14 @@ int reg_fail(reg_ctx_t *ctx);
 /* Answers OK with `result` unless a problem was recorded. */
 int reg_finish(reg_ctx_t *ctx, const ProtobufCMessage *result);
 
+/* The id an update names: the request's `id` (from the path) or, when that
+ * is absent, the entity's own `id`, which must agree with it. `kind` is the
+ * request field holding the entity ("table"), `inner` its id; `present`
+ * says whether the entity was given at all. Returns NULL after recording a
+ * violation when the request names no usable id. */
+const char *reg_update_id(reg_ctx_t *ctx, const char *kind, int present, const char *id,
+                          const char *inner);
+
 /* Loads one entity by id for reg_answer_entity; NULL when there is none. */
 typedef ProtobufCMessage *(*reg_load_fn)(reg_ctx_t *ctx, const char *id);
 /* Answers a query for one entity: `id` (from request field `field`) is

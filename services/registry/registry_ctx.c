@@ -403,3 +403,22 @@ int reg_answer_entity(service_call_t *call, void *arg, const char *field, const 
     protobuf_c_message_free_unpacked(entity, NULL);
     return rc;
 }
+
+const char *reg_update_id(reg_ctx_t *ctx, const char *kind, int present, const char *id,
+                          const char *inner)
+{
+    id = reg_nonempty(id);
+    inner = reg_nonempty(inner);
+    if (!present) {
+        reg_violation(ctx, STATUS_INVALID_ARGUMENT, kind, "is required");
+    } else if (id && inner && strcmp(id, inner) != 0) {
+        char path[64];
+        snprintf(path, sizeof path, "%s.id", kind);
+        reg_violation(ctx, STATUS_INVALID_ARGUMENT, path,
+                      "must be absent or equal to id (ids never change)");
+        return NULL;
+    }
+    if (!id)
+        id = inner;
+    return reg_check_slug(ctx, "id", id, 1) ? id : NULL;
+}

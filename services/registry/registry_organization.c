@@ -175,16 +175,7 @@ static int organization_handle_update(service_call_t *call, const ProtobufCMessa
     reg_ctx_t ctx;
     reg_ctx_init(&ctx, call, arg);
     const reg_organization_t *in = req->organization;
-    const char *id = reg_nonempty(req->id);
-    const char *inner = in ? reg_nonempty(in->id) : NULL;
-    if (!in)
-        reg_violation(&ctx, STATUS_INVALID_ARGUMENT, "organization", "is required");
-    else if (id && inner && strcmp(id, inner) != 0)
-        reg_violation(&ctx, STATUS_INVALID_ARGUMENT, "organization.id",
-                      "must be absent or equal to id (ids never change)");
-    if (!id)
-        id = inner;
-    reg_check_slug(&ctx, "id", id, 1);
+    const char *id = reg_update_id(&ctx, "organization", in != NULL, req->id, in ? in->id : NULL);
     if (ctx.problems)
         return reg_fail(&ctx);
     organization_check_readonly(&ctx, in);

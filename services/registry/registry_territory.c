@@ -202,35 +202,15 @@ static int territory_has_children(reg_ctx_t *ctx, const char *id)
     return found;
 }
 
-/* Resolves the id of an update: the path's `id`, or the entity's own,
- * which must agree. Returns NULL (with a violation) when neither is
- * usable. */
-static const char *territory_update_id(reg_ctx_t *ctx,
-                                       const Concerto__Registry__V1__UpdateTerritoryRequest *req)
-{
-    const char *id = reg_nonempty(req->id);
-    const char *inner = req->territory ? reg_nonempty(req->territory->id) : NULL;
-    if (id && inner && strcmp(id, inner) != 0) {
-        reg_violation(ctx, STATUS_INVALID_ARGUMENT, "territory.id",
-                      "must be absent or equal to id (ids never change)");
-        return NULL;
-    }
-    if (!id)
-        id = inner;
-    return reg_check_slug(ctx, "id", id, 1) ? id : NULL;
-}
-
 static int territory_handle_update(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__UpdateTerritoryRequest *req = (const void *)msg;
     reg_ctx_t ctx;
     reg_ctx_init(&ctx, call, arg);
-    if (!req->territory)
-        reg_violation(&ctx, STATUS_INVALID_ARGUMENT, "territory", "is required");
-    const char *id = territory_update_id(&ctx, req);
+    const reg_territory_t *in = req->territory;
+    const char *id = reg_update_id(&ctx, "territory", in != NULL, req->id, in ? in->id : NULL);
     if (ctx.problems)
         return reg_fail(&ctx);
-    const reg_territory_t *in = req->territory;
     territory_check_readonly(&ctx, in);
     reg_territory_t *t = territory_load(&ctx, id);
     if (!t) {

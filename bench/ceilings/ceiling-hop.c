@@ -6,10 +6,14 @@
  * paused and reading stopped while a request is at the store, and resumed
  * (with any pipelined bytes kept) when its reply is written.
  *
- * ZeroMQ in the loop follows architecture-notes §3.4: a uv_poll on ZMQ_FD
- * only wakes the loop; uv_prepare re-reads ZMQ_EVENTS before the loop can
- * block (a send may have eaten the edge) and keeps an idle handle running
- * while replies wait; uv_check drains a bounded batch of whole messages.
+ * ZeroMQ in the loop as the gateway does it (services/gateway/zwatch.h):
+ * a uv_poll on ZMQ_FD and every send set a "maybe readable" flag (a send
+ * may have eaten the edge); while it is set, uv_prepare keeps an idle
+ * handle running so the loop does not block, and uv_check drains a bounded
+ * batch of whole messages; a receive that finds nothing clears it. (Asking
+ * ZMQ_EVENTS every turn costs two system calls each time.) Reading goes on
+ * while a request is at the store, into the connection's buffer, so that
+ * reading is not stopped and restarted on every request.
  * Replies are matched by slot and generation, so a late reply for a closed
  * connection is dropped. There is no deadline: a benchmark assumes the
  * store is up (the gateway proper answers 504).
@@ -43,6 +47,7 @@ typedef struct {
     int pending;    /* a request is at the store */
     int keep_alive; /* of the request being answered */
     int closing;
+    int reading;
     char in[IN_SIZE];
     size_t in_off, in_len; /* unparsed bytes kept while paused */
     char out[512];
@@ -62,6 +67,7 @@ static uint32_t generation[MAX_CONNS];
 static uint32_t free_slots[MAX_CONNS];
 static uint32_t n_free;
 static int32_t next_key;
+static int maybe_readable = 1; /* a receive on the DEALER may find a reply */
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_parse(conn_t *c);
@@ -96,7 +102,21 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     conn_t *c = h->data;
     (void)hint;
-    *buf = uv_buf_init(c->in, sizeof c->in);
+    if (c->in_off > 0) {
+        memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+        c->in_len -= c->in_off;
+        c->in_off = 0;
+    }
+    *buf = uv_buf_init(c->in + c->in_len, (unsigned)(sizeof c->in - c->in_len));
+}
+
+static void conn_read(conn_t *c, int on)
+{
+    if (on && !c->reading)
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    else if (!on && c->reading)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = on;
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -148,6 +168,7 @@ static int on_message_complete(http_parser *p)
     uint64_t tag = (uint64_t)c->slot << 32 | generation[c->slot];
     memcpy(req, &tag, 8);
     memcpy(req + 8, &c->key, 4);
+    maybe_readable = 1;
     if (zmq_send(dealer, req, sizeof req, ZMQ_DONTWAIT) < 0) {
         /* Not connected yet or at the high-water mark: answer, never block
          * (pitfall 5). */
@@ -158,27 +179,24 @@ static int on_message_complete(http_parser *p)
     return 0;
 }
 
-/* Parses the kept bytes; reads more only when the parser is not waiting on
- * the store. */
+/* Parses the kept bytes unless a request is at the store. */
 static void conn_parse(conn_t *c)
 {
-    if (c->in_off < c->in_len) {
+    if (c->in_off < c->in_len && !c->pending) {
         size_t n =
             http_parser_execute(&c->parser, &settings, c->in + c->in_off, c->in_len - c->in_off);
         c->in_off += n;
         enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
         if (err != HPE_OK && err != HPE_PAUSED) {
-            uv_read_stop((uv_stream_t *)&c->tcp);
+            conn_read(c, 0);
             conn_fail(c);
             return;
         }
-        if (err == HPE_PAUSED) {
-            uv_read_stop((uv_stream_t *)&c->tcp);
-            return;
-        }
     }
-    c->in_off = c->in_len = 0;
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->in_off == c->in_len)
+        c->in_off = c->in_len = 0;
+    /* Only a client that pipelines a whole buffer ahead is paused. */
+    conn_read(c, c->in_len - c->in_off < sizeof c->in);
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -189,8 +207,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    c->in_off = 0;
-    c->in_len = (size_t)n;
+    c->in_len += (size_t)n;
     conn_parse(c);
 }
 
@@ -212,20 +229,13 @@ static void on_connection(uv_stream_t *server, int status)
     c->slot = free_slots[--n_free];
     slots[c->slot] = c;
     uv_tcp_nodelay(&c->tcp, 1);
-    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-}
-
-static int zmq_events(void)
-{
-    int events = 0;
-    size_t size = sizeof events;
-    zmq_getsockopt(dealer, ZMQ_EVENTS, &events, &size);
-    return events;
+    conn_read(c, 1);
 }
 
 /* Reads one whole reply, [tag][name] in one frame, and answers its
- * connection if it is still the one that asked. */
-static void reply_one(void)
+ * connection if it is still the one that asked. Returns 0 when none was
+ * waiting. */
+static int reply_one(void)
 {
     char frame[256];
     int count = 0, more = 1;
@@ -235,7 +245,7 @@ static void reply_one(void)
         zmq_msg_init(&part);
         if (zmq_msg_recv(&part, dealer, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&part);
-            return;
+            return count > 0;
         }
         if (count++ == 0 && (len = zmq_msg_size(&part)) <= sizeof frame)
             memcpy(frame, zmq_msg_data(&part), len);
@@ -244,30 +254,31 @@ static void reply_one(void)
     }
     uint64_t tag;
     if (count != 1 || len < sizeof tag || len > sizeof frame)
-        return;
+        return 1;
     memcpy(&tag, frame, sizeof tag);
     uint32_t slot = (uint32_t)(tag >> 32);
     if (slot >= MAX_CONNS)
-        return;
+        return 1;
     conn_t *c = slots[slot];
     if (!c || generation[slot] != (uint32_t)tag || !c->pending)
-        return; /* stale: the connection closed meanwhile */
+        return 1; /* stale: the connection closed meanwhile */
     c->pending = 0;
     const char *name = frame + sizeof tag;
     int name_len = (int)(len - sizeof tag);
     if (name_len == 0) {
         conn_respond(c, 404, "{\"error\":\"not found\"}");
-        return;
+        return 1;
     }
     char body[320];
     snprintf(body, sizeof body, "{\"id\":%d,\"name\":\"%.*s\"}", (int)c->key, name_len, name);
     conn_respond(c, 200, body);
+    return 1;
 }
 
 static void on_zpoll(uv_poll_t *h, int status, int events)
 {
-    /* Only wakes the loop; ZMQ_EVENTS decides (pitfall 2). */
     (void)h, (void)status, (void)events;
+    maybe_readable = 1;
 }
 
 static void on_zidle(uv_idle_t *h)
@@ -278,8 +289,8 @@ static void on_zidle(uv_idle_t *h)
 static void on_zprepare(uv_prepare_t *h)
 {
     (void)h;
-    if (zmq_events() & ZMQ_POLLIN)
-        uv_idle_start(&zidle, on_zidle); /* do not block: replies wait */
+    if (maybe_readable)
+        uv_idle_start(&zidle, on_zidle); /* do not block: replies may wait */
     else
         uv_idle_stop(&zidle);
 }
@@ -287,8 +298,9 @@ static void on_zprepare(uv_prepare_t *h)
 static void on_zcheck(uv_check_t *h)
 {
     (void)h;
-    for (int i = 0; i < BATCH && (zmq_events() & ZMQ_POLLIN); i++)
-        reply_one();
+    for (int i = 0; i < BATCH && maybe_readable; i++)
+        if (!reply_one())
+            maybe_readable = 0;
 }
 
 int main(int argc, char **argv)

@@ -132,27 +132,33 @@ char *apierror_utf8_repair(const char *s, size_t n)
 static json_t *apierror_string(const char *s)
 {
     char *fixed = apierror_utf8_repair(s ? s : "", s ? strlen(s) : 0);
-    json_t *j = json_string(fixed);
+    json_t *j = json_string_nocheck(fixed); /* repaired: valid, no NUL */
     free(fixed);
     return j;
+}
+
+json_t *apierror_json(const char *code, const char *message, const apierror_field_t *fields,
+                      size_t n_fields)
+{
+    json_t *err = json_object();
+    json_object_set_new_nocheck(err, "code", apierror_string(code));
+    json_object_set_new_nocheck(err, "message", apierror_string(message));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n_fields; i++) {
+        json_t *f = json_object();
+        json_object_set_new_nocheck(f, "field", apierror_string(fields[i].field));
+        json_object_set_new_nocheck(f, "description", apierror_string(fields[i].description));
+        json_array_append_new(arr, f);
+    }
+    json_object_set_new_nocheck(err, "fields", arr);
+    return err;
 }
 
 char *apierror_body(const char *code, const char *message, const apierror_field_t *fields,
                     size_t n_fields, size_t *len)
 {
-    json_t *err = json_object();
-    json_object_set_new(err, "code", apierror_string(code));
-    json_object_set_new(err, "message", apierror_string(message));
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n_fields; i++) {
-        json_t *f = json_object();
-        json_object_set_new(f, "field", apierror_string(fields[i].field));
-        json_object_set_new(f, "description", apierror_string(fields[i].description));
-        json_array_append_new(arr, f);
-    }
-    json_object_set_new(err, "fields", arr);
     json_t *doc = json_object();
-    json_object_set_new(doc, "error", err);
+    json_object_set_new_nocheck(doc, "error", apierror_json(code, message, fields, n_fields));
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text)

@@ -9,6 +9,7 @@
 #ifndef CONCERTO_GW_APIERROR_H
 #define CONCERTO_GW_APIERROR_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* HTTP-level codes (no wire Status says these). */
@@ -34,6 +35,11 @@ int apierror_http_status(int status, int ok_status);
  * 400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 404 NOT_FOUND, 405
  * METHOD_NOT_ALLOWED, ... */
 const char *apierror_code_for_http(int http_status);
+
+/* The inner object of the error document ({"code", "message", "fields"}),
+ * new reference. Text is repaired as for apierror_body. */
+json_t *apierror_json(const char *code, const char *message, const apierror_field_t *fields,
+                      size_t n_fields);
 
 /* The error document, compact JSON, as a new NUL-terminated string the
  * caller frees; *len (if not NULL) gets its length. Text that is not valid

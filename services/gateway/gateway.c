@@ -214,8 +214,8 @@ static json_t *gateway_result_json(const Concerto__Common__V1__Reply *reply, con
     return doc;
 }
 
-static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, int status,
-                                      size_t *len)
+/* A failed Reply's error object, its field paths in JSON names. */
+static json_t *gateway_reply_error_json(const Concerto__Common__V1__Reply *reply, int status)
 {
     size_t n = reply->n_fields;
     apierror_field_t *fields = n ? xcalloc(n, sizeof *fields) : NULL;
@@ -226,10 +226,23 @@ static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, 
         fields[i].field = paths[i];
         fields[i].description = reply->fields[i]->description ? reply->fields[i]->description : "";
     }
-    char *body =
-        apierror_body(status_name(status), reply->message ? reply->message : "", fields, n, len);
+    json_t *err =
+        apierror_json(status_name(status), reply->message ? reply->message : "", fields, n);
     free(paths);
     free(fields);
+    return err;
+}
+
+static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, int status,
+                                      size_t *len)
+{
+    json_t *doc = json_object();
+    json_object_set_new_nocheck(doc, "error", gateway_reply_error_json(reply, status));
+    char *body = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!body)
+        abort(); /* only out-of-memory */
+    *len = strlen(body);
     return body;
 }
 
@@ -348,10 +361,20 @@ struct fanout {
     fanout_part_t parts[ROUTE_N_SERVICES];
 };
 
+/* One service's entry: {"status": state, "error": {...}} (error) or
+ * {"status": "ok", "result": {...}, "resultType": ...}. */
+static json_t *fanout_entry(const char *state, json_t *error)
+{
+    json_t *entry = json_object();
+    json_object_set_new_nocheck(entry, "status", json_string_nocheck(state));
+    if (error)
+        json_object_set_new_nocheck(entry, "error", error);
+    return entry;
+}
+
 static json_t *fanout_error(const char *state, const char *code, const char *message)
 {
-    return json_pack("{s:s, s:{s:s, s:s}}", "status", state, "error", "code", code, "message",
-                     message);
+    return fanout_entry(state, apierror_json(code, message, NULL, 0));
 }
 
 static void fanout_finish(fanout_t *fan)
@@ -378,24 +401,20 @@ static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
             const char *why = NULL;
             json_t *result = gateway_result_json(reply, &why);
             if (result) {
-                entry = json_pack("{s:s, s:o}", "status", "ok", "result", result);
+                entry = fanout_entry("ok", NULL);
+                json_object_set_new_nocheck(entry, "result", result);
                 if (reply->result_type && *reply->result_type)
-                    json_object_set_new(entry, "resultType", json_string(reply->result_type));
+                    json_object_set_new_nocheck(entry, "resultType",
+                                                json_string(reply->result_type));
             } else {
                 entry = fanout_error("error", APIERROR_BAD_GATEWAY, why);
             }
         } else {
-            size_t len = 0;
-            char *body = gateway_reply_error_body(reply, st, &len);
-            json_t *err = json_loadb(body, len, 0, NULL);
-            free(body);
             char state[32];
             snprintf(state, sizeof state, "%s", status_name(st));
             for (char *p = state; *p; p++)
                 *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-            entry = json_pack("{s:s, s:o}", "status", state, "error",
-                              json_incref(json_object_get(err, "error")));
-            json_decref(err);
+            entry = fanout_entry(state, gateway_reply_error_json(reply, st));
         }
     } else if (outcome == UPSTREAM_TIMEOUT) {
         snprintf(message, sizeof message, "%s did not answer within %llu ms", name,
@@ -407,7 +426,7 @@ static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
         snprintf(message, sizeof message, "%s answered with a malformed reply", name);
         entry = fanout_error("error", APIERROR_BAD_GATEWAY, message);
     }
-    json_object_set_new(fan->services, name, entry);
+    json_object_set_new_nocheck(fan->services, name, entry);
     fanout_finish(fan);
 }
 
@@ -423,6 +442,10 @@ static void gateway_fanout(gateway_t *gw, http_ref_t ref, int index, const Proto
         fan->doc = json_object();
     fan->services = json_object();
     json_object_set_new(fan->doc, "services", fan->services);
+    /* Placeholders keep the services in one order whatever answers first. */
+    for (int s = 0; s < ROUTE_N_SERVICES; s++)
+        json_object_set_new_nocheck(fan->services, routes_target_name((route_target_t)s),
+                                    json_null());
     /* One extra count so the answer waits until every call is made. */
     fan->outstanding = ROUTE_N_SERVICES + 1;
     for (int s = 0; s < ROUTE_N_SERVICES; s++) {

@@ -144,10 +144,16 @@ static void conn_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         c->buf = xmalloc(HTTP_READ_BUF);
     if (c->state == CONN_LINGER)
         c->buf_len = c->buf_off = 0;
+    if (c->buf_off > 0) { /* the reader copies what it keeps: bytes may move */
+        memmove(c->buf, c->buf + c->buf_off, c->buf_len - c->buf_off);
+        c->buf_len -= c->buf_off;
+        c->buf_off = 0;
+    }
     *buf = uv_buf_init(c->buf + c->buf_len, (unsigned)(HTTP_READ_BUF - c->buf_len));
 }
 
 static void conn_process(conn_t *c);
+static void conn_read_stop(conn_t *c);
 
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
@@ -155,6 +161,12 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     conn_t *c = stream->data;
     if (nread == 0 || c->closing)
         return;
+    if (nread == UV_EOF && (c->state == CONN_WAITING || c->state == CONN_WRITING)) {
+        /* Half-closed after its requests: they are still answered, and
+         * reading again after the last one fails, which closes. */
+        conn_read_stop(c);
+        return;
+    }
     if (nread < 0) {
         /* EOF or error: nothing more can be read; whatever was partial is
          * abandoned. */
@@ -165,6 +177,11 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         return;
     c->buf_len += (size_t)nread;
     conn_process(c);
+    /* Reading goes on while a request is answered (stopping and restarting
+     * it costs system calls on every request); only a client that pipelines
+     * a full buffer ahead is paused, and resumes when the answer is out. */
+    if (c->state != CONN_READING && c->buf_len - c->buf_off == HTTP_READ_BUF)
+        conn_read_stop(c);
 }
 
 static void conn_read_start(conn_t *c)
@@ -345,7 +362,6 @@ static void conn_error(conn_t *c, const http_request_t *req, int status, const c
 static void conn_dispatch(conn_t *c)
 {
     http_server_t *s = c->server;
-    conn_read_stop(c);
     uv_timer_stop(&c->timer);
     c->state = CONN_WAITING;
     c->done_ns = uv_hrtime();

@@ -91,6 +91,7 @@ static void partner_send_reply(partner_t *self, const partner_call_t *call,
     if (transport_send(self->router, data, lens, call->delimiter ? 3 : 2, ZMQ_DONTWAIT) != 0)
         log_warn("partner reply not sent", "partner=%s error=\"%s\"",
                  call->name[0] ? call->name : "-", zmq_strerror(errno));
+    zwatch_kick(self->router_watch);
     free(frame);
     free(payload);
 }
@@ -230,19 +231,19 @@ static void partner_handle(partner_t *self, partner_call_t *call, const envelope
     self->inflight++;
 }
 
-static void partner_on_message(void *sock, void *arg)
+static int partner_on_message(void *sock, void *arg)
 {
     partner_t *self = arg;
     transport_msg_t msg;
     if (transport_recv(sock, &msg, ZMQ_DONTWAIT) != 0)
-        return;
+        return 0;
     partner_call_t call;
     memset(&call, 0, sizeof call);
     call.partner = self;
     size_t id_len = msg.count ? transport_frame_size(&msg, 0) : 0;
     if (id_len == 0 || id_len > PARTNER_MAX_IDENTITY) {
         transport_msg_close(&msg);
-        return;
+        return 1;
     }
     memcpy(call.identity, transport_frame_data(&msg, 0), id_len);
     call.identity_len = id_len;
@@ -259,7 +260,7 @@ static void partner_on_message(void *sock, void *arg)
         transport_msg_close(&msg);
         partner_reject(self, &call, STATUS_INVALID_ARGUMENT,
                        "expected one frame: a packed concerto.common.v1.Envelope");
-        return;
+        return 1;
     }
     const void *data = transport_frame_data(&msg, body);
     size_t len = transport_frame_size(&msg, body);
@@ -278,18 +279,19 @@ static void partner_on_message(void *sock, void *arg)
             concerto__common__v1__envelope__free_unpacked(raw, NULL);
         transport_msg_close(&msg);
         partner_reject(self, &call, STATUS_INVALID_ARGUMENT, envelope_error_text(err));
-        return;
+        return 1;
     }
     transport_msg_close(&msg);
     memcpy(call.correlation, env->id.data, UUID_LEN);
     call.has_correlation = 1;
     partner_handle(self, &call, env);
     envelope_free(&env);
+    return 1;
 }
 
 /* ------------------------------------------------------------ ZAP */
 
-static void partner_on_zap(void *sock, void *arg)
+static int partner_on_zap(void *sock, void *arg)
 {
     partner_t *self = arg;
     zmq_msg_t frames[PARTNER_ZAP_FRAMES];
@@ -301,7 +303,7 @@ static void partner_on_zap(void *sock, void *arg)
             zmq_msg_close(&part);
             for (int i = 0; i < n; i++)
                 zmq_msg_close(&frames[i]);
-            return;
+            return n > 0; /* nothing waiting, unless a frame was lost mid-message */
         }
         more = zmq_msg_more(&part);
         if (n < PARTNER_ZAP_FRAMES) {
@@ -342,6 +344,7 @@ static void partner_on_zap(void *sock, void *arg)
     }
     for (int i = 0; i < n; i++)
         zmq_msg_close(&frames[i]);
+    return 1;
 }
 
 /* ------------------------------------------------------------ lifecycle */

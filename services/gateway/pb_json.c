@@ -838,7 +838,7 @@ static json_t *text_to_json(const char *s)
 {
     size_t len = strlen(s);
     if (utf8_valid(s, len))
-        return json_stringn(s, len);
+        return json_stringn_nocheck(s, len); /* checked just above */
     char *buf = xmalloc(len * 3 + 1);
     size_t n = 0;
     for (size_t i = 0; i < len;) {
@@ -853,7 +853,7 @@ static json_t *text_to_json(const char *s)
             i += k;
         }
     }
-    json_t *j = json_stringn(buf, n);
+    json_t *j = json_stringn_nocheck(buf, n); /* repaired above */
     free(buf);
     return j;
 }
@@ -999,7 +999,8 @@ static json_t *message_to_json(const ProtobufCMessage *msg, int depth)
             key = xmalloc(n + 1);
             json_name_write(f->name, key, n + 1);
         }
-        int rc = v ? json_object_set_new(obj, key, v) : -1;
+        /* Keys are field names made lowerCamelCase: ASCII. */
+        int rc = v ? json_object_set_new_nocheck(obj, key, v) : -1;
         if (key != small)
             free(key);
         if (rc < 0) {

@@ -119,12 +119,12 @@ static void upstream_insert(upstream_t *self, pending_t *p)
         upstream_arm(self);
 }
 
-static void upstream_on_reply(void *sock, void *arg)
+static int upstream_on_reply(void *sock, void *arg)
 {
     upstream_t *self = arg;
     transport_msg_t msg;
     if (transport_recv(sock, &msg, ZMQ_DONTWAIT) != 0)
-        return;
+        return 0;
     /* One frame, or an empty delimiter and the frame (REQ-style peers). */
     int last = msg.count - 1;
     envelope_t *env = NULL;
@@ -136,7 +136,7 @@ static void upstream_on_reply(void *sock, void *arg)
     if (err != ENVELOPE_OK) {
         log_warn("bad reply frame", "service=%s error=\"%s\"", self->name,
                  envelope_error_text(err));
-        return;
+        return 1;
     }
     pending_t *p = NULL;
     if (env->has_correlation_id && env->correlation_id.len == UUID_LEN)
@@ -145,7 +145,7 @@ static void upstream_on_reply(void *sock, void *arg)
         self->late_replies++;
         log_debug("late reply dropped", "service=%s type=%s", self->name, env->type);
         envelope_free(&env);
-        return;
+        return 1;
     }
     self->last_reply = uv_now(self->loop);
     ProtobufCMessage *reply = NULL;
@@ -159,14 +159,15 @@ static void upstream_on_reply(void *sock, void *arg)
     }
     free(p);
     envelope_free(&env);
+    return 1;
 }
 
-static void upstream_on_heartbeat(void *sock, void *arg)
+static int upstream_on_heartbeat(void *sock, void *arg)
 {
     upstream_t *self = arg;
     transport_msg_t msg;
     if (transport_recv(sock, &msg, ZMQ_DONTWAIT) != 0)
-        return;
+        return 0;
     envelope_t *env = NULL;
     int err = msg.count != 2 || msg.truncated
                   ? ENVELOPE_MALFORMED
@@ -175,7 +176,7 @@ static void upstream_on_heartbeat(void *sock, void *arg)
     transport_msg_close(&msg);
     if (err != ENVELOPE_OK) {
         log_warn("bad heartbeat", "service=%s error=\"%s\"", self->name, envelope_error_text(err));
-        return;
+        return 1;
     }
     ProtobufCMessage *hb = NULL;
     if (envelope_unpack_payload(env, &concerto__common__v1__heartbeat__descriptor, &hb) ==
@@ -190,6 +191,7 @@ static void upstream_on_heartbeat(void *sock, void *arg)
             self->last_heartbeat = 1;
     }
     envelope_free(&env);
+    return 1;
 }
 
 upstream_t *upstream_new(uv_loop_t *loop, void *zctx, const upstream_options_t *opt)
@@ -289,6 +291,7 @@ int upstream_call(upstream_t *self, const upstream_request_t *req, uint64_t dead
     int rc = zmq_send(self->dealer, frame, len, ZMQ_DONTWAIT);
     int saved = errno;
     free(frame);
+    zwatch_kick(self->dealer_watch);
     if (rc < 0) {
         free(p);
         if (saved == EAGAIN)

@@ -16,23 +16,16 @@ struct zwatch {
     void *arg;
     int open_handles;
     int close_socket;
+    int maybe_readable; /* a receive may find a message */
 };
 
-static int zwatch_readable(zwatch_t *self)
-{
-    int events = 0;
-    size_t len = sizeof events;
-    if (zmq_getsockopt(self->sock, ZMQ_EVENTS, &events, &len) != 0)
-        return 0;
-    return (events & ZMQ_POLLIN) != 0;
-}
-
-/* The fd only wakes the loop; the check watcher does the work. */
+/* Readable or not, the fd says "look": the check watcher does the work. */
 static void zwatch_on_poll(uv_poll_t *h, int status, int events)
 {
-    (void)h;
     (void)status;
     (void)events;
+    zwatch_t *self = h->data;
+    self->maybe_readable = 1;
 }
 
 static void zwatch_on_idle(uv_idle_t *h)
@@ -43,16 +36,23 @@ static void zwatch_on_idle(uv_idle_t *h)
 static void zwatch_on_prepare(uv_prepare_t *h)
 {
     zwatch_t *self = h->data;
-    if (zwatch_readable(self))
+    if (self->maybe_readable)
         uv_idle_start(&self->idle, zwatch_on_idle);
+    else
+        uv_idle_stop(&self->idle);
 }
 
 static void zwatch_on_check(uv_check_t *h)
 {
     zwatch_t *self = h->data;
-    uv_idle_stop(&self->idle);
-    for (int i = 0; i < ZWATCH_BATCH && zwatch_readable(self); i++)
-        self->fn(self->sock, self->arg);
+    for (int i = 0; i < ZWATCH_BATCH && self->maybe_readable; i++)
+        if (!self->fn(self->sock, self->arg))
+            self->maybe_readable = 0;
+}
+
+void zwatch_kick(zwatch_t *self)
+{
+    self->maybe_readable = 1;
 }
 
 zwatch_t *zwatch_new(uv_loop_t *loop, void *sock, zwatch_fn fn, void *arg)
@@ -65,6 +65,7 @@ zwatch_t *zwatch_new(uv_loop_t *loop, void *sock, zwatch_fn fn, void *arg)
     self->sock = sock;
     self->fn = fn;
     self->arg = arg;
+    self->maybe_readable = 1;
     /* ZMQ_FD is an eventfd on Linux, not a socket: uv_poll_init. */
     if (uv_poll_init(loop, &self->poll, fd) != 0) {
         free(self);

@@ -172,6 +172,33 @@ def test_pipelined_bytes_split_anywhere_still_parse(gw):
     assert [r.json()["text"] for r in rs] == ["a", "b"]
 
 
+def test_half_closed_client_still_gets_every_pipelined_answer(gw):
+    # The client shuts its side down right after sending; the gateway sees
+    # EOF while the first request is still at its service.
+    data = (request_bytes("GET", "/v1/test/echo/first?sleepMs=200") +
+            request_bytes("GET", "/v1/test/echo/second") + request_bytes("GET", "/healthz"))
+    with socket.create_connection(("127.0.0.1", gw.port)) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        rs = read_responses(s, 3)
+        assert [r.status for r in rs] == [200, 200, 200]
+        assert [r.json().get("text") for r in rs[:2]] == ["first", "second"]
+        assert peer_closed(s)
+
+
+def test_pipelining_more_than_the_read_buffer_is_paused_not_lost(gw):
+    # 16 KiB is read ahead at most; the rest waits in the socket buffers
+    # until the answers catch up.
+    n = 700
+    data = request_bytes("GET", "/v1/test/echo/first?sleepMs=200") + \
+        request_bytes("GET", "/healthz") * n
+    assert len(data) > 16384
+    rs = raw_exchange(gw.port, data, count=n + 1, timeout=20.0)
+    assert len(rs) == n + 1
+    assert rs[0].json()["text"] == "first"
+    assert all(r.status == 200 and r.json() == {"status": "ok"} for r in rs[1:])
+
+
 def test_http10_request_gets_its_answer_then_close(gw):
     with socket.create_connection(("127.0.0.1", gw.port)) as s:
         s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")

@@ -15,7 +15,7 @@ bench_start_ceilings "$bin"
 
 echo "ceilings: wrk -t${BENCH_THREADS:-1} -c${BENCH_CONNS:-64} -d${BENCH_DURATION:-10s}," \
     "$(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-bench_header
-bench_wrk "ceiling-http (libuv + http-parser)" "$CEILING_HTTP_URL"
-bench_wrk "ceiling-hop (+ ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
+bench_row "ceiling-http (libuv + http-parser)" "$CEILING_HTTP_URL"
+bench_row "ceiling-hop (+ ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
+bench_rows_run "ceiling-http (libuv + http-parser)"
 "$bin/ceiling-commit" "$BENCH_TMP"

@@ -3,13 +3,14 @@
 # single-service read through one DEALER hop, and the fan-out route that
 # asks all four services. The services are concerto-testpub instances (the
 # real service runtime, answering StatusRequest from its store and
-# TableStatusRequest with "unknown type"), so the figures are the gateway's
-# and the runtime's, not a domain handler's; bench/registry.sh covers the
-# registry's own routes. The two ceiling servers (bare libuv + http-parser;
+# TableStatusRequest with one indexed SELECT on its outbox), so the figures
+# are the gateway's and the runtime's, not a domain handler's;
+# bench/registry.sh covers the registry's own routes. The two ceiling servers (bare libuv + http-parser;
 # the same plus one ZeroMQ hop to a SQLite SELECT) run in the same script,
-# so the ratios to them are what to read (absolute figures
-# move with the machine). wrk on loopback; settings in bench/lib.sh
-# (BENCH_DURATION, BENCH_CONNS, BENCH_THREADS, BENCH_REPEAT, ...).
+# in interleaved rounds, so the "vs ref" column (share of ceiling-hop in the
+# same round) is what to read: absolute figures move with the machine.
+# wrk on loopback; settings in bench/lib.sh (BENCH_DURATION, BENCH_CONNS,
+# BENCH_THREADS, BENCH_REPEAT, ...).
 # BENCH_GATEWAY_REGISTRY=1 puts the real concerto-registry (demo data) in
 # the registry's place and adds a row for GET /v1/tables/{id}.
 set -euo pipefail
@@ -51,16 +52,17 @@ bench_wait_http "$base/readyz"
 
 echo "gateway: wrk -t${BENCH_THREADS:-1} -c${BENCH_CONNS:-64} -d${BENCH_DURATION:-10s}," \
     "$(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-bench_header
-bench_wrk "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
-bench_wrk "ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
-bench_wrk "GET /healthz (no service)" "$base/healthz"
-bench_wrk "GET /v1/bench/status (one service)" "$base/v1/bench/status"
+hop="ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)"
+bench_row "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
+bench_row "$hop" "$CEILING_HOP_URL"
+bench_row "GET /healthz (no service)" "$base/healthz"
+bench_row "GET /v1/bench/status (one service)" "$base/v1/bench/status"
 if [ "$real_registry" = 1 ]; then
     bench_wait_http "$base/v1/tables/tqmn"
-    bench_wrk "GET /v1/tables/tqmn (registry)" "$base/v1/tables/tqmn"
+    bench_row "GET /v1/tables/tqmn (registry)" "$base/v1/tables/tqmn"
 fi
-bench_wrk "GET /v1/tables/t1/status (fan-out x4)" "$base/v1/tables/t1/status"
+bench_row "GET /v1/tables/t1/status (fan-out x4)" "$base/v1/tables/t1/status"
+bench_rows_run "$hop"
 
 # Nothing may have been dropped or timed out on the way.
 late=$(curl -fsS "$base/metrics" | awk '/^concerto_gateway_late_replies_dropped_total/ {s += $2} END {print s + 0}')

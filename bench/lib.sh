@@ -9,14 +9,16 @@
 #   bench_wait_tcp PORT [SECS]    until something accepts on 127.0.0.1:PORT
 #   bench_wait_http URL [SECS]    until URL answers 2xx
 #   bench_stop_all                SIGTERM, wait, SIGKILL after $BENCH_STOP_SECS
-#   bench_header / bench_wrk LABEL URL [WRK ARGS...]   one table row per run
+#   bench_row LABEL URL [WRK ARGS...]   queue a wrk row
+#   bench_rows_run REF_LABEL      run the queued rows in interleaved rounds;
+#                                 print medians and each row's share of REF
 #   bench_start_ceilings BIN      start ceiling-http and ceiling-hop/-store;
 #                                 sets CEILING_HTTP_URL and CEILING_HOP_URL
 #
 # Settings (environment): BENCH_BUILD (default <repo>/build), BENCH_BIN (use
 # these binaries, do not build), BENCH_DURATION (10s), BENCH_CONNS (64),
-# BENCH_THREADS (1), BENCH_REPEAT (1; the row shows the run with the median
-# req/s), BENCH_RESULTS (append rows there as TSV too).
+# BENCH_THREADS (1), BENCH_REPEAT (rounds; 3), BENCH_RESULTS (append rows
+# there as TSV too).
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_PIDS=()
@@ -131,11 +133,6 @@ bench_cleanup() {
     fi
 }
 
-bench_header() {
-    printf '%-40s %10s %9s %9s %7s\n' "what" "req/s" "p50 ms" "p99 ms" "errors"
-    printf '%-40s %10s %9s %9s %7s\n' "----" "-----" "------" "------" "------"
-}
-
 # Prints "req/s p50_ms p99_ms errors" from one wrk --latency report.
 bench_parse_wrk() {
     awk '
@@ -156,27 +153,72 @@ bench_parse_wrk() {
         }' "$1"
 }
 
-bench_wrk() {
-    local label=$1 url=$2
+# Rows are queued, then run in interleaved rounds: round r runs every row
+# once, in order, so that the machine's drift (other load, a noisy host)
+# hits all rows alike, and each row's share of the reference row is taken
+# within one round before the median over rounds is printed.
+BENCH_ROW_LABELS=()
+BENCH_ROW_URLS=()
+BENCH_ROW_ARGS=()
+
+# bench_row LABEL URL [WRK ARGS...]: queues one row.
+bench_row() {
+    BENCH_ROW_LABELS+=("$1")
+    BENCH_ROW_URLS+=("$2")
     shift 2
-    local runs=${BENCH_REPEAT:-1} r out row rows=()
-    for ((r = 1; r <= runs; r++)); do
-        out="$BENCH_TMP/wrk.$$.$r.txt"
-        wrk -t"${BENCH_THREADS:-1}" -c"${BENCH_CONNS:-64}" -d"${BENCH_DURATION:-10s}" \
-            --latency "$@" "$url" >"$out" 2>&1 || {
-            cat "$out" >&2
-            bench_die "wrk failed for $label"
-        }
-        row=$(bench_parse_wrk "$out") || bench_die "cannot read wrk output for $label"
-        rows+=("$row")
+    BENCH_ROW_ARGS+=("$*")
+}
+
+# Median of the numbers on stdin, one per line.
+bench_median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+# bench_rows_run REF_LABEL: runs the queued rows $BENCH_REPEAT times and
+# prints one line per row: median req/s, p50, p99 (ms), errors over all
+# rounds, and the median share of REF_LABEL's req/s in the same round.
+bench_rows_run() {
+    local ref=$1 rounds=${BENCH_REPEAT:-3} n=${#BENCH_ROW_LABELS[@]} r i out ref_i=-1
+    for ((i = 0; i < n; i++)); do
+        [ "${BENCH_ROW_LABELS[$i]}" = "$ref" ] && ref_i=$i
+        : >"$BENCH_TMP/row.$i"
     done
-    row=$(printf '%s\n' "${rows[@]}" | sort -n -k1,1 | sed -n "$(((runs + 1) / 2))p")
-    # shellcheck disable=SC2086
-    set -- $row
-    printf '%-40s %10s %9s %9s %7s\n' "$label" "$1" "$2" "$3" "$4"
-    if [ -n "${BENCH_RESULTS:-}" ]; then
-        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" "$2" "$3" "$4" >>"$BENCH_RESULTS"
-    fi
+    [ "$ref_i" -ge 0 ] || bench_die "no row named $ref"
+    for ((r = 1; r <= rounds; r++)); do
+        for ((i = 0; i < n; i++)); do
+            out="$BENCH_TMP/wrk.$i.$r.txt"
+            # shellcheck disable=SC2086 # the arguments were queued as words
+            wrk -t"${BENCH_THREADS:-1}" -c"${BENCH_CONNS:-64}" -d"${BENCH_DURATION:-10s}" \
+                --latency ${BENCH_ROW_ARGS[$i]} "${BENCH_ROW_URLS[$i]}" >"$out" 2>&1 || {
+                cat "$out" >&2
+                bench_die "wrk failed for ${BENCH_ROW_LABELS[$i]}"
+            }
+            bench_parse_wrk "$out" >>"$BENCH_TMP/row.$i" ||
+                bench_die "cannot read wrk output for ${BENCH_ROW_LABELS[$i]}"
+        done
+    done
+    printf '%-42s %9s %7s %7s %6s %7s\n' "what (median of $rounds)" "req/s" "p50 ms" "p99 ms" \
+        "errors" "vs ref"
+    printf '%-42s %9s %7s %7s %6s %7s\n' "----" "-----" "------" "------" "------" "------"
+    local rps p50 p99 err share
+    for ((i = 0; i < n; i++)); do
+        rps=$(cut -d' ' -f1 "$BENCH_TMP/row.$i" | bench_median)
+        p50=$(cut -d' ' -f2 "$BENCH_TMP/row.$i" | bench_median)
+        p99=$(cut -d' ' -f3 "$BENCH_TMP/row.$i" | bench_median)
+        err=$(awk '{ s += $4 } END { print s + 0 }' "$BENCH_TMP/row.$i")
+        share=$(paste -d' ' "$BENCH_TMP/row.$i" "$BENCH_TMP/row.$ref_i" |
+            awk '{ printf "%.1f\n", 100 * $1 / $5 }' | bench_median)
+        printf '%-42s %9s %7s %7s %6s %6s%%\n' "${BENCH_ROW_LABELS[$i]}" "$rps" "$p50" "$p99" \
+            "$err" "$share"
+        if [ -n "${BENCH_RESULTS:-}" ]; then
+            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${BENCH_ROW_LABELS[$i]}" "$rps" "$p50" "$p99" \
+                "$err" "$share" >>"$BENCH_RESULTS"
+        fi
+    done
+    echo "vs ref: share of \"$ref\" in the same round (median over rounds)"
+    BENCH_ROW_LABELS=()
+    BENCH_ROW_URLS=()
+    BENCH_ROW_ARGS=()
 }
 
 # The two ceilings every benchmark prints beside its own rows: a bare libuv

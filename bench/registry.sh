@@ -56,13 +56,14 @@ LUA
 echo "registry: wrk -t${BENCH_THREADS:-1} -c${BENCH_CONNS:-64} -d${BENCH_DURATION:-10s}," \
     "synchronous=${CONCERTO_REGISTRY_SYNCHRONOUS:-FULL}, $(nproc) cores," \
     "$(date -u +%Y-%m-%dT%H:%MZ)"
-bench_header
-bench_wrk "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
-bench_wrk "ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)" "$CEILING_HOP_URL"
-bench_wrk "GET /v1/tables/tqmn" "$base/v1/tables/tqmn"
-bench_wrk "GET /v1/tables?borough=..&status=.." \
+hop="ceiling-hop (libuv + 1 ZeroMQ hop + SQLite)"
+bench_row "ceiling-http (bare libuv + http-parser)" "$CEILING_HTTP_URL"
+bench_row "$hop" "$CEILING_HOP_URL"
+bench_row "GET /v1/tables/tqmn" "$base/v1/tables/tqmn"
+bench_row "GET /v1/tables?borough=..&status=.." \
     "$base/v1/tables?borough=le-sud-ouest&status=recognized"
-bench_wrk "POST /v1/tables (201 = committed)" "$base/v1/tables" -s "$BENCH_TMP/register.lua"
+bench_row "POST /v1/tables (201 = committed)" "$base/v1/tables" -s "$BENCH_TMP/register.lua"
+bench_rows_run "$hop"
 
 committed=$(python3 - "$CONCERTO_DATA_DIR/registry.db" <<'PY'
 import sqlite3, sys

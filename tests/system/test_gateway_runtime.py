@@ -89,3 +89,27 @@ def test_partner_event_applies_once_through_the_runtime(system):
     wait_until(lambda: head(gw) == start + 1, timeout=3, what="the event applied once")
     # Another look later: still once.
     assert head(gw) == start + 1
+
+
+def test_fan_out_status_carries_the_runtime_answer(system):
+    # concerto-testpub answers TableStatusRequest with the events it emitted
+    # about the Table (what bench/gateway.sh measures); the three services
+    # not started are reported unavailable, not failing the answer.
+    gw, _, _ = system
+    c = gw.http(token=gw.tokens["otto"])
+    for payload in (b"a", b"b"):
+        body = {"payload": base64.b64encode(payload).decode(), "subject": "table:t7"}
+        assert c.request("POST", "/v1/rt/emit", body).status == 201
+    r = gw.http().get("/v1/tables/t7/status")
+    assert r.status == 200, r
+    doc = r.json()
+    assert doc["tableId"] == "t7"
+    assert list(doc["services"]) == ["registry", "funding", "forum", "reporting"]
+    part = doc["services"]["registry"]
+    assert part["status"] == "ok" and part["resultType"] == "concerto.test.v1.TableActivity"
+    assert part["result"]["tableId"] == "t7" and part["result"]["events"] == 2
+    assert part["result"]["lastSequence"] >= 2
+    for name in ("funding", "forum", "reporting"):
+        assert doc["services"][name]["status"] == "unavailable"
+    empty = gw.http().get("/v1/tables/nobody/status").json()["services"]["registry"]
+    assert empty["result"] == {"tableId": "nobody", "events": 0}

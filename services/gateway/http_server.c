@@ -34,6 +34,8 @@ typedef struct conn {
     char *buf;
     size_t buf_len, buf_off;
     int reading;
+    int processing; /* inside conn_process's loop */
+    int written;    /* an answer completed during it */
     int closing;
     int open_handles;
     int request_timer; /* the request-read timer runs for this request */
@@ -233,6 +235,37 @@ static void conn_shutdown(conn_t *c)
 
 /* ------------------------------------------------------------ writing */
 
+/* The answer is out: shut down, or ready the reader for the next request. */
+static void conn_next(conn_t *c)
+{
+    if (c->close_after) {
+        conn_shutdown(c);
+        return;
+    }
+    http_reader_next(c->reader);
+    c->state = CONN_READING;
+    c->request_timer = 0;
+    c->continue_sent = 0;
+    conn_arm(c, c->server->opt.idle_timeout_ms);
+}
+
+static void conn_written(conn_t *c)
+{
+    /* An answer given from inside conn_process (a local route, an error)
+     * is noted: that loop moves on once the application has returned, so
+     * the request stays valid meanwhile and nothing recurses. */
+    if (c->processing) {
+        c->written = 1;
+        return;
+    }
+    conn_next(c);
+    if (c->state != CONN_READING)
+        return;
+    conn_process(c);
+    if (c->state == CONN_READING)
+        conn_read_start(c);
+}
+
 static void conn_on_write(uv_write_t *req, int status)
 {
     conn_write_t *w = (conn_write_t *)req;
@@ -247,31 +280,47 @@ static void conn_on_write(uv_write_t *req, int status)
         conn_close(c);
         return;
     }
-    if (c->close_after) {
-        conn_shutdown(c);
-        return;
-    }
-    http_reader_next(c->reader);
-    c->state = CONN_READING;
-    c->request_timer = 0;
-    c->continue_sent = 0;
-    conn_arm(c, c->server->opt.idle_timeout_ms);
-    conn_process(c);
-    if (c->state == CONN_READING)
-        conn_read_start(c);
+    conn_written(c);
 }
 
+/* Writes at once when the socket takes it all (nearly always): a queued
+ * uv_write costs an allocation and, when it completes, an epoll_ctl. The
+ * rest, if any, goes through uv_write, which keeps the order. */
 static void conn_write(conn_t *c, char *head, size_t head_len, char *body, size_t body_len,
                        int final)
 {
+    uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)head_len),
+                        uv_buf_init(body ? body : "", (unsigned)body_len)};
+    unsigned nbufs = body_len ? 2 : 1;
+    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+    if (n < 0 && n != UV_EAGAIN) {
+        free(head);
+        free(body);
+        conn_close(c);
+        return;
+    }
+    size_t done = n > 0 ? (size_t)n : 0;
+    if (done == head_len + body_len) {
+        free(head);
+        free(body);
+        if (final)
+            conn_written(c);
+        return;
+    }
+    uv_buf_t *rest = bufs;
+    if (done >= head_len) {
+        rest++;
+        nbufs--;
+        done -= head_len;
+    }
+    rest->base += done;
+    rest->len -= done;
     conn_write_t *w = xcalloc(1, sizeof *w);
     w->conn = c;
     w->head = head;
     w->body = body;
     w->final = final;
-    uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)head_len),
-                        uv_buf_init(body ? body : "", (unsigned)body_len)};
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, body_len ? 2 : 1, conn_on_write) != 0) {
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, rest, nbufs, conn_on_write) != 0) {
         free(head);
         free(body);
         free(w);
@@ -381,6 +430,7 @@ static void conn_send_continue(conn_t *c)
 
 static void conn_process(conn_t *c)
 {
+    c->processing = 1;
     while (c->state == CONN_READING && !c->closing && c->buf_off < c->buf_len) {
         size_t used = 0;
         http_reader_result_t r =
@@ -396,6 +446,11 @@ static void conn_process(conn_t *c)
             const char *msg = NULL;
             int status = http_reader_error(c->reader, &msg);
             conn_error(c, NULL, status, msg);
+        }
+        if (r != HTTP_READER_MORE) {
+            if (c->written && !c->closing)
+                conn_next(c);
+            c->written = 0;
         } else {
             if (http_reader_headers_done(c->reader) && !c->continue_sent &&
                 http_reader_expects_continue(c->reader))
@@ -403,6 +458,7 @@ static void conn_process(conn_t *c)
             break;
         }
     }
+    c->processing = 0;
     if (c->buf_off == c->buf_len)
         c->buf_off = c->buf_len = 0;
     else if (c->buf_off > 0 && c->state == CONN_READING) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_text.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -159,11 +160,10 @@ char *apierror_body(const char *code, const char *message, const apierror_field_
 {
     json_t *doc = json_object();
     json_object_set_new_nocheck(doc, "error", apierror_json(code, message, fields, n_fields));
-    char *text = json_dumps(doc, JSON_COMPACT);
+    size_t n = 0;
+    char *text = json_text(doc, &n);
     json_decref(doc);
-    if (!text)
-        abort(); /* jansson fails only on out-of-memory here */
     if (len)
-        *len = strlen(text);
+        *len = n;
     return text;
 }

@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "gateway_internal.h"
 #include "gateway_protos.h"
+#include "json_text.h"
 #include "log.h"
 #include "msg_types.h"
 #include "pb_json.h"
@@ -27,12 +28,10 @@
 
 void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route)
 {
-    char *text = json_dumps(doc, JSON_COMPACT);
+    size_t len = 0;
+    char *text = json_text(doc, &len);
     json_decref(doc);
-    if (!text)
-        abort(); /* only out-of-memory or a NULL doc (programmer error) */
-    http_server_respond(gw->http, ref, status, NULL, 0, "application/json", &text, strlen(text),
-                        route);
+    http_server_respond(gw->http, ref, status, NULL, 0, "application/json", &text, len, route);
 }
 
 static void gateway_respond_body(gateway_t *gw, http_ref_t ref, int status, char *body, size_t len,
@@ -238,11 +237,8 @@ static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, 
 {
     json_t *doc = json_object();
     json_object_set_new_nocheck(doc, "error", gateway_reply_error_json(reply, status));
-    char *body = json_dumps(doc, JSON_COMPACT);
+    char *body = json_text(doc, len);
     json_decref(doc);
-    if (!body)
-        abort(); /* only out-of-memory */
-    *len = strlen(body);
     return body;
 }
 
@@ -276,9 +272,8 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
             const char *why = NULL;
             json_t *doc = gateway_result_json(reply, &why);
             if (doc) {
-                body = json_dumps(doc, JSON_COMPACT);
+                body = json_text(doc, &len);
                 json_decref(doc);
-                len = strlen(body);
             } else {
                 status = 502;
                 body = apierror_body(APIERROR_BAD_GATEWAY, why, NULL, 0, &len);

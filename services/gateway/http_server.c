@@ -362,7 +362,10 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     } else {
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
     }
-    char *head = xmalloc(HTTP_HEAD_MAX);
+    /* Formatted on the stack, then copied to an allocation of its size: a
+     * block of HTTP_HEAD_MAX is past malloc's small sizes, and each such
+     * request makes glibc consolidate its fast bins. */
+    char head[HTTP_HEAD_MAX];
     int n = snprintf(head, HTTP_HEAD_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s", status,
                      http_server_reason(status), http_server_date(s), length,
                      content_type ? "Content-Type: " : "", content_type ? content_type : "",
@@ -375,7 +378,6 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     if (n <= 0 || n >= HTTP_HEAD_MAX) {
         /* Only a programmer error (huge extra headers) gets here. */
         log_error("response head too long", "status=%d", status);
-        free(head);
         free(body);
         conn_close(c);
         return;
@@ -393,7 +395,9 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     c->state = CONN_WRITING;
     c->gen = 0;
     conn_arm(c, s->opt.request_timeout_ms);
-    conn_write(c, head, (size_t)n, body, len, 1);
+    char *out = xmalloc((size_t)n);
+    memcpy(out, head, (size_t)n);
+    conn_write(c, out, (size_t)n, body, len, 1);
 }
 
 static void conn_error(conn_t *c, const http_request_t *req, int status, const char *message)

@@ -62,9 +62,18 @@ bench_row "$hop" "$CEILING_HOP_URL"
 bench_row "GET /v1/tables/tqmn" "$base/v1/tables/tqmn"
 bench_row "GET /v1/tables?borough=..&status=.." \
     "$base/v1/tables?borough=le-sud-ouest&status=recognized"
+bench_rows_run "$hop"
+# Writes last and on their own: the Tables they add would change what the
+# reads above measure.
+bench_row "$hop" "$CEILING_HOP_URL"
 bench_row "POST /v1/tables (201 = committed)" "$base/v1/tables" -s "$BENCH_TMP/register.lua"
 bench_rows_run "$hop"
-
+echo "answers to POST /v1/tables by status:" "$(curl -fsS "$base/metrics" | awk '
+    /^concerto_gateway_http_requests_total\{route="POST \/v1\/tables",/ {
+        match($0, /status="[0-9]+"/)
+        n[substr($0, RSTART + 8, RLENGTH - 9)] += $NF
+    }
+    END { for (st in n) printf "%s: %d  ", st, n[st] }')"
 committed=$(python3 - "$CONCERTO_DATA_DIR/registry.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)

@@ -65,6 +65,7 @@ bench_row "GET /v1/tables/t1/status (fan-out x4)" "$base/v1/tables/t1/status"
 bench_rows_run "$hop"
 
 # Nothing may have been dropped or timed out on the way.
-late=$(curl -fsS "$base/metrics" | awk '/^concerto_gateway_late_replies_dropped_total/ {s += $2} END {print s + 0}')
-timeouts=$(curl -fsS "$base/metrics" | awk '/^concerto_gateway_http_requests_total.*status="50[34]"/ {s += $2} END {print s + 0}')
+metrics=$(curl -fsS "$base/metrics")
+late=$(awk '/^concerto_gateway_late_replies_dropped_total/ {s += $2} END {print s + 0}' <<<"$metrics")
+timeouts=$(awk '/^concerto_gateway_http_requests_total.*status="50[34]"/ {s += $2} END {print s + 0}' <<<"$metrics")
 echo "late replies dropped: $late; 503/504 answers: $timeouts"

@@ -236,6 +236,8 @@ bench_start_ceilings() {
     hop_port=$(bench_free_port)
     bench_start ceiling-hop "$bin/ceiling-hop" "$hop_port" "tcp://127.0.0.1:$store_port"
     bench_wait_http "http://127.0.0.1:$hop_port/"
+    # shellcheck disable=SC2034 # read by the script that sourced this
     CEILING_HTTP_URL=http://127.0.0.1:$http_port/
+    # shellcheck disable=SC2034
     CEILING_HOP_URL=http://127.0.0.1:$hop_port/
 }

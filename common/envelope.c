@@ -81,6 +81,21 @@ static int envelope_unknown_fields_valid(const envelope_t *env)
     return 1;
 }
 
+int envelope_check(const envelope_t *env)
+{
+    if (!envelope_unknown_fields_valid(env))
+        return ENVELOPE_MALFORMED;
+    if (!env->has_id || env->id.len != UUID_LEN)
+        return ENVELOPE_BAD_ID;
+    if (!env->type || !envelope_type_valid(env->type))
+        return ENVELOPE_BAD_TYPE;
+    if ((env->has_correlation_id && env->correlation_id.len != UUID_LEN) ||
+        !envelope_text_valid(env->source) || !envelope_text_valid(env->actor) ||
+        !envelope_text_valid(env->idempotency_key))
+        return ENVELOPE_BAD_FIELD;
+    return ENVELOPE_OK;
+}
+
 int envelope_decode(const void *frame, size_t len, size_t max_frame, envelope_t **out)
 {
     *out = NULL;
@@ -89,17 +104,7 @@ int envelope_decode(const void *frame, size_t len, size_t max_frame, envelope_t 
     envelope_t *env = concerto__common__v1__envelope__unpack(NULL, len, frame);
     if (!env)
         return ENVELOPE_MALFORMED;
-    int err = ENVELOPE_OK;
-    if (!envelope_unknown_fields_valid(env))
-        err = ENVELOPE_MALFORMED;
-    else if (!env->has_id || env->id.len != UUID_LEN)
-        err = ENVELOPE_BAD_ID;
-    else if (!env->type || !envelope_type_valid(env->type))
-        err = ENVELOPE_BAD_TYPE;
-    else if ((env->has_correlation_id && env->correlation_id.len != UUID_LEN) ||
-             !envelope_text_valid(env->source) || !envelope_text_valid(env->actor) ||
-             !envelope_text_valid(env->idempotency_key))
-        err = ENVELOPE_BAD_FIELD;
+    int err = envelope_check(env);
     if (err != ENVELOPE_OK) {
         envelope_free(&env);
         return err;

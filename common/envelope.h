@@ -36,6 +36,10 @@ const char *envelope_error_text(int err);
 int envelope_decode(const void *frame, size_t len, size_t max_frame, envelope_t **out);
 void envelope_free(envelope_t **self_p);
 
+/* The checks of envelope_decode, for an envelope that was unpacked as part
+ * of another message (a replay page's events): ENVELOPE_OK or why not. */
+int envelope_check(const envelope_t *env);
+
 /* Initialises `env` on the caller's storage with a fresh UUIDv7 written to
  * `id_storage`, the current time, and borrowed pointers to `source` and the
  * payload. Nothing is allocated; `env` lives as long as what it points to. */

@@ -123,6 +123,10 @@ int service_call_fail(service_call_t *call, status_t status, const char *fmt, ..
 
 void service_call_violation(service_call_t *call, const char *field, const char *fmt, ...)
 {
+    if (call->n_violations >= SERVICE_MAX_VIOLATIONS) {
+        call->violations_dropped++;
+        return;
+    }
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
@@ -140,7 +144,7 @@ void service_call_violation(service_call_t *call, const char *field, const char 
 
 size_t service_call_violation_count(service_call_t *call)
 {
-    return call->n_violations;
+    return call->n_violations + call->violations_dropped;
 }
 
 int service_call_emit(service_call_t *call, const char *subject, const ProtobufCMessage *event)
@@ -163,16 +167,26 @@ uint8_t *service_call_pack_reply(service_call_t *call, size_t *len)
     if (call->status == STATUS_OK && !reply.message)
         reply.message = "ok";
     Concerto__Common__V1__FieldViolation *fv = NULL, **fvp = NULL;
-    if (call->n_violations) {
-        fv = xcalloc(call->n_violations, sizeof *fv);
-        fvp = xcalloc(call->n_violations, sizeof *fvp);
-        for (size_t i = 0; i < call->n_violations; i++) {
+    char more[64];
+    size_t n = call->n_violations + (call->violations_dropped ? 1 : 0);
+    if (n) {
+        fv = xcalloc(n, sizeof *fv);
+        fvp = xcalloc(n, sizeof *fvp);
+        for (size_t i = 0; i < n; i++) {
             concerto__common__v1__field_violation__init(&fv[i]);
-            fv[i].field = call->violations[i].field;
-            fv[i].description = call->violations[i].description;
             fvp[i] = &fv[i];
         }
-        reply.n_fields = call->n_violations;
+        for (size_t i = 0; i < call->n_violations; i++) {
+            fv[i].field = call->violations[i].field;
+            fv[i].description = call->violations[i].description;
+        }
+        if (call->violations_dropped) {
+            snprintf(more, sizeof more, "and %zu more problems, not listed",
+                     call->violations_dropped);
+            fv[n - 1].field = "";
+            fv[n - 1].description = more;
+        }
+        reply.n_fields = n;
         reply.fields = fvp;
     }
     if (call->status == STATUS_OK && call->result_type) {

@@ -105,6 +105,10 @@ int service_call_reply(service_call_t *call, const ProtobufCMessage *result);
 /* Answers `status` with a message; returns `status`. */
 int service_call_fail(service_call_t *call, status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A reply lists at most this many violations, and then says how many more
+ * there were: a handler checking a large input must not make an answer
+ * without bound. */
+#define SERVICE_MAX_VIOLATIONS 100
 /* Adds a field violation to the answer (use before service_call_fail). */
 void service_call_violation(service_call_t *call, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

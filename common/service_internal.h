@@ -28,6 +28,7 @@ struct service_call {
     char *message;
     service_violation_t *violations;
     size_t n_violations;
+    size_t violations_dropped; /* past SERVICE_MAX_VIOLATIONS */
     char *result_type;
     uint8_t *result;
     size_t result_len;

@@ -6,7 +6,6 @@
  * renumbers a service's steps. */
 #include "store.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,30 +260,35 @@ int store_rollback(store_t *self)
     return rc;
 }
 
-/* Savepoint names by depth, as literals so their statements are cached;
- * deeper nesting than this is a programmer error. */
+/* Savepoint statements by depth, as literals so that they are cached. */
 #define STORE_MAX_DEPTH 8
-static const char *const store_sp_save[STORE_MAX_DEPTH] = {
-    "SAVEPOINT sp0", "SAVEPOINT sp1", "SAVEPOINT sp2", "SAVEPOINT sp3",
-    "SAVEPOINT sp4", "SAVEPOINT sp5", "SAVEPOINT sp6", "SAVEPOINT sp7"};
-static const char *const store_sp_release[STORE_MAX_DEPTH] = {
-    "RELEASE sp0", "RELEASE sp1", "RELEASE sp2", "RELEASE sp3",
-    "RELEASE sp4", "RELEASE sp5", "RELEASE sp6", "RELEASE sp7"};
-static const char *const store_sp_rollback[STORE_MAX_DEPTH] = {
-    "ROLLBACK TO sp0", "ROLLBACK TO sp1", "ROLLBACK TO sp2", "ROLLBACK TO sp3",
-    "ROLLBACK TO sp4", "ROLLBACK TO sp5", "ROLLBACK TO sp6", "ROLLBACK TO sp7"};
+#define STORE_SP(op) op "0", op "1", op "2", op "3", op "4", op "5", op "6", op "7"
+static const char *const store_sp_save[STORE_MAX_DEPTH] = {STORE_SP("SAVEPOINT sp")};
+static const char *const store_sp_release[STORE_MAX_DEPTH] = {STORE_SP("RELEASE sp")};
+static const char *const store_sp_rollback[STORE_MAX_DEPTH] = {STORE_SP("ROLLBACK TO sp")};
+
+/* A checked bound, not an assert: release builds must not index past the
+ * tables. */
+static int store_sp_valid(int token)
+{
+    if (token >= 0 && token < STORE_MAX_DEPTH)
+        return 1;
+    log_error("savepoints nested too deep", "depth=%d max=%d", token, STORE_MAX_DEPTH);
+    return 0;
+}
 
 int store_savepoint(store_t *self)
 {
-    assert(self->depth < STORE_MAX_DEPTH);
-    if (store_step_cached(self, store_sp_save[self->depth]) != SQLITE_OK)
+    if (!store_sp_valid(self->depth) ||
+        store_step_cached(self, store_sp_save[self->depth]) != SQLITE_OK)
         return -1;
     return self->depth++;
 }
 
 int store_release(store_t *self, int token)
 {
-    assert(token >= 0 && token < STORE_MAX_DEPTH);
+    if (!store_sp_valid(token))
+        return SQLITE_MISUSE;
     int rc = store_step_cached(self, store_sp_release[token]);
     if (rc == SQLITE_OK)
         self->depth = token;
@@ -293,7 +297,8 @@ int store_release(store_t *self, int token)
 
 int store_rollback_to(store_t *self, int token)
 {
-    assert(token >= 0 && token < STORE_MAX_DEPTH);
+    if (!store_sp_valid(token))
+        return SQLITE_MISUSE;
     int rc = store_step_cached(self, store_sp_rollback[token]);
     if (rc == SQLITE_OK)
         rc = store_step_cached(self, store_sp_release[token]);

@@ -49,8 +49,11 @@ int store_exec(store_t *self, const char *sql);
 
 /* Transactions. begin is a deferred BEGIN: reads share one snapshot and
  * the write lock is taken at the first write. Each service is its database's
- * only writer, so that upgrade does not meet another writer (a stray one is
- * waited for up to the busy timeout). */
+ * only writer, so that upgrade does not meet another writer; a stray one
+ * that wrote after the transaction's first read makes the write fail with
+ * SQLITE_BUSY at once (SQLite calls no busy handler when it upgrades a read
+ * transaction); the busy timeout covers only a transaction whose first
+ * statement writes. */
 int store_begin(store_t *self);
 int store_commit(store_t *self);
 int store_rollback(store_t *self);

@@ -172,12 +172,15 @@ static service_handler_t *subscriber_find(subscriber_t *self, const char *type)
 /* Applies one event inside the open transaction. Returns 0 when the
  * cursor may move past it, -1 when the batch must roll back (a database
  * error: retried from the same cursor later). */
-static int subscriber_apply_one(subscriber_t *self, const envelope_t *env)
+static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int from_replay)
 {
-    if (!env->type) {
-        /* Replay pages are nested messages that envelope_decode never saw. */
-        log_error("event without a type; skipped", "source=%s seq=%llu", self->source,
-                  (unsigned long long)env->sequence);
+    /* A replay page's events are nested messages that envelope_decode never
+     * saw; live ones have passed it already. */
+    int err = from_replay ? envelope_check(env) : ENVELOPE_OK;
+    if (err != ENVELOPE_OK) {
+        log_error("replayed event is not a valid envelope; skipped",
+                  "source=%s seq=%llu error=\"%s\"", self->source,
+                  (unsigned long long)env->sequence, envelope_error_text(err));
         return 0;
     }
     service_handler_t *h = subscriber_find(self, env->type);
@@ -239,7 +242,7 @@ static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, i
                      "source=%s from=%llu to=%llu", self->source, (unsigned long long)cursor + 1,
                      (unsigned long long)seq - 1);
         }
-        if (subscriber_apply_one(self, events[i]) != 0) {
+        if (subscriber_apply_one(self, events[i], from_replay) != 0) {
             store_rollback(store);
             service_drop_pending(self->svc);
             return -1;

@@ -2,6 +2,11 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "uuid.h"
 
 void transport_options_default(transport_options_t *opt)
 {
@@ -97,4 +102,50 @@ int transport_send(void *sock, const void *const *data, const size_t *lens, int 
             return -1;
     }
     return 0;
+}
+
+static int64_t transport_monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int transport_await_reply(void *sock, const uint8_t id[UUID_LEN], int64_t timeout_ms,
+                          envelope_t **reply)
+{
+    *reply = NULL;
+    int64_t deadline = transport_monotonic_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - transport_monotonic_ms();
+        if (left <= 0)
+            return 0;
+        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
+        int n = zmq_poll(&item, 1, (long)left);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n <= 0)
+            continue;
+        transport_msg_t m;
+        if (transport_recv(sock, &m, ZMQ_DONTWAIT) != 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                continue;
+            return -1;
+        }
+        envelope_t *env = NULL;
+        int err = m.truncated ? ENVELOPE_MALFORMED
+                              : envelope_decode(transport_frame_data(&m, m.count - 1),
+                                                transport_frame_size(&m, m.count - 1),
+                                                ENVELOPE_DEFAULT_MAX_FRAME, &env);
+        transport_msg_close(&m);
+        if (err != ENVELOPE_OK) {
+            log_warn("reply skipped", "error=\"%s\"", envelope_error_text(err));
+            continue;
+        }
+        if (env->has_correlation_id && memcmp(env->correlation_id.data, id, UUID_LEN) == 0) {
+            *reply = env;
+            return 1;
+        }
+        envelope_free(&env);
+    }
 }

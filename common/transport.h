@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "envelope.h"
+
 #define TRANSPORT_MAX_FRAMES 4
 
 typedef struct {
@@ -42,5 +44,12 @@ size_t transport_frame_size(transport_msg_t *msg, int i);
 
 /* Sends `n` frames as one message. Returns 0, or -1 with errno. */
 int transport_send(void *sock, const void *const *data, const size_t *lens, int n, int flags);
+
+/* For a client's DEALER: waits up to `timeout_ms` for the reply envelope
+ * whose correlation id is `id` (its last frame), skipping answers to other
+ * requests and frames that are not valid envelopes (logged). Returns 1 with
+ * *reply set (freed with envelope_free), 0 when the time is up, or -1 on a
+ * socket error (errno set). */
+int transport_await_reply(void *sock, const uint8_t id[16], int64_t timeout_ms, envelope_t **reply);
 
 #endif

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/envelope.h"
 #include "common/log.h"
@@ -33,20 +32,10 @@ static void ping_usage(FILE *out)
             DEFAULT_TIMEOUT_MS);
 }
 
-static int64_t ping_now_ms(void)
+/* Checks the Reply envelope; prints the heartbeat. Returns 0 for OK, 1 for
+ * any other answer. */
+static int ping_report(const envelope_t *env, const char *endpoint)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Checks a Reply envelope answering `id`; prints the heartbeat. Returns 0
- * for OK, 1 for any other answer, -1 when it answers another request. */
-static int ping_report(const envelope_t *env, const uint8_t id[UUID_LEN], const char *endpoint)
-{
-    if (!env->has_correlation_id || env->correlation_id.len != UUID_LEN ||
-        memcmp(env->correlation_id.data, id, UUID_LEN) != 0)
-        return -1;
     ProtobufCMessage *msg = NULL;
     int err = envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor, &msg);
     if (err != ENVELOPE_OK) {
@@ -104,38 +93,17 @@ static int ping_run(void *dealer, const char *endpoint, int timeout_ms)
         return 1;
     }
 
-    int64_t deadline = ping_now_ms() + timeout_ms;
-    for (;;) {
-        int64_t left = deadline - ping_now_ms();
-        zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
-        int n = left > 0 ? zmq_poll(&item, 1, (long)left) : 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            fprintf(stderr, "concerto-ping: %s: no reply within %d ms\n", endpoint, timeout_ms);
-            return 1;
-        }
-        transport_msg_t m;
-        if (transport_recv(dealer, &m, ZMQ_DONTWAIT) != 0)
-            continue;
-        envelope_t *reply = NULL;
-        /* The envelope is the last frame, whatever comes before it. */
-        int err = m.count > 0 && !m.truncated
-                      ? envelope_decode(transport_frame_data(&m, m.count - 1),
-                                        transport_frame_size(&m, m.count - 1),
-                                        ENVELOPE_DEFAULT_MAX_FRAME, &reply)
-                      : ENVELOPE_MALFORMED;
-        transport_msg_close(&m);
-        if (err != ENVELOPE_OK) {
-            fprintf(stderr, "concerto-ping: %s: bad reply: %s\n", endpoint,
-                    envelope_error_text(err));
-            return 1;
-        }
-        int rc = ping_report(reply, id, endpoint);
-        envelope_free(&reply);
-        if (rc >= 0)
-            return rc;
-    }
+    envelope_t *reply = NULL;
+    int got = transport_await_reply(dealer, id, timeout_ms, &reply);
+    if (got == 0)
+        fprintf(stderr, "concerto-ping: %s: no reply within %d ms\n", endpoint, timeout_ms);
+    else if (got < 0)
+        fprintf(stderr, "concerto-ping: %s: receive failed: %s\n", endpoint, zmq_strerror(errno));
+    if (got != 1)
+        return 1;
+    int rc = ping_report(reply, endpoint);
+    envelope_free(&reply);
+    return rc;
 }
 
 int main(int argc, char **argv)

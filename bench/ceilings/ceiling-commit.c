@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 #include <time.h>
 
+#define MAX_ROWS 1000000
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -58,18 +60,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s DIR [ROWS]\n", argv[0]);
         return 2;
     }
-    int rows = argc > 2 ? atoi(argv[2]) : 2000;
-    if (rows <= 0) {
-        fprintf(stderr, "%s: ROWS must be a positive integer\n", argv[0]);
+    /* The later runs insert 50 times ROWS: the bound keeps that an int. */
+    char *end = NULL;
+    long rows = argc > 2 ? strtol(argv[2], &end, 10) : 2000;
+    if (rows <= 0 || rows > MAX_ROWS || (end && *end)) {
+        fprintf(stderr, "%s: ROWS must be an integer from 1 to %d\n", argv[0], MAX_ROWS);
         return 2;
     }
     char path[4096];
-    snprintf(path, sizeof path, "%s/ceiling-commit.db", argv[1]);
+    if (snprintf(path, sizeof path, "%s/ceiling-commit.db", argv[1]) >= (int)sizeof path) {
+        fprintf(stderr, "%s: DIR is too long\n", argv[0]);
+        return 2;
+    }
     printf("sqlite insert, 1 row/txn, synchronous=FULL\t%.0f rows/s\n",
-           measure(path, "FULL", rows, 1));
+           measure(path, "FULL", (int)rows, 1));
     printf("sqlite insert, 1 row/txn, synchronous=NORMAL\t%.0f rows/s\n",
-           measure(path, "NORMAL", rows * 5, 1));
+           measure(path, "NORMAL", (int)rows * 5, 1));
     printf("sqlite insert, 1000 rows/txn, synchronous=FULL\t%.0f rows/s\n",
-           measure(path, "FULL", rows * 50, 1000));
+           measure(path, "FULL", (int)rows * 50, 1000));
     return 0;
 }

@@ -37,18 +37,19 @@ int apierror_http_status(int status, int ok_status);
 const char *apierror_code_for_http(int http_status);
 
 /* The inner object of the error document ({"code", "message", "fields"}),
- * new reference. Text is repaired as for apierror_body. */
+ * new reference. Text that is not valid UTF-8 is repaired (U+FFFD), so any
+ * service message can be passed. */
 json_t *apierror_json(const char *code, const char *message, const apierror_field_t *fields,
                       size_t n_fields);
+/* Appends one {"field", "description"} to an object from apierror_json. */
+void apierror_add_field(json_t *error, const char *field, const char *description);
 
-/* The error document, compact JSON, as a new NUL-terminated string the
- * caller frees; *len (if not NULL) gets its length. Text that is not valid
- * UTF-8 is repaired (U+FFFD), so any service message can be passed. */
+/* The error document around `error` (an object from apierror_json, taken),
+ * compact JSON, as a new NUL-terminated string the caller frees; *len (if
+ * not NULL) gets its length. */
+char *apierror_text(json_t *error, size_t *len);
+/* apierror_text(apierror_json(...)). */
 char *apierror_body(const char *code, const char *message, const apierror_field_t *fields,
                     size_t n_fields, size_t *len);
-
-/* Copies `s` (n bytes) to a new NUL-terminated string with every invalid
- * UTF-8 sequence and every NUL replaced by U+FFFD. */
-char *apierror_utf8_repair(const char *s, size_t n);
 
 #endif

@@ -34,18 +34,6 @@ void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc
     http_server_respond(gw->http, ref, status, NULL, 0, "application/json", &text, len, route);
 }
 
-static void gateway_respond_body(gateway_t *gw, http_ref_t ref, int status, char *body, size_t len,
-                                 const http_header_t *extra, size_t n_extra, int route)
-{
-    http_header_t headers[4];
-    size_t n = 0;
-    for (size_t i = 0; i < n_extra && n < 3; i++)
-        headers[n++] = extra[i];
-    if (status == 503)
-        headers[n++] = (http_header_t){"Retry-After", "1"};
-    http_server_respond(gw->http, ref, status, headers, n, "application/json", &body, len, route);
-}
-
 static void gateway_respond_fields(gateway_t *gw, http_ref_t ref, int status, const char *code,
                                    const char *message, const apierror_field_t *fields,
                                    size_t n_fields, const http_header_t *extra, size_t n_extra,
@@ -53,7 +41,8 @@ static void gateway_respond_fields(gateway_t *gw, http_ref_t ref, int status, co
 {
     size_t len = 0;
     char *body = apierror_body(code, message, fields, n_fields, &len);
-    gateway_respond_body(gw, ref, status, body, len, extra, n_extra, route);
+    http_server_respond(gw->http, ref, status, extra, n_extra, "application/json", &body, len,
+                        route);
 }
 
 static void gateway_respond_error(gateway_t *gw, http_ref_t ref, int status, const char *message,
@@ -213,33 +202,36 @@ static json_t *gateway_result_json(const Concerto__Common__V1__Reply *reply, con
     return doc;
 }
 
-/* A failed Reply's error object, its field paths in JSON names. */
+/* A failed Reply's error object, its field paths in JSON names. Fields go
+ * in one at a time: a reply may carry very many of them. */
 static json_t *gateway_reply_error_json(const Concerto__Common__V1__Reply *reply, int status)
 {
-    size_t n = reply->n_fields;
-    apierror_field_t *fields = n ? xcalloc(n, sizeof *fields) : NULL;
-    char(*paths)[256] = n ? xcalloc(n, sizeof *paths) : NULL;
-    for (size_t i = 0; i < n; i++) {
-        pb_json_field_path(reply->fields[i]->field ? reply->fields[i]->field : "", paths[i],
-                           sizeof paths[i]);
-        fields[i].field = paths[i];
-        fields[i].description = reply->fields[i]->description ? reply->fields[i]->description : "";
+    json_t *err = apierror_json(status_name(status), reply->message ? reply->message : "", NULL, 0);
+    for (size_t i = 0; i < reply->n_fields; i++) {
+        const Concerto__Common__V1__FieldViolation *f = reply->fields[i];
+        char path[256];
+        pb_json_field_path(f->field ? f->field : "", path, sizeof path);
+        apierror_add_field(err, path, f->description ? f->description : "");
     }
-    json_t *err =
-        apierror_json(status_name(status), reply->message ? reply->message : "", fields, n);
-    free(paths);
-    free(fields);
     return err;
 }
 
-static char *gateway_reply_error_body(const Concerto__Common__V1__Reply *reply, int status,
-                                      size_t *len)
+/* The HTTP status and message for a call that got no Reply to read. */
+static int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, const char *service,
+                           char *message, size_t cap)
 {
-    json_t *doc = json_object();
-    json_object_set_new_nocheck(doc, "error", gateway_reply_error_json(reply, status));
-    char *body = json_text(doc, len);
-    json_decref(doc);
-    return body;
+    switch (outcome) {
+    case UPSTREAM_TIMEOUT:
+        snprintf(message, cap, "%s did not answer within %llu ms", service,
+                 (unsigned long long)gw->opt.deadline_ms);
+        return 504;
+    case UPSTREAM_CANCELLED:
+        snprintf(message, cap, "the gateway is shutting down");
+        return 503;
+    default:
+        snprintf(message, cap, "%s answered with a malformed reply", service);
+        return 502;
+    }
 }
 
 /* ------------------------------------------------------------ one service */
@@ -249,7 +241,7 @@ typedef struct {
     http_ref_t ref;
     int route;
     int ok_status;
-    int service;
+    route_target_t service;
     char request_id[UUID_STR_LEN];
 } gateway_call_t;
 
@@ -260,8 +252,6 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
     gateway_t *gw = call->gw;
     gw->calls_in_progress--;
     http_header_t rid = {"X-Request-Id", call->request_id};
-    const char *name = routes_target_name((route_target_t)call->service);
-    char message[160];
     size_t len = 0;
     char *body = NULL;
     int status;
@@ -279,23 +269,16 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
                 body = apierror_body(APIERROR_BAD_GATEWAY, why, NULL, 0, &len);
             }
         } else {
-            body = gateway_reply_error_body(reply, st, &len);
+            body = apierror_text(gateway_reply_error_json(reply, st), &len);
         }
     } else {
-        if (outcome == UPSTREAM_TIMEOUT) {
-            status = 504;
-            snprintf(message, sizeof message, "%s did not answer within %llu ms", name,
-                     (unsigned long long)gw->opt.deadline_ms);
-        } else if (outcome == UPSTREAM_CANCELLED) {
-            status = 503;
-            snprintf(message, sizeof message, "the gateway is shutting down");
-        } else {
-            status = 502;
-            snprintf(message, sizeof message, "%s answered with a malformed reply", name);
-        }
+        char message[160];
+        status = gateway_failure(gw, outcome, routes_target_name(call->service), message,
+                                 sizeof message);
         body = apierror_body(apierror_code_for_http(status), message, NULL, 0, &len);
     }
-    gateway_respond_body(gw, call->ref, status, body, len, &rid, 1, call->route);
+    http_server_respond(gw->http, call->ref, status, &rid, 1, "application/json", &body, len,
+                        call->route);
     free(call);
 }
 
@@ -343,7 +326,7 @@ typedef struct fanout fanout_t;
 
 typedef struct {
     fanout_t *fan;
-    int service;
+    route_target_t service;
 } fanout_part_t;
 
 struct fanout {
@@ -387,9 +370,8 @@ static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
     fanout_t *fan = part->fan;
     gateway_t *gw = fan->gw;
     gw->calls_in_progress--;
-    const char *name = routes_target_name((route_target_t)part->service);
+    const char *name = routes_target_name(part->service);
     json_t *entry = NULL;
-    char message[160];
     if (outcome == UPSTREAM_REPLY) {
         int st = reply->has_status ? (int)reply->status : STATUS_OK;
         if (st == STATUS_OK) {
@@ -411,15 +393,11 @@ static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
                 *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
             entry = fanout_entry(state, gateway_reply_error_json(reply, st));
         }
-    } else if (outcome == UPSTREAM_TIMEOUT) {
-        snprintf(message, sizeof message, "%s did not answer within %llu ms", name,
-                 (unsigned long long)gw->opt.deadline_ms);
-        entry = fanout_error("unavailable", "DEADLINE_EXCEEDED", message);
-    } else if (outcome == UPSTREAM_CANCELLED) {
-        entry = fanout_error("unavailable", "UNAVAILABLE", "the gateway is shutting down");
     } else {
-        snprintf(message, sizeof message, "%s answered with a malformed reply", name);
-        entry = fanout_error("error", APIERROR_BAD_GATEWAY, message);
+        char message[160];
+        int status = gateway_failure(gw, outcome, name, message, sizeof message);
+        entry = fanout_error(status == 502 ? "error" : "unavailable",
+                             apierror_code_for_http(status), message);
     }
     json_object_set_new_nocheck(fan->services, name, entry);
     fanout_finish(fan);
@@ -445,7 +423,7 @@ static void gateway_fanout(gateway_t *gw, http_ref_t ref, int index, const Proto
     fan->outstanding = ROUTE_N_SERVICES + 1;
     for (int s = 0; s < ROUTE_N_SERVICES; s++) {
         fan->parts[s].fan = fan;
-        fan->parts[s].service = s;
+        fan->parts[s].service = (route_target_t)s;
         int rc = upstream_call(gw->upstreams[s], ureq, gw->opt.deadline_ms, fanout_on_reply,
                                &fan->parts[s], NULL);
         if (rc == 0) {
@@ -521,7 +499,7 @@ static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *
     }
     if (route->target == ROUTE_LOCAL) {
         route_match_clear(&m);
-        gateway_locals[route->local](gw, ref, req, index);
+        gateway_locals[route->local](gw, ref, index);
         return;
     }
     if (req->idempotency_key && !gateway_key_valid(req->idempotency_key)) {

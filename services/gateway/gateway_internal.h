@@ -28,17 +28,16 @@ struct gateway {
 };
 
 /* A gateway-answered route (ROUTE_LOCAL in routes.def). */
-typedef void (*gateway_local_fn)(gateway_t *gw, http_ref_t ref, const http_request_t *req,
-                                 int route);
+typedef void (*gateway_local_fn)(gateway_t *gw, http_ref_t ref, int route);
 
 /* Answers with a JSON document (taken) and `status`. */
 void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route);
 
 /* The gateway's own routes (ops.c). */
-void ops_healthz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
-void ops_readyz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
-void ops_status(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
-void ops_metrics(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
-void ops_openapi(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route);
+void ops_healthz(gateway_t *gw, http_ref_t ref, int route);
+void ops_readyz(gateway_t *gw, http_ref_t ref, int route);
+void ops_status(gateway_t *gw, http_ref_t ref, int route);
+void ops_metrics(gateway_t *gw, http_ref_t ref, int route);
+void ops_openapi(gateway_t *gw, http_ref_t ref, int route);
 
 #endif

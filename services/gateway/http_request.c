@@ -215,8 +215,6 @@ static int http_reader_on_headers_complete(http_parser *p)
     if (p->method == HTTP_CONNECT)
         return http_reader_fail(self, 400, "CONNECT is not supported");
     req->method = p->method;
-    req->http_major = p->http_major;
-    req->http_minor = p->http_minor;
     req->url = self->arena;
     req->url_len = self->url_len;
     struct http_parser_url u;

@@ -29,8 +29,7 @@ void http_limits_default(http_limits_t *limits);
 void http_request_set_global_limit(size_t max_header_bytes);
 
 typedef struct {
-    int method; /* enum http_method */
-    int http_major, http_minor;
+    int method;      /* enum http_method */
     int keep_alive;  /* the connection may stay open after the answer */
     const char *url; /* the request target, NUL-terminated */
     size_t url_len;

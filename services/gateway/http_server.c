@@ -284,44 +284,46 @@ static void conn_on_write(uv_write_t *req, int status)
 }
 
 /* Writes at once when the socket takes it all (nearly always): a queued
- * uv_write costs an allocation and, when it completes, an epoll_ctl. The
- * rest, if any, goes through uv_write, which keeps the order. */
-static void conn_write(conn_t *c, char *head, size_t head_len, char *body, size_t body_len,
+ * uv_write costs allocations and, when it completes, an epoll_ctl. The
+ * rest, if any, goes through uv_write, which keeps the order. `head` is
+ * borrowed (copied only if some of it must wait); `body` is taken. */
+static void conn_write(conn_t *c, const char *head, size_t head_len, char *body, size_t body_len,
                        int final)
 {
-    uv_buf_t bufs[2] = {uv_buf_init(head, (unsigned)head_len),
+    uv_buf_t bufs[2] = {uv_buf_init((char *)head, (unsigned)head_len),
                         uv_buf_init(body ? body : "", (unsigned)body_len)};
     unsigned nbufs = body_len ? 2 : 1;
     int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
     if (n < 0 && n != UV_EAGAIN) {
-        free(head);
         free(body);
         conn_close(c);
         return;
     }
     size_t done = n > 0 ? (size_t)n : 0;
     if (done == head_len + body_len) {
-        free(head);
         free(body);
         if (final)
             conn_written(c);
         return;
     }
+    conn_write_t *w = xcalloc(1, sizeof *w);
+    w->conn = c;
+    w->body = body;
+    w->final = final;
     uv_buf_t *rest = bufs;
     if (done >= head_len) {
         rest++;
         nbufs--;
         done -= head_len;
+    } else {
+        w->head = xstrndup(head + done, head_len - done);
+        bufs[0] = uv_buf_init(w->head, (unsigned)(head_len - done));
+        done = 0;
     }
     rest->base += done;
     rest->len -= done;
-    conn_write_t *w = xcalloc(1, sizeof *w);
-    w->conn = c;
-    w->head = head;
-    w->body = body;
-    w->final = final;
     if (uv_write(&w->req, (uv_stream_t *)&c->tcp, rest, nbufs, conn_on_write) != 0) {
-        free(head);
+        free(w->head);
         free(body);
         free(w);
         conn_close(c);
@@ -353,6 +355,8 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     if (!req || !req->keep_alive || s->draining)
         c->close_after = 1;
     char length[48] = "";
+    /* Every 503 is a passing condition (overload, a service down, shutdown). */
+    const char *retry = status == 503 ? "Retry-After: 1\r\n" : "";
     if (status == 204) {
         /* RFC 9110: no body, no Content-Length, nothing to type. */
         free(body);
@@ -362,14 +366,14 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     } else {
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
     }
-    /* Formatted on the stack, then copied to an allocation of its size: a
-     * block of HTTP_HEAD_MAX is past malloc's small sizes, and each such
-     * request makes glibc consolidate its fast bins. */
+    /* Formatted on the stack: conn_write copies it only in the rare case
+     * that the socket does not take it at once. */
     char head[HTTP_HEAD_MAX];
-    int n = snprintf(head, HTTP_HEAD_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s", status,
-                     http_server_reason(status), http_server_date(s), length,
-                     content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                     content_type ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
+    int n =
+        snprintf(head, HTTP_HEAD_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s%s", status,
+                 http_server_reason(status), http_server_date(s), length,
+                 content_type ? "Content-Type: " : "", content_type ? content_type : "",
+                 content_type ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "", retry);
     for (size_t i = 0; i < n_headers && n > 0 && n < HTTP_HEAD_MAX; i++)
         n += snprintf(head + n, HTTP_HEAD_MAX - (size_t)n, "%s: %s\r\n", headers[i].name,
                       headers[i].value);
@@ -395,9 +399,7 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     c->state = CONN_WRITING;
     c->gen = 0;
     conn_arm(c, s->opt.request_timeout_ms);
-    char *out = xmalloc((size_t)n);
-    memcpy(out, head, (size_t)n);
-    conn_write(c, out, (size_t)n, body, len, 1);
+    conn_write(c, head, (size_t)n, body, len, 1);
 }
 
 static void conn_error(conn_t *c, const http_request_t *req, int status, const char *message)
@@ -429,7 +431,7 @@ static void conn_send_continue(conn_t *c)
 {
     static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
     c->continue_sent = 1;
-    conn_write(c, xstrdup(line), sizeof line - 1, NULL, 0, 0);
+    conn_write(c, line, sizeof line - 1, NULL, 0, 0);
 }
 
 static void conn_process(conn_t *c)
@@ -463,13 +465,10 @@ static void conn_process(conn_t *c)
         }
     }
     c->processing = 0;
+    /* Bytes left over belong to pipelined requests and wait where they are
+     * (conn_on_alloc makes room when more arrive). */
     if (c->buf_off == c->buf_len)
         c->buf_off = c->buf_len = 0;
-    else if (c->buf_off > 0 && c->state == CONN_READING) {
-        memmove(c->buf, c->buf + c->buf_off, c->buf_len - c->buf_off);
-        c->buf_len -= c->buf_off;
-        c->buf_off = 0;
-    }
 }
 
 static void conn_on_timeout(uv_timer_t *t)

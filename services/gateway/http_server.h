@@ -72,8 +72,9 @@ int http_server_port(const http_server_t *self);
 
 /* Answers the request `ref` names: status, extra headers, a body (taken:
  * freed by the server; may be NULL with len 0) of `content_type`. `route`
- * is the metrics label index. Returns 0, or -1 if the reference is stale
- * (the body is freed all the same). */
+ * is the metrics label index. A 503 gets `Retry-After: 1` from the server.
+ * Returns 0, or -1 if the reference is stale (the body is freed all the
+ * same). */
 int http_server_respond(http_server_t *self, http_ref_t ref, int status,
                         const http_header_t *headers, size_t n_headers, const char *content_type,
                         char **body, size_t len, int route);

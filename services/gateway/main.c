@@ -14,6 +14,7 @@
 #include "config.h"
 #include "gateway.h"
 #include "log.h"
+#include "xalloc.h"
 
 #define MAIN_SERVICE_VARS(NAME, ROUTER, PUB)                                                       \
     {"CONCERTO_" NAME "_ROUTER", ROUTER, "the service's ROUTER endpoint"},                         \
@@ -75,7 +76,7 @@ static int main_required(const char *list, int required[ROUTE_N_SERVICES], char 
     memset(required, 0, ROUTE_N_SERVICES * sizeof *required);
     if (strcmp(list, "none") == 0)
         return 0;
-    char *copy = strdup(list);
+    char *copy = xstrdup(list);
     char *save = NULL;
     int rc = 0;
     for (char *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {

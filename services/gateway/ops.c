@@ -13,16 +13,14 @@
 extern const char gateway_openapi_json[];
 extern const size_t gateway_openapi_json_len;
 
-void ops_healthz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route)
+void ops_healthz(gateway_t *gw, http_ref_t ref, int route)
 {
-    (void)req;
     /* Answering at all shows the loop is alive. */
     gateway_respond_json(gw, ref, 200, json_pack("{s:s}", "status", "ok"), route);
 }
 
-void ops_readyz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route)
+void ops_readyz(gateway_t *gw, http_ref_t ref, int route)
 {
-    (void)req;
     apierror_field_t down[ROUTE_N_SERVICES];
     char why[ROUTE_N_SERVICES][96];
     size_t n_down = 0;
@@ -50,8 +48,7 @@ void ops_readyz(gateway_t *gw, http_ref_t ref, const http_request_t *req, int ro
     json_decref(services);
     size_t len = 0;
     char *body = apierror_body("UNAVAILABLE", "required services are down", down, n_down, &len);
-    http_header_t retry = {"Retry-After", "1"};
-    http_server_respond(gw->http, ref, 503, &retry, 1, "application/json", &body, len, route);
+    http_server_respond(gw->http, ref, 503, NULL, 0, "application/json", &body, len, route);
 }
 
 static json_t *ops_service_status(gateway_t *gw, int s)
@@ -90,9 +87,8 @@ static json_t *ops_service_status(gateway_t *gw, int s)
     return doc;
 }
 
-void ops_status(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route)
+void ops_status(gateway_t *gw, http_ref_t ref, int route)
 {
-    (void)req;
     json_t *services = json_object();
     for (int s = 0; s < ROUTE_N_SERVICES; s++)
         json_object_set_new(services, routes_target_name((route_target_t)s),
@@ -105,9 +101,8 @@ void ops_status(gateway_t *gw, http_ref_t ref, const http_request_t *req, int ro
                          json_pack("{s:o, s:o}", "gateway", gateway, "services", services), route);
 }
 
-void ops_metrics(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route)
+void ops_metrics(gateway_t *gw, http_ref_t ref, int route)
 {
-    (void)req;
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
@@ -162,9 +157,8 @@ void ops_metrics(gateway_t *gw, http_ref_t ref, const http_request_t *req, int r
                         &text, len, route);
 }
 
-void ops_openapi(gateway_t *gw, http_ref_t ref, const http_request_t *req, int route)
+void ops_openapi(gateway_t *gw, http_ref_t ref, int route)
 {
-    (void)req;
     char *body = xmalloc(gateway_openapi_json_len + 1);
     memcpy(body, gateway_openapi_json, gateway_openapi_json_len);
     http_server_respond(gw->http, ref, 200, NULL, 0, "application/json", &body,

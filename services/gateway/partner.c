@@ -25,7 +25,6 @@
 #define PARTNER_ZAP_FRAMES 8
 
 struct partner {
-    uv_loop_t *loop;
     partner_options_t opt;
     void *router, *zap;
     zwatch_t *router_watch, *zap_watch;
@@ -367,7 +366,6 @@ partner_t *partner_new(uv_loop_t *loop, void *zctx, const partner_options_t *opt
         return NULL;
     }
     partner_t *self = xcalloc(1, sizeof *self);
-    self->loop = loop;
     self->opt = *opt;
     transport_options_t topt;
     transport_options_default(&topt);

@@ -55,13 +55,16 @@ typedef struct {
 /* --- UTF-8 --- */
 
 /* Length of the well-formed UTF-8 sequence at s (Unicode table 3-7: no
- * overlongs, surrogates or code points past U+10FFFF), or 0. */
+ * overlongs, surrogates or code points past U+10FFFF), or 0; 0 for NUL
+ * too, which no text the gateway passes on may hold. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
     unsigned char lo = 0x80, hi = 0xBF;
 
+    if (c == 0)
+        return 0;
     if (c < 0x80)
         return 1;
     if (c >= 0xC2 && c <= 0xDF)
@@ -832,11 +835,8 @@ int pb_json_set_field_from_string(ProtobufCMessage *msg, const char *name, const
 
 /* --- message -> JSON --- */
 
-/* A JSON string for text from a service, with U+FFFD for each byte that is
- * not part of well-formed UTF-8. */
-static json_t *text_to_json(const char *s)
+json_t *pb_json_text(const char *s, size_t len)
 {
-    size_t len = strlen(s);
     if (utf8_valid(s, len))
         return json_stringn_nocheck(s, len); /* checked just above */
     char *buf = xmalloc(len * 3 + 1);
@@ -927,7 +927,7 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *p, i
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *s = *(const char *const *)p;
-        return text_to_json(s ? s : "");
+        return s ? pb_json_text(s, strlen(s)) : json_string_nocheck("");
     }
     case PROTOBUF_C_TYPE_BYTES:
         return bytes_to_json(p);

@@ -79,13 +79,18 @@ ProtobufCMessage *pb_json_message_new(const ProtobufCMessageDescriptor *desc);
 int pb_json_set_field_from_string(ProtobufCMessage *msg, const char *name, const char *value,
                                   pb_json_error_t *err);
 
-/* The field of `desc` whose JSON name or proto name is `name`, or NULL. */
+/* A JSON string of `len` bytes of text from a service, with U+FFFD in
+ * place of each byte that is not part of well-formed UTF-8, and of each
+ * NUL; the caller owns the reference. */
+json_t *pb_json_text(const char *s, size_t len);
+
 /* Writes a service's field path ("contact.phone_number", "members[2].org_id")
  * with JSON names ("contact.phoneNumber"), so that errors name fields as
  * clients write them. A path with other characters (a CSV position such as
  * "tables.csv:12:founding_year") is copied unchanged. */
 void pb_json_field_path(const char *proto_path, char *out, size_t cap);
 
+/* The field of `desc` whose JSON name or proto name is `name`, or NULL. */
 const ProtobufCFieldDescriptor *pb_json_find_field(const ProtobufCMessageDescriptor *desc,
                                                    const char *name);
 

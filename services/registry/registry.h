@@ -28,7 +28,6 @@ typedef struct {
     unsigned min_sectors;
     unsigned min_networks;
     unsigned min_meetings;
-    char *demo_dir; /* NULL when no demo data is to be loaded */
 } registry_config_t;
 
 /* Limits of lists and imports. */
@@ -65,6 +64,8 @@ status_t reg_problem(reg_ctx_t *ctx, status_t status, const char *fmt, ...)
 int reg_fail(reg_ctx_t *ctx);
 /* Answers OK with `result` unless a problem was recorded. */
 int reg_finish(reg_ctx_t *ctx, const ProtobufCMessage *result);
+/* reg_finish, then frees `result` (may be NULL). */
+int reg_finish_free(reg_ctx_t *ctx, ProtobufCMessage *result);
 
 /* The id an update names: the request's `id` (from the path) or, when that
  * is absent, the entity's own `id`, which must agree with it. `kind` is the
@@ -74,13 +75,16 @@ int reg_finish(reg_ctx_t *ctx, const ProtobufCMessage *result);
 const char *reg_update_id(reg_ctx_t *ctx, const char *kind, int present, const char *id,
                           const char *inner);
 
-/* Loads one entity by id for reg_answer_entity; NULL when there is none. */
-typedef ProtobufCMessage *(*reg_load_fn)(reg_ctx_t *ctx, const char *id);
+/* A new message made from the current row of a query. */
+typedef ProtobufCMessage *(*reg_row_fn)(sqlite3_stmt *st);
+/* The row that `sql` (whose one parameter is the id) selects for `id`, made
+ * by `row`; NULL when there is none. */
+ProtobufCMessage *reg_load_row(reg_ctx_t *ctx, const char *sql, const char *id, reg_row_fn row);
 /* Answers a query for one entity: `id` (from request field `field`) is
- * checked, loaded with `load`, and answered, or NOT_FOUND naming `field`
- * and the entity's kind `what`. */
+ * checked, loaded with reg_load_row, and answered, or NOT_FOUND naming
+ * `field` and the entity's kind `what`. */
 int reg_answer_entity(service_call_t *call, void *arg, const char *field, const char *id,
-                      const char *what, reg_load_fn load);
+                      const char *what, const char *sql, reg_row_fn row);
 
 /* A database step that did not succeed: constraint failures become
  * CONFLICT, NOT_FOUND or INVALID_ARGUMENT on `path`, anything else
@@ -108,10 +112,20 @@ int reg_check_range(reg_ctx_t *ctx, const char *path, int64_t v, int64_t min, in
 /* Read-only fields must be absent from requests. */
 void reg_check_absent(reg_ctx_t *ctx, const char *path, int present);
 
-/* Paging: validates `limit` (0 = default) and decodes `cursor` of list
- * `list` into `after` ("" when absent). Returns 0, or -1 with violations. */
+/* The page size a request's `limit` asks for (0 = the default); records a
+ * violation when it is over REGISTRY_MAX_LIMIT. */
+int reg_limit(reg_ctx_t *ctx, uint32_t limit);
+/* Paging: reg_limit, and decodes `cursor` of list `list` into `after` (""
+ * when absent). Returns 0, or -1 with violations. */
 int reg_page(reg_ctx_t *ctx, const char *list, const char *cursor, uint32_t limit, char after[65],
              int *limit_out);
+/* Reads one page of a list query. `st` is bound to select at most
+ * limit + 1 rows in the order of their key, column 0. Returns a new array
+ * of up to `limit` messages made by `row` (*n of them) and, when another
+ * row follows, the cursor of list `list` after the last one in
+ * *next_cursor (else NULL). A database error is recorded in ctx. */
+ProtobufCMessage **reg_read_page(reg_ctx_t *ctx, sqlite3_stmt *st, const char *list, int limit,
+                                 reg_row_fn row, size_t *n, char **next_cursor);
 
 /* "%<folded search>%" for LIKE on *_folded columns, NULL when `search` is
  * absent; records a violation on `path` (and returns NULL) when it is bad.
@@ -130,6 +144,8 @@ typedef struct {
     const char *names[40];
     size_t n;
 } reg_changes_t;
+/* Notes that field `name` changed. */
+void reg_changed(reg_changes_t *ch, const char *name);
 void reg_merge_str(char **dst, const char *src, const char *name, reg_changes_t *ch);
 void reg_merge_int(protobuf_c_boolean *has_dst, int64_t *dst, int has_src, int64_t src,
                    const char *name, reg_changes_t *ch);

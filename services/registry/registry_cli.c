@@ -37,16 +37,13 @@ static void cli_usage(FILE *out)
                  "error (after a timeout the import may still have been applied).\n");
 }
 
-/* Prints the Reply; returns the exit code. */
-static int cli_print_reply(const uint8_t *data, size_t len)
+/* Prints the Reply the envelope carries; returns the exit code. */
+static int cli_print_reply(const envelope_t *env)
 {
-    envelope_t *env = NULL;
     Concerto__Common__V1__Reply *reply = NULL;
-    if (envelope_decode(data, len, ENVELOPE_DEFAULT_MAX_FRAME, &env) != ENVELOPE_OK ||
-        envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor,
+    if (envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor,
                                 (ProtobufCMessage **)&reply) != ENVELOPE_OK) {
-        fprintf(stderr, "import: the daemon's answer does not decode\n");
-        envelope_free(&env);
+        fprintf(stderr, "import: the daemon's answer is not a Reply\n");
         return 2;
     }
     int code = 1;
@@ -66,11 +63,11 @@ static int cli_print_reply(const uint8_t *data, size_t len)
             fprintf(stderr, "%s: %s\n", reply->fields[i]->field, reply->fields[i]->description);
     }
     concerto__common__v1__reply__free_unpacked(reply, NULL);
-    envelope_free(&env);
     return code;
 }
 
-static int cli_send(const char *endpoint, int64_t timeout_ms, const uint8_t *frame, size_t len)
+static int cli_send(const char *endpoint, int64_t timeout_ms, const uint8_t id[UUID_LEN],
+                    const uint8_t *frame, size_t len)
 {
     void *zctx = zmq_ctx_new();
     transport_options_t opt;
@@ -87,23 +84,19 @@ static int cli_send(const char *endpoint, int64_t timeout_ms, const uint8_t *fra
         fprintf(stderr, "import: cannot send to %s: %s\n", endpoint, zmq_strerror(errno));
         goto out;
     }
-    zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
-    int rc = zmq_poll(&item, 1, (long)timeout_ms);
-    if (rc <= 0) {
+    envelope_t *reply = NULL;
+    int got = transport_await_reply(dealer, id, timeout_ms, &reply);
+    if (got < 0) {
+        fprintf(stderr, "import: cannot receive: %s\n", zmq_strerror(errno));
+    } else if (got == 0) {
         fprintf(stderr,
                 "import: no answer from %s within %lld ms; is concerto-registry running? "
                 "(if it is, the import may still have been applied)\n",
                 endpoint, (long long)timeout_ms);
-        goto out;
+    } else {
+        code = cli_print_reply(reply);
+        envelope_free(&reply);
     }
-    transport_msg_t m;
-    if (transport_recv(dealer, &m, 0) != 0) {
-        fprintf(stderr, "import: cannot receive: %s\n", zmq_strerror(errno));
-        goto out;
-    }
-    code = cli_print_reply(transport_frame_data(&m, m.count - 1),
-                           transport_frame_size(&m, m.count - 1));
-    transport_msg_close(&m);
 out:
     if (dealer)
         zmq_close(dealer);
@@ -153,7 +146,7 @@ int registry_cli_import(int argc, char **argv)
     size_t flen = 0;
     uint8_t *frame = envelope_pack(&env, &flen);
     free(payload);
-    int code = cli_send(config_str(cfg, "CONCERTO_REGISTRY_ROUTER"), timeout_ms, frame, flen);
+    int code = cli_send(config_str(cfg, "CONCERTO_REGISTRY_ROUTER"), timeout_ms, id, frame, flen);
     free(frame);
     free(actor_buf);
     config_destroy(&cfg);

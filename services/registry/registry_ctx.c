@@ -111,6 +111,14 @@ int reg_finish(reg_ctx_t *ctx, const ProtobufCMessage *result)
     return service_call_reply(ctx->call, result);
 }
 
+int reg_finish_free(reg_ctx_t *ctx, ProtobufCMessage *result)
+{
+    int rc = reg_finish(ctx, result);
+    if (result)
+        protobuf_c_message_free_unpacked(result, NULL);
+    return rc;
+}
+
 status_t reg_db_error(reg_ctx_t *ctx, int rc, const char *path)
 {
     sqlite3 *db = store_db(ctx->store);
@@ -249,23 +257,51 @@ void reg_check_absent(reg_ctx_t *ctx, const char *path, int present)
         reg_violation(ctx, STATUS_INVALID_ARGUMENT, path, "is read-only");
 }
 
-int reg_page(reg_ctx_t *ctx, const char *list, const char *cursor, uint32_t limit, char after[65],
-             int *limit_out)
+int reg_limit(reg_ctx_t *ctx, uint32_t limit)
 {
-    int ok = 1;
-    after[0] = '\0';
     if (limit > REGISTRY_MAX_LIMIT) {
         reg_violation(ctx, STATUS_INVALID_ARGUMENT, "limit", "must be at most %d",
                       REGISTRY_MAX_LIMIT);
-        ok = 0;
+        return REGISTRY_MAX_LIMIT;
     }
-    *limit_out = limit ? (int)limit : REGISTRY_DEFAULT_LIMIT;
-    if (cursor && *cursor && registry_cursor_decode(list, cursor, after) != 0) {
+    return limit ? (int)limit : REGISTRY_DEFAULT_LIMIT;
+}
+
+int reg_page(reg_ctx_t *ctx, const char *list, const char *cursor, uint32_t limit, char after[65],
+             int *limit_out)
+{
+    size_t mark = ctx->problems;
+    after[0] = '\0';
+    *limit_out = reg_limit(ctx, limit);
+    if (cursor && *cursor && registry_cursor_decode(list, cursor, after) != 0)
         reg_violation(ctx, STATUS_INVALID_ARGUMENT, "cursor",
                       "is not a cursor of this list (pass next_cursor back unchanged)");
-        ok = 0;
+    return ctx->problems == mark ? 0 : -1;
+}
+
+ProtobufCMessage **reg_read_page(reg_ctx_t *ctx, sqlite3_stmt *st, const char *list, int limit,
+                                 reg_row_fn row, size_t *n, char **next_cursor)
+{
+    ProtobufCMessage **items = xcalloc((size_t)limit, sizeof *items);
+    *n = 0;
+    *next_cursor = NULL;
+    int rc = SQLITE_DONE;
+    while (*n < (size_t)limit && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        items[(*n)++] = row(st);
+    if (rc == SQLITE_ROW) {
+        /* A full page: one more row means a next page, after this one's last key. */
+        char *last = reg_column_text(st, 0);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *next_cursor = registry_cursor_encode(list, last);
+            rc = SQLITE_DONE;
+        }
+        free(last);
     }
-    return ok ? 0 : -1;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        reg_db_error(ctx, rc, list);
+    sqlite3_reset(st);
+    return items;
 }
 
 char *reg_search_pattern(reg_ctx_t *ctx, const char *path, const char *search)
@@ -312,7 +348,7 @@ char *reg_column_text(sqlite3_stmt *st, int i)
     return t ? xstrdup((const char *)t) : NULL;
 }
 
-static void reg_changed(reg_changes_t *ch, const char *name)
+void reg_changed(reg_changes_t *ch, const char *name)
 {
     if (ch->n < sizeof ch->names / sizeof ch->names[0])
         ch->names[ch->n++] = name;
@@ -387,21 +423,28 @@ int registry_exists(reg_ctx_t *ctx, const char *kind, const char *id)
     return found;
 }
 
+ProtobufCMessage *reg_load_row(reg_ctx_t *ctx, const char *sql, const char *id, reg_row_fn row)
+{
+    sqlite3_stmt *st = reg_stmt(ctx, sql);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    ProtobufCMessage *m = sqlite3_step(st) == SQLITE_ROW ? row(st) : NULL;
+    sqlite3_reset(st);
+    return m;
+}
+
 int reg_answer_entity(service_call_t *call, void *arg, const char *field, const char *id,
-                      const char *what, reg_load_fn load)
+                      const char *what, const char *sql, reg_row_fn row)
 {
     reg_ctx_t ctx;
     reg_ctx_init(&ctx, call, arg);
     if (!reg_check_slug(&ctx, field, id, 1))
         return reg_fail(&ctx);
-    ProtobufCMessage *entity = load(&ctx, id);
-    if (!entity) {
+    ProtobufCMessage *entity = reg_load_row(&ctx, sql, id, row);
+    if (!entity && !ctx.problems)
         reg_violation(&ctx, STATUS_NOT_FOUND, field, "%s %s is not registered", what, id);
-        return reg_fail(&ctx);
-    }
-    int rc = reg_finish(&ctx, entity);
-    protobuf_c_message_free_unpacked(entity, NULL);
-    return rc;
+    return reg_finish_free(&ctx, entity);
 }
 
 const char *reg_update_id(reg_ctx_t *ctx, const char *kind, int present, const char *id,

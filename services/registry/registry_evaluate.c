@@ -30,22 +30,22 @@ static void eval_fact_int(Concerto__Registry__V1__Characteristic *c, const char 
     eval_fact(c, name, buf);
 }
 
+/* The distinct values of organization column `col` among a Table's
+ * active members (?1) on a date (?2). */
+#define EVAL_DISTINCT_SQL(col)                                                                     \
+    "SELECT DISTINCT o." col " FROM membership m"                                                  \
+    " JOIN organization o ON o.id = m.organization_id"                                             \
+    " WHERE m.table_id = ?1 AND m.role IN ('member', 'board')"                                     \
+    " AND m.joined_on <= ?2 AND (m.left_on IS NULL OR m.left_on > ?2)"                             \
+    " ORDER BY 1"
+
 /* Distinct sectors (or networks) of the Table's active members, joined
  * with ", " into a new string; *count gets how many. */
 static char *eval_distinct(reg_ctx_t *ctx, int networks, const char *table_id, const char *as_of,
                            size_t *count)
 {
     sqlite3_stmt *st =
-        networks ? reg_stmt(ctx, "SELECT DISTINCT o.network FROM membership m"
-                                 " JOIN organization o ON o.id = m.organization_id"
-                                 " WHERE m.table_id = ?1 AND m.role IN ('member', 'board')"
-                                 " AND m.joined_on <= ?2 AND (m.left_on IS NULL OR m.left_on > ?2)"
-                                 " ORDER BY 1")
-                 : reg_stmt(ctx, "SELECT DISTINCT o.sector FROM membership m"
-                                 " JOIN organization o ON o.id = m.organization_id"
-                                 " WHERE m.table_id = ?1 AND m.role IN ('member', 'board')"
-                                 " AND m.joined_on <= ?2 AND (m.left_on IS NULL OR m.left_on > ?2)"
-                                 " ORDER BY 1");
+        reg_stmt(ctx, networks ? EVAL_DISTINCT_SQL("network") : EVAL_DISTINCT_SQL("sector"));
     *count = 0;
     char *out = xstrdup("");
     if (!st)

@@ -8,7 +8,6 @@
 #include "log.h"
 #include "outbox.h"
 #include "registry.h"
-#include "registry_validate.h"
 #include "xalloc.h"
 
 typedef struct {
@@ -104,15 +103,12 @@ static int history_handle(service_call_t *call, const ProtobufCMessage *msg, voi
     reg_ctx_t ctx;
     reg_ctx_init(&ctx, call, arg);
     reg_check_slug(&ctx, "table_id", req->table_id, 1);
-    if (req->limit > REGISTRY_MAX_LIMIT)
-        reg_violation(&ctx, STATUS_INVALID_ARGUMENT, "limit", "must be at most %d",
-                      REGISTRY_MAX_LIMIT);
+    size_t limit = (size_t)reg_limit(&ctx, req->limit);
     if (!ctx.problems && !registry_exists(&ctx, "table", req->table_id))
         reg_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
                       req->table_id);
     if (ctx.problems)
         return reg_fail(&ctx);
-    size_t limit = req->limit ? req->limit : REGISTRY_DEFAULT_LIMIT;
     Concerto__Registry__V1__TableHistory h = CONCERTO__REGISTRY__V1__TABLE_HISTORY__INIT;
     h.table_id = req->table_id;
     h.entries = xcalloc(limit, sizeof *h.entries);

@@ -17,8 +17,9 @@
 #include "registry_validate.h"
 #include "xalloc.h"
 
-const char *const registry_import_kinds[] = {"territories", "organizations", "tables",
-                                             "memberships", NULL};
+/* The kinds, in the order they are applied. */
+static const char *const import_kinds[] = {"territories", "organizations", "tables", "memberships",
+                                           NULL};
 
 typedef struct {
     const char *kind;
@@ -303,7 +304,7 @@ static void import_prepare(reg_ctx_t *ctx, const Concerto__Registry__V1__ImportR
         const Concerto__Registry__V1__ImportFile *file = req->files[i];
         char path[40];
         snprintf(path, sizeof path, "files[%zu].kind", i);
-        if (!reg_check_code(ctx, path, file->kind, registry_import_kinds, 1))
+        if (!reg_check_code(ctx, path, file->kind, import_kinds, 1))
             continue;
         int k = import_kind_index(file->kind);
         if (files[k].file) {
@@ -410,10 +411,11 @@ int registry_import_setup(service_t *svc, const registry_config_t *cfg)
                       import_handle, (void *)cfg);
 }
 
-/* Reads a whole file of at most `max` bytes; NULL with `err` otherwise. */
-static char *import_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+/* Reads the whole of `fp` (opened from `path`, or NULL when that failed),
+ * at most `max` bytes, and closes it; NULL with `err` otherwise. */
+static char *import_read_file(FILE *fp, const char *path, size_t max, size_t *len, char *err,
+                              size_t errlen)
 {
-    FILE *fp = fopen(path, "rb");
     if (!fp) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return NULL;
@@ -446,14 +448,14 @@ Concerto__Registry__V1__ImportRequest *registry_import_read_dir(const char *dir,
     size_t total = 0;
     for (size_t k = 0; k < N_KINDS; k++) {
         char *path = xasprintf("%s/%s.csv", dir, import_formats[k].kind);
-        FILE *probe = fopen(path, "rb");
-        if (!probe) {
-            free(path);
+        FILE *fp = fopen(path, "rb");
+        if (!fp && errno == ENOENT) {
+            free(path); /* that kind is not imported */
             continue;
         }
-        fclose(probe);
         size_t len = 0;
-        char *text = import_read_file(path, REGISTRY_IMPORT_MAX_BYTES - total, &len, err, errlen);
+        char *text =
+            import_read_file(fp, path, REGISTRY_IMPORT_MAX_BYTES - total, &len, err, errlen);
         free(path);
         if (!text) {
             protobuf_c_message_free_unpacked(&req->base, NULL);

@@ -18,9 +18,6 @@
 #define REGISTRY_IMPORT_MAX_CELL 4000          /* bytes */
 #define REGISTRY_IMPORT_MAX_PROBLEMS 100       /* reported before stopping */
 
-/* The kinds, in the order they are applied. */
-extern const char *const registry_import_kinds[];
-
 /* Reads <dir>/<kind>.csv for every kind whose file exists into a new
  * request (freed with protobuf_c_message_free_unpacked). Returns NULL and
  * a message in `err` when no file exists, one cannot be read, contains a

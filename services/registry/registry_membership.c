@@ -2,13 +2,11 @@
  * list; history is kept, never deleted) and the attestations behind the
  * networking-and-synergy characteristic (record, list). Partners may send
  * these commands for their own Table: they all carry `table_id`. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry.h"
-#include "registry_cursor.h"
 #include "registry_validate.h"
 #include "xalloc.h"
 
@@ -200,10 +198,7 @@ static int membership_handle_add(service_call_t *call, const ProtobufCMessage *m
     reg_ctx_init(&ctx, call, arg);
     reg_membership_t *m = NULL;
     registry_membership_add(&ctx, (const void *)msg, &m);
-    int rc = reg_finish(&ctx, m ? &m->base : NULL);
-    if (m)
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)m);
 }
 
 static int membership_handle_end(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -212,10 +207,7 @@ static int membership_handle_end(service_call_t *call, const ProtobufCMessage *m
     reg_ctx_init(&ctx, call, arg);
     reg_membership_t *m = NULL;
     registry_membership_end(&ctx, (const void *)msg, &m);
-    int rc = reg_finish(&ctx, m ? &m->base : NULL);
-    if (m)
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)m);
 }
 
 /* Decodes an integer-keyed cursor into *after (0 when absent). */
@@ -236,6 +228,20 @@ static int membership_int_cursor(reg_ctx_t *ctx, const char *list, const char *c
     }
     *after = v;
     return 0;
+}
+
+/* A membership with its organization's id, name, sector and network
+ * (columns 9 to 12). */
+static ProtobufCMessage *membership_list_row(sqlite3_stmt *st)
+{
+    reg_membership_t *m = membership_from_row(st);
+    reg_organization_t *o = m->organization = xmalloc(sizeof *o);
+    concerto__registry__v1__organization__init(o);
+    o->id = reg_column_text(st, 9);
+    o->name = reg_column_text(st, 10);
+    o->sector = reg_column_text(st, 11);
+    o->network = reg_column_text(st, 12);
+    return &m->base;
 }
 
 static int membership_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -265,34 +271,12 @@ static int membership_handle_list(service_call_t *call, const ProtobufCMessage *
     sqlite3_bind_int64(st, 2, after);
     reg_bind_text(st, 3, req->active_on);
     sqlite3_bind_int(st, 4, limit + 1);
-    Concerto__Registry__V1__MembershipList list = CONCERTO__REGISTRY__V1__MEMBERSHIP_LIST__INIT;
-    list.memberships = xcalloc((size_t)limit + 1, sizeof *list.memberships);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (list.n_memberships == (size_t)limit) {
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, list.memberships[list.n_memberships - 1]->id);
-            list.next_cursor = registry_cursor_encode("memberships", key);
-            break;
-        }
-        reg_membership_t *m = membership_from_row(st);
-        reg_organization_t *o = m->organization = xmalloc(sizeof *o);
-        concerto__registry__v1__organization__init(o);
-        o->id = reg_column_text(st, 9);
-        o->name = reg_column_text(st, 10);
-        o->sector = reg_column_text(st, 11);
-        o->network = reg_column_text(st, 12);
-        list.memberships[list.n_memberships++] = m;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        reg_db_error(&ctx, rc, "memberships");
-    sqlite3_reset(st);
-    rc = reg_finish(&ctx, &list.base);
-    for (size_t i = 0; i < list.n_memberships; i++)
-        protobuf_c_message_free_unpacked(&list.memberships[i]->base, NULL);
-    free(list.memberships);
-    free(list.next_cursor);
-    return rc;
+    Concerto__Registry__V1__MembershipList *list = xmalloc(sizeof *list);
+    concerto__registry__v1__membership_list__init(list);
+    list->memberships =
+        (reg_membership_t **)reg_read_page(&ctx, st, "memberships", limit, membership_list_row,
+                                           &list->n_memberships, &list->next_cursor);
+    return reg_finish_free(&ctx, &list->base);
 }
 
 /* ----------------------------------------------------------- attestations */
@@ -300,7 +284,7 @@ static int membership_handle_list(service_call_t *call, const ProtobufCMessage *
 #define ATTESTATION_COLUMNS                                                                        \
     "id, table_id, attested_on, author, statement, source_url, recorded_by, recorded_ms"
 
-static reg_attestation_t *attestation_from_row(sqlite3_stmt *st)
+static ProtobufCMessage *attestation_row(sqlite3_stmt *st)
 {
     reg_attestation_t *a = xmalloc(sizeof *a);
     concerto__registry__v1__attestation__init(a);
@@ -314,7 +298,7 @@ static reg_attestation_t *attestation_from_row(sqlite3_stmt *st)
     a->recorded_by = reg_column_text(st, 6);
     a->has_recorded_ms = 1;
     a->recorded_ms = sqlite3_column_int64(st, 7);
-    return a;
+    return &a->base;
 }
 
 static int attestation_handle_record(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -353,7 +337,8 @@ static int attestation_handle_record(service_call_t *call, const ProtobufCMessag
     if (!st)
         return reg_fail(&ctx);
     sqlite3_bind_int64(st, 1, sqlite3_last_insert_rowid(store_db(ctx.store)));
-    reg_attestation_t *a = sqlite3_step(st) == SQLITE_ROW ? attestation_from_row(st) : NULL;
+    reg_attestation_t *a =
+        sqlite3_step(st) == SQLITE_ROW ? (reg_attestation_t *)attestation_row(st) : NULL;
     sqlite3_reset(st);
     if (!a) {
         reg_problem(&ctx, STATUS_INTERNAL, "attestation vanished after insert");
@@ -364,9 +349,7 @@ static int attestation_handle_record(service_call_t *call, const ProtobufCMessag
     ev.actor = (char *)ctx.actor;
     ev.attestation = a;
     reg_emit(&ctx, "table", a->table_id, &ev.base);
-    int rc = reg_finish(&ctx, &a->base);
-    protobuf_c_message_free_unpacked(&a->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, &a->base);
 }
 
 static int attestation_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -389,27 +372,12 @@ static int attestation_handle_list(service_call_t *call, const ProtobufCMessage 
     sqlite3_bind_text(st, 1, req->table_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int(st, 3, limit + 1);
-    Concerto__Registry__V1__AttestationList list = CONCERTO__REGISTRY__V1__ATTESTATION_LIST__INIT;
-    list.attestations = xcalloc((size_t)limit + 1, sizeof *list.attestations);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (list.n_attestations == (size_t)limit) {
-            char key[24];
-            snprintf(key, sizeof key, "%" PRIu64, list.attestations[list.n_attestations - 1]->id);
-            list.next_cursor = registry_cursor_encode("attestations", key);
-            break;
-        }
-        list.attestations[list.n_attestations++] = attestation_from_row(st);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        reg_db_error(&ctx, rc, "attestations");
-    sqlite3_reset(st);
-    rc = reg_finish(&ctx, &list.base);
-    for (size_t i = 0; i < list.n_attestations; i++)
-        protobuf_c_message_free_unpacked(&list.attestations[i]->base, NULL);
-    free(list.attestations);
-    free(list.next_cursor);
-    return rc;
+    Concerto__Registry__V1__AttestationList *list = xmalloc(sizeof *list);
+    concerto__registry__v1__attestation_list__init(list);
+    list->attestations =
+        (reg_attestation_t **)reg_read_page(&ctx, st, "attestations", limit, attestation_row,
+                                            &list->n_attestations, &list->next_cursor);
+    return reg_finish_free(&ctx, &list->base);
 }
 
 int registry_membership_setup(service_t *svc, const registry_config_t *cfg)

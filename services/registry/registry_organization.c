@@ -2,10 +2,8 @@
  * mandataires that receive their funding): register, update, get, list.
  * The NEQ is optional, but two organizations never share one. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "registry.h"
-#include "registry_cursor.h"
 #include "registry_fold.h"
 #include "registry_validate.h"
 #include "xalloc.h"
@@ -13,7 +11,10 @@
 #define ORGANIZATION_COLUMNS                                                                       \
     "id, name, sector, network, neq, website, source_url, notes, created_ms, updated_ms"
 
-static reg_organization_t *organization_from_row(sqlite3_stmt *st)
+static const char organization_by_id[] =
+    "SELECT " ORGANIZATION_COLUMNS " FROM organization WHERE id = ?";
+
+static ProtobufCMessage *organization_row(sqlite3_stmt *st)
 {
     reg_organization_t *o = xmalloc(sizeof *o);
     concerto__registry__v1__organization__init(o);
@@ -28,19 +29,12 @@ static reg_organization_t *organization_from_row(sqlite3_stmt *st)
     o->has_created_ms = o->has_updated_ms = 1;
     o->created_ms = sqlite3_column_int64(st, 8);
     o->updated_ms = sqlite3_column_int64(st, 9);
-    return o;
+    return &o->base;
 }
 
 static reg_organization_t *organization_load(reg_ctx_t *ctx, const char *id)
 {
-    sqlite3_stmt *st =
-        reg_stmt(ctx, "SELECT " ORGANIZATION_COLUMNS " FROM organization WHERE id = ?");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    reg_organization_t *o = sqlite3_step(st) == SQLITE_ROW ? organization_from_row(st) : NULL;
-    sqlite3_reset(st);
-    return o;
+    return (reg_organization_t *)reg_load_row(ctx, organization_by_id, id, organization_row);
 }
 
 static void organization_check_readonly(reg_ctx_t *ctx, const reg_organization_t *o)
@@ -163,10 +157,7 @@ static int organization_handle_register(service_call_t *call, const ProtobufCMes
     }
     reg_organization_t *o = NULL;
     registry_organization_register(&ctx, req->organization, &o);
-    int rc = reg_finish(&ctx, o ? &o->base : NULL);
-    if (o)
-        protobuf_c_message_free_unpacked(&o->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)o);
 }
 
 static int organization_handle_update(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -192,35 +183,24 @@ static int organization_handle_update(service_call_t *call, const ProtobufCMessa
     reg_merge_str(&o->website, in->website, "website", &ch);
     reg_merge_str(&o->source_url, in->source_url, "source_url", &ch);
     reg_merge_str(&o->notes, in->notes, "notes", &ch);
-    o->has_created_ms = o->has_updated_ms = 0;
     organization_validate(&ctx, o);
     if (!ctx.problems)
         organization_check_neq(&ctx, o);
-    if (!ctx.problems && ch.n && organization_write(&ctx, o, 0) == STATUS_OK) {
-        protobuf_c_message_free_unpacked(&o->base, NULL);
-        o = organization_load(&ctx, id);
-        if (o)
-            organization_emit(&ctx, o, &ch);
-    } else if (!ctx.problems) {
-        protobuf_c_message_free_unpacked(&o->base, NULL);
-        o = organization_load(&ctx, id);
-    }
-    int rc = reg_finish(&ctx, o ? &o->base : NULL);
-    if (o)
-        protobuf_c_message_free_unpacked(&o->base, NULL);
-    return rc;
-}
-
-static ProtobufCMessage *organization_load_message(reg_ctx_t *ctx, const char *id)
-{
-    reg_organization_t *o = organization_load(ctx, id);
-    return o ? &o->base : NULL;
+    if (!ctx.problems && ch.n)
+        organization_write(&ctx, o, 0);
+    protobuf_c_message_free_unpacked(&o->base, NULL);
+    /* Answer with the row as stored, which has the new updated_ms. */
+    o = ctx.problems ? NULL : organization_load(&ctx, id);
+    if (o && ch.n)
+        organization_emit(&ctx, o, &ch);
+    return reg_finish_free(&ctx, (ProtobufCMessage *)o);
 }
 
 static int organization_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetOrganizationRequest *req = (const void *)msg;
-    return reg_answer_entity(call, arg, "id", req->id, "organization", organization_load_message);
+    return reg_answer_entity(call, arg, "id", req->id, "organization", organization_by_id,
+                             organization_row);
 }
 
 static int organization_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -251,26 +231,12 @@ static int organization_handle_list(service_call_t *call, const ProtobufCMessage
     reg_bind_text(st, 4, pattern);
     sqlite3_bind_int(st, 5, limit + 1);
     free(pattern);
-    Concerto__Registry__V1__OrganizationList list = CONCERTO__REGISTRY__V1__ORGANIZATION_LIST__INIT;
-    list.organizations = xcalloc((size_t)limit + 1, sizeof *list.organizations);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (list.n_organizations == (size_t)limit) {
-            list.next_cursor = registry_cursor_encode(
-                "organizations", list.organizations[list.n_organizations - 1]->id);
-            break;
-        }
-        list.organizations[list.n_organizations++] = organization_from_row(st);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        reg_db_error(&ctx, rc, "organizations");
-    sqlite3_reset(st);
-    rc = reg_finish(&ctx, &list.base);
-    for (size_t i = 0; i < list.n_organizations; i++)
-        protobuf_c_message_free_unpacked(&list.organizations[i]->base, NULL);
-    free(list.organizations);
-    free(list.next_cursor);
-    return rc;
+    Concerto__Registry__V1__OrganizationList *list = xmalloc(sizeof *list);
+    concerto__registry__v1__organization_list__init(list);
+    list->organizations =
+        (reg_organization_t **)reg_read_page(&ctx, st, "organizations", limit, organization_row,
+                                             &list->n_organizations, &list->next_cursor);
+    return reg_finish_free(&ctx, &list->base);
 }
 
 int registry_organization_setup(service_t *svc, const registry_config_t *cfg)

@@ -4,13 +4,11 @@
  * registry_service.h). */
 #include "registry_service.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "registry_import.h"
 #include "registry_schema.h"
-#include "xalloc.h"
 
 #define DEMO_ACTOR "system:demo-data"
 
@@ -101,19 +99,17 @@ static int registry_setup(service_t *svc, const config_t *cfg)
     registry_cfg.min_sectors = (unsigned)sectors;
     registry_cfg.min_networks = (unsigned)networks;
     registry_cfg.min_meetings = (unsigned)meetings;
-    const char *demo = config_str(cfg, "CONCERTO_REGISTRY_DEMO_DATA");
-    registry_cfg.demo_dir = demo && *demo ? xstrdup(demo) : NULL;
     if (registry_register_handlers(svc, &registry_cfg) != 0)
         return -1;
-    if (registry_cfg.demo_dir) {
+    const char *demo = config_str(cfg, "CONCERTO_REGISTRY_DEMO_DATA");
+    if (*demo) {
         int n = registry_table_count(svc);
         if (n < 0)
             return -1;
-        if (n == 0) {
-            registry_demo_load(svc, registry_cfg.demo_dir);
-        } else {
+        if (n == 0)
+            registry_demo_load(svc, demo);
+        else
             log_info("demo data skipped", "reason=\"Tables are already registered\" tables=%d", n);
-        }
     }
     log_info("registry configured", "min_sectors=%u min_networks=%u min_meetings=%u",
              registry_cfg.min_sectors, registry_cfg.min_networks, registry_cfg.min_meetings);

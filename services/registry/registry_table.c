@@ -6,7 +6,6 @@
 
 #include "concerto/common/v1/table_status.pb-c.h"
 #include "registry.h"
-#include "registry_cursor.h"
 #include "registry_fold.h"
 #include "registry_recognition.h"
 #include "registry_validate.h"
@@ -46,7 +45,10 @@ static void table_languages_from_text(reg_table_t *t, const char *text)
     }
 }
 
-static reg_table_t *table_from_row(sqlite3_stmt *st)
+static const char table_by_id[] =
+    "SELECT " TABLE_COLUMNS " FROM concertation_table t WHERE t.id = ?";
+
+static ProtobufCMessage *table_row(sqlite3_stmt *st)
 {
     reg_table_t *t = xmalloc(sizeof *t);
     concerto__registry__v1__table__init(t);
@@ -96,19 +98,12 @@ static reg_table_t *table_from_row(sqlite3_stmt *st)
     t->has_created_ms = t->has_updated_ms = 1;
     t->created_ms = sqlite3_column_int64(st, 23);
     t->updated_ms = sqlite3_column_int64(st, 24);
-    return t;
+    return &t->base;
 }
 
 reg_table_t *registry_table_load(reg_ctx_t *ctx, const char *id)
 {
-    sqlite3_stmt *st =
-        reg_stmt(ctx, "SELECT " TABLE_COLUMNS " FROM concertation_table t WHERE t.id = ?");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    reg_table_t *t = sqlite3_step(st) == SQLITE_ROW ? table_from_row(st) : NULL;
-    sqlite3_reset(st);
-    return t;
+    return (reg_table_t *)reg_load_row(ctx, table_by_id, id, table_row);
 }
 
 static void table_check_readonly(reg_ctx_t *ctx, const reg_table_t *t)
@@ -331,10 +326,7 @@ static int table_handle_register(service_call_t *call, const ProtobufCMessage *m
     }
     reg_table_t *t = NULL;
     registry_table_register(&ctx, req->table, NULL, NULL, NULL, &t);
-    int rc = reg_finish(&ctx, t ? &t->base : NULL);
-    if (t)
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
 static void table_merge_languages(reg_table_t *t, const reg_table_t *in, reg_changes_t *ch)
@@ -353,8 +345,7 @@ static void table_merge_languages(reg_table_t *t, const reg_table_t *in, reg_cha
     for (size_t i = 0; i < in->n_languages; i++)
         t->languages[i] = xstrdup(in->languages[i]);
     t->n_languages = in->n_languages;
-    if (ch->n < sizeof ch->names / sizeof ch->names[0])
-        ch->names[ch->n++] = "languages";
+    reg_changed(ch, "languages");
 }
 
 static void table_merge(reg_table_t *t, const reg_table_t *in, reg_changes_t *ch)
@@ -432,46 +423,34 @@ static int table_handle_update(service_call_t *call, const ProtobufCMessage *msg
     }
     reg_changes_t ch = {0};
     table_merge(t, in, &ch);
-    /* Validate the merged Table; its read-only fields came from storage. */
-    reg_recognition_t *rec = t->recognition;
-    t->recognition = NULL;
-    t->has_created_ms = t->has_updated_ms = 0;
     table_validate(&ctx, t);
     if (!ctx.problems)
         table_check_references(&ctx, t);
-    if (!ctx.problems && !reg_nonempty(t->mandataire_id) && strcmp(rec->status, "recognized") == 0)
+    if (!ctx.problems && !reg_nonempty(t->mandataire_id) &&
+        strcmp(t->recognition->status, "recognized") == 0)
         reg_violation(&ctx, STATUS_FAILED_PRECONDITION, "table.mandataire_id",
                       "a recognized Table keeps its mandataire");
-    protobuf_c_message_free_unpacked(&rec->base, NULL);
-    if (!ctx.problems && ch.n && table_write_update(&ctx, t) == STATUS_OK) {
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-        t = registry_table_load(&ctx, id);
+    if (!ctx.problems && ch.n)
+        table_write_update(&ctx, t);
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    /* Answer with the row as stored: the new updated_ms, and no empty
+     * contact or governance that the merge may have added. */
+    t = ctx.problems ? NULL : registry_table_load(&ctx, id);
+    if (t && ch.n) {
         Concerto__Registry__V1__TableUpdated ev = CONCERTO__REGISTRY__V1__TABLE_UPDATED__INIT;
         ev.actor = (char *)ctx.actor;
         ev.table = t;
         ev.n_changed_fields = ch.n;
         ev.changed_fields = (char **)ch.names;
         reg_emit(&ctx, "table", id, &ev.base);
-    } else if (!ctx.problems) {
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-        t = registry_table_load(&ctx, id);
     }
-    int rc = reg_finish(&ctx, t ? &t->base : NULL);
-    if (t)
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
-}
-
-static ProtobufCMessage *table_load_message(reg_ctx_t *ctx, const char *id)
-{
-    reg_table_t *t = registry_table_load(ctx, id);
-    return t ? &t->base : NULL;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
 static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetTableRequest *req = (const void *)msg;
-    return reg_answer_entity(call, arg, "id", req->id, "Table", table_load_message);
+    return reg_answer_entity(call, arg, "id", req->id, "Table", table_by_id, table_row);
 }
 
 /* The registry's part of the gateway's fan-out status: the Table itself,
@@ -479,7 +458,7 @@ static int table_handle_get(service_call_t *call, const ProtobufCMessage *msg, v
 static int table_handle_status(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Common__V1__TableStatusRequest *req = (const void *)msg;
-    return reg_answer_entity(call, arg, "table_id", req->table_id, "Table", table_load_message);
+    return reg_answer_entity(call, arg, "table_id", req->table_id, "Table", table_by_id, table_row);
 }
 
 static int table_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -523,25 +502,11 @@ static int table_handle_list(service_call_t *call, const ProtobufCMessage *msg, 
     reg_bind_text(st, 6, pattern);
     sqlite3_bind_int(st, 7, limit + 1);
     free(pattern);
-    Concerto__Registry__V1__TableList list = CONCERTO__REGISTRY__V1__TABLE_LIST__INIT;
-    list.tables = xcalloc((size_t)limit + 1, sizeof *list.tables);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (list.n_tables == (size_t)limit) {
-            list.next_cursor = registry_cursor_encode("tables", list.tables[list.n_tables - 1]->id);
-            break;
-        }
-        list.tables[list.n_tables++] = table_from_row(st);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        reg_db_error(&ctx, rc, "tables");
-    sqlite3_reset(st);
-    rc = reg_finish(&ctx, &list.base);
-    for (size_t i = 0; i < list.n_tables; i++)
-        protobuf_c_message_free_unpacked(&list.tables[i]->base, NULL);
-    free(list.tables);
-    free(list.next_cursor);
-    return rc;
+    Concerto__Registry__V1__TableList *list = xmalloc(sizeof *list);
+    concerto__registry__v1__table_list__init(list);
+    list->tables = (reg_table_t **)reg_read_page(&ctx, st, "tables", limit, table_row,
+                                                 &list->n_tables, &list->next_cursor);
+    return reg_finish_free(&ctx, &list->base);
 }
 
 /* The FAILED_PRECONDITION answer to an illegal move, naming the state. */
@@ -562,6 +527,37 @@ static void table_illegal_move(reg_ctx_t *ctx, const char *from, const char *to)
     else
         reg_violation(ctx, STATUS_FAILED_PRECONDITION, "status",
                       "the Table is %s, which is final; it cannot become %s", from, to);
+}
+
+/* Moves Table `t` to status `to` (an allowed move), records it and emits
+ * RecognitionChanged. */
+static void table_set_status(reg_ctx_t *ctx, const reg_table_t *t, const char *to,
+                             const char *since, const char *reason)
+{
+    sqlite3_stmt *st = reg_stmt(ctx, "UPDATE concertation_table SET status = ?1, "
+                                     "status_since = ?2, status_reason = ?3, status_by = ?4, "
+                                     "updated_ms = ?5 WHERE id = ?6");
+    if (!st)
+        return;
+    const char *from = t->recognition->status;
+    sqlite3_bind_text(st, 1, to, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, since, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, reason, -1, SQLITE_TRANSIENT);
+    reg_bind_text(st, 4, ctx->actor);
+    sqlite3_bind_int64(st, 5, service_call_now_ms(ctx->call));
+    sqlite3_bind_text(st, 6, t->id, -1, SQLITE_TRANSIENT);
+    if (reg_step_done(ctx, st, "table_id") != STATUS_OK ||
+        table_record_status(ctx, t->id, from, to, since, reason) != STATUS_OK)
+        return;
+    Concerto__Registry__V1__RecognitionChanged ev =
+        CONCERTO__REGISTRY__V1__RECOGNITION_CHANGED__INIT;
+    ev.actor = (char *)ctx->actor;
+    ev.table_id = t->id;
+    ev.from_status = (char *)from;
+    ev.to_status = (char *)to;
+    ev.effective_on = (char *)since;
+    ev.reason = (char *)reason;
+    reg_emit(ctx, "table", t->id, &ev.base);
 }
 
 static int table_handle_recognition(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -591,42 +587,11 @@ static int table_handle_recognition(service_call_t *call, const ProtobufCMessage
     else if (strcmp(req->status, "recognized") == 0 && !reg_nonempty(t->mandataire_id))
         reg_violation(&ctx, STATUS_FAILED_PRECONDITION, "status",
                       "the Table needs a mandataire (mandataire_id) before it is recognized");
-    sqlite3_stmt *st =
-        ctx.problems ? NULL
-                     : reg_stmt(&ctx, "UPDATE concertation_table SET status = ?1, "
-                                      "status_since = ?2, status_reason = ?3, status_by = ?4, "
-                                      "updated_ms = ?5 WHERE id = ?6");
-    if (st) {
-        sqlite3_bind_text(st, 1, req->status, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, effective, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, req->reason, -1, SQLITE_TRANSIENT);
-        reg_bind_text(st, 4, ctx.actor);
-        sqlite3_bind_int64(st, 5, service_call_now_ms(call));
-        sqlite3_bind_text(st, 6, t->id, -1, SQLITE_TRANSIENT);
-        if (reg_step_done(&ctx, st, "table_id") == STATUS_OK &&
-            table_record_status(&ctx, t->id, cur->status, req->status, effective, req->reason) ==
-                STATUS_OK) {
-            Concerto__Registry__V1__RecognitionChanged ev =
-                CONCERTO__REGISTRY__V1__RECOGNITION_CHANGED__INIT;
-            ev.actor = (char *)ctx.actor;
-            ev.table_id = t->id;
-            ev.from_status = cur->status;
-            ev.to_status = req->status;
-            ev.effective_on = (char *)effective;
-            ev.reason = req->reason;
-            reg_emit(&ctx, "table", t->id, &ev.base);
-        }
-    }
-    if (!ctx.problems) {
-        char *id = xstrdup(t->id);
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-        t = registry_table_load(&ctx, id);
-        free(id);
-    }
-    int rc = reg_finish(&ctx, t ? &t->base : NULL);
-    if (t)
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
+    if (!ctx.problems)
+        table_set_status(&ctx, t, req->status, effective, req->reason);
+    reg_table_t *now = ctx.problems ? NULL : registry_table_load(&ctx, t->id);
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    return reg_finish_free(&ctx, (ProtobufCMessage *)now);
 }
 
 int registry_table_setup(service_t *svc, const registry_config_t *cfg)

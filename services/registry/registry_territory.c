@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "registry.h"
-#include "registry_cursor.h"
 #include "registry_fold.h"
 #include "registry_validate.h"
 #include "xalloc.h"
@@ -17,7 +16,9 @@
 #define TERRITORY_COLUMNS                                                                          \
     "id, name, kind, parent_id, boundary, population, source_url, notes, created_ms, updated_ms"
 
-static reg_territory_t *territory_from_row(sqlite3_stmt *st)
+static const char territory_by_id[] = "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id = ?";
+
+static ProtobufCMessage *territory_row(sqlite3_stmt *st)
 {
     reg_territory_t *t = xmalloc(sizeof *t);
     concerto__registry__v1__territory__init(t);
@@ -35,18 +36,12 @@ static reg_territory_t *territory_from_row(sqlite3_stmt *st)
     t->has_created_ms = t->has_updated_ms = 1;
     t->created_ms = sqlite3_column_int64(st, 8);
     t->updated_ms = sqlite3_column_int64(st, 9);
-    return t;
+    return &t->base;
 }
 
 static reg_territory_t *territory_load(reg_ctx_t *ctx, const char *id)
 {
-    sqlite3_stmt *st = reg_stmt(ctx, "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id = ?");
-    if (!st)
-        return NULL;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-    reg_territory_t *t = sqlite3_step(st) == SQLITE_ROW ? territory_from_row(st) : NULL;
-    sqlite3_reset(st);
-    return t;
+    return (reg_territory_t *)reg_load_row(ctx, territory_by_id, id, territory_row);
 }
 
 static void territory_check_readonly(reg_ctx_t *ctx, const reg_territory_t *t)
@@ -185,10 +180,7 @@ static int territory_handle_register(service_call_t *call, const ProtobufCMessag
     }
     reg_territory_t *t = NULL;
     registry_territory_register(&ctx, req->territory, &t);
-    int rc = reg_finish(&ctx, t ? &t->base : NULL);
-    if (t)
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
 static int territory_has_children(reg_ctx_t *ctx, const char *id)
@@ -219,26 +211,27 @@ static int territory_handle_update(service_call_t *call, const ProtobufCMessage 
     }
     reg_changes_t ch = {0};
     reg_merge_str(&t->name, in->name, "name", &ch);
-    char *old_kind = xstrdup(t->kind);
+    size_t before_kind = ch.n;
     reg_merge_str(&t->kind, in->kind, "kind", &ch);
+    int kind_changed = ch.n != before_kind;
     reg_merge_str(&t->parent_id, in->parent_id, "parent_id", &ch);
     reg_merge_str(&t->boundary, in->boundary, "boundary", &ch);
     reg_merge_int(&t->has_population, &t->population, in->has_population, in->population,
                   "population", &ch);
     reg_merge_str(&t->source_url, in->source_url, "source_url", &ch);
     reg_merge_str(&t->notes, in->notes, "notes", &ch);
-    t->has_created_ms = t->has_updated_ms = 0;
     territory_validate(&ctx, t);
-    if (!ctx.problems && t->kind && strcmp(old_kind, t->kind) != 0 &&
-        territory_has_children(&ctx, id))
+    if (!ctx.problems && kind_changed && territory_has_children(&ctx, id))
         reg_violation(&ctx, STATUS_FAILED_PRECONDITION, "territory.kind",
                       "cannot change while other territories are inside %s", id);
-    free(old_kind);
     if (!ctx.problems)
         territory_check_parent(&ctx, t);
-    if (!ctx.problems && ch.n && territory_write(&ctx, t, 0) == STATUS_OK) {
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-        t = territory_load(&ctx, id);
+    if (!ctx.problems && ch.n)
+        territory_write(&ctx, t, 0);
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    /* Answer with the row as stored, which has the new updated_ms. */
+    t = ctx.problems ? NULL : territory_load(&ctx, id);
+    if (t && ch.n) {
         Concerto__Registry__V1__TerritoryUpdated ev =
             CONCERTO__REGISTRY__V1__TERRITORY_UPDATED__INIT;
         ev.actor = (char *)ctx.actor;
@@ -246,26 +239,14 @@ static int territory_handle_update(service_call_t *call, const ProtobufCMessage 
         ev.n_changed_fields = ch.n;
         ev.changed_fields = (char **)ch.names;
         reg_emit(&ctx, "territory", id, &ev.base);
-    } else if (!ctx.problems) {
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-        t = territory_load(&ctx, id);
     }
-    int rc = reg_finish(&ctx, t ? &t->base : NULL);
-    if (t)
-        protobuf_c_message_free_unpacked(&t->base, NULL);
-    return rc;
-}
-
-static ProtobufCMessage *territory_load_message(reg_ctx_t *ctx, const char *id)
-{
-    reg_territory_t *t = territory_load(ctx, id);
-    return t ? &t->base : NULL;
+    return reg_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
 static int territory_handle_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetTerritoryRequest *req = (const void *)msg;
-    return reg_answer_entity(call, arg, "id", req->id, "territory", territory_load_message);
+    return reg_answer_entity(call, arg, "id", req->id, "territory", territory_by_id, territory_row);
 }
 
 static int territory_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -298,26 +279,11 @@ static int territory_handle_list(service_call_t *call, const ProtobufCMessage *m
     reg_bind_text(st, 4, pattern);
     sqlite3_bind_int(st, 5, limit + 1);
     free(pattern);
-    Concerto__Registry__V1__TerritoryList list = CONCERTO__REGISTRY__V1__TERRITORY_LIST__INIT;
-    list.territories = xcalloc((size_t)limit + 1, sizeof *list.territories);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (list.n_territories == (size_t)limit) {
-            list.next_cursor =
-                registry_cursor_encode("territories", list.territories[list.n_territories - 1]->id);
-            break;
-        }
-        list.territories[list.n_territories++] = territory_from_row(st);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        reg_db_error(&ctx, rc, "territories");
-    sqlite3_reset(st);
-    rc = reg_finish(&ctx, &list.base);
-    for (size_t i = 0; i < list.n_territories; i++)
-        protobuf_c_message_free_unpacked(&list.territories[i]->base, NULL);
-    free(list.territories);
-    free(list.next_cursor);
-    return rc;
+    Concerto__Registry__V1__TerritoryList *list = xmalloc(sizeof *list);
+    concerto__registry__v1__territory_list__init(list);
+    list->territories = (reg_territory_t **)reg_read_page(
+        &ctx, st, "territories", limit, territory_row, &list->n_territories, &list->next_cursor);
+    return reg_finish_free(&ctx, &list->base);
 }
 
 int registry_territory_setup(service_t *svc, const registry_config_t *cfg)

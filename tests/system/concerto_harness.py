@@ -14,9 +14,13 @@ Everything here drives real processes over real sockets:
   Heartbeats), with per-type handlers, switchable heartbeats and silence, and
   a record of every request it received. Handlers for the gateway's test
   messages (concerto.test.v1) are built in.
+- ``demo_registry(tmp_dir)``: a real ``concerto-registry`` loaded with the
+  demo data, as a context manager that insists on a clean exit.
 - ``Gateway``: ``concerto-gateway`` on a free HTTP port in front of the
   services you give it (fakes or real daemons), with optional tokens, extra
   routes and partner ingress; ``.http()`` gives an ``HttpClient``.
+- ``partner_socket(gw, keypair)`` / ``ask(sock, frames)``: a CURVE client of
+  the gateway's partner ingress, and one request/answer over it.
 - ``HttpClient``: keep-alive HTTP/1.1 client (http.client) returning
   ``Response(status, headers, body)`` with ``.json()``; ``raw_exchange()``
   and ``read_responses()`` for byte-level tests.
@@ -26,6 +30,7 @@ Everything here drives real processes over real sockets:
 The build's binaries are found through CONCERTO_BIN and the generated Python
 protobuf modules through PYTHONPATH, both set by tests/system/CMakeLists.txt.
 """
+import contextlib
 import hashlib
 import heapq
 import http.client
@@ -44,6 +49,8 @@ from concerto.common.v1 import envelope_pb2 as E
 
 SOURCE = os.environ.get("CONCERTO_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 BIN = os.environ.get("CONCERTO_BIN", os.path.join(SOURCE, "build/bin"))
+
+DEMO_DATA = os.path.join(SOURCE, "services/registry/demo")
 
 SERVICES = ("registry", "funding", "forum", "reporting")
 HEARTBEAT_TYPE = "concerto.common.v1.Heartbeat"
@@ -208,6 +215,17 @@ def start_service(name, tmp_dir, env=None, heartbeat_ms=200):
     return d
 
 
+@contextlib.contextmanager
+def demo_registry(tmp_dir):
+    """concerto-registry loaded with the demo data; it must exit cleanly."""
+    d = start_service("registry", tmp_dir, env={"CONCERTO_REGISTRY_DEMO_DATA": DEMO_DATA})
+    try:
+        d.wait_log("demo data imported")
+        yield d
+    finally:
+        assert d.stop() == 0, d.log()
+
+
 # --------------------------------------------------------------- fake service
 
 
@@ -215,10 +233,11 @@ class FakeService:
     """A service in Python on the real wire, for the gateway's tests.
 
     handlers: {type name: fn(env) -> Reply | (delay_s, Reply) | None}; None
-    means never answer. router/pub: endpoints (default: free ports). Built in: StatusRequest (a Heartbeat),
-    TableStatusRequest, and the concerto.test.v1 messages (EchoRequest
-    echoes, honouring sleep_ms and status; PartnerEvent applies each
-    idempotency key once, as a real service's idempotency record does).
+    means never answer. router/pub: endpoints (default: free ports). Built
+    in: StatusRequest (a Heartbeat), TableStatusRequest, and the
+    concerto.test.v1 messages (EchoRequest echoes, honouring sleep_ms and
+    status; PartnerEvent applies each idempotency key once, as a real
+    service's idempotency record does).
     """
 
     def __init__(self, name, heartbeat_ms=100, handlers=None, router=None, pub=None):
@@ -593,3 +612,26 @@ class Gateway(Daemon):
 def start_gateway(tmp_dir, **kw):
     """A started Gateway (see Gateway for the arguments)."""
     return Gateway(tmp_dir, **kw).start()
+
+
+def partner_socket(gw, keypair, server_key=None, kind=zmq.DEALER):
+    """A CURVE client (DEALER unless told) connected to gw's partner ingress,
+    authenticating with `keypair`; `server_key` defaults to the gateway's."""
+    sock = zmq.Context.instance().socket(kind)
+    sock.linger = 0
+    sock.curve_publickey, sock.curve_secretkey = keypair
+    sock.curve_serverkey = server_key or gw.server_public
+    sock.connect(gw.partner_endpoint)
+    return sock
+
+
+def ask(sock, frames, timeout_ms=3000):
+    """Sends `frames` (one packed Envelope, or a list of frames) and returns
+    the answer as (Envelope, Reply), or None when none comes in time."""
+    if isinstance(frames, bytes):
+        frames = [frames]
+    sock.send_multipart(frames)
+    if not sock.poll(timeout_ms):
+        return None
+    env = parse_envelope(sock.recv_multipart()[-1])
+    return env, parse_reply(env)

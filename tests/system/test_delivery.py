@@ -10,10 +10,7 @@ publisher's outbox.
 """
 import hashlib
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import tempfile
 import time
 import uuid
@@ -23,16 +20,10 @@ import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.test.v1 import delivery_pb2 as D
+from concerto_harness import BIN, Daemon, service_env, tcp_endpoint, wait_until
 
-BIN = os.environ.get("CONCERTO_BIN", os.path.join(os.path.dirname(__file__), "../../build/bin"))
 TOTAL = 10_000
 CHUNK = 1_000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def checksum(payloads):
@@ -42,42 +33,19 @@ def checksum(payloads):
     return total % (1 << 64)
 
 
-class Daemon:
-    def __init__(self, name, env, logdir):
-        self.name, self.env, self.logdir, self.proc, self.starts = name, env, logdir, None, 0
-
-    def start(self):
-        self.starts += 1
-        log = open(os.path.join(self.logdir, f"{self.name}.{self.starts}.log"), "w")
-        self.proc = subprocess.Popen([os.path.join(BIN, f"concerto-{self.name}")],
-                                     env=self.env, stdout=log, stderr=log)
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise
-            assert code == 0, f"{self.name} did not exit cleanly: {code}"
+def stop_cleanly(daemon):
+    code = daemon.stop()
+    assert code == 0, f"{daemon.name} did not exit cleanly: {code}\n{daemon.log()}"
 
 
 @pytest.fixture
 def system():
     with tempfile.TemporaryDirectory() as tmp:
-        ports = [free_port() for _ in range(4)]
         env = dict(os.environ, CONCERTO_DATA_DIR=tmp, CONCERTO_HEARTBEAT_MS="200",
-                   CONCERTO_TESTPUB_ROUTER=f"tcp://127.0.0.1:{ports[0]}",
-                   CONCERTO_TESTPUB_PUB=f"tcp://127.0.0.1:{ports[1]}",
-                   CONCERTO_TESTSUB_ROUTER=f"tcp://127.0.0.1:{ports[2]}",
-                   CONCERTO_TESTSUB_PUB=f"tcp://127.0.0.1:{ports[3]}")
-        pub, sub = Daemon("testpub", env, tmp), Daemon("testsub", env, tmp)
+                   **service_env("testpub", tcp_endpoint(), tcp_endpoint()),
+                   **service_env("testsub", tcp_endpoint(), tcp_endpoint()))
+        pub, sub = (Daemon(name, [os.path.join(BIN, f"concerto-{name}")], env, tmp)
+                    for name in ("testpub", "testsub"))
         pub.start()
         sub.start()
         ctx = zmq.Context()
@@ -86,9 +54,9 @@ def system():
         finally:
             ctx.destroy(linger=0)
             try:
-                sub.stop()
+                stop_cleanly(sub)
             finally:
-                pub.stop()  # even when the subscriber did not stop cleanly
+                stop_cleanly(pub)  # even when the subscriber did not stop cleanly
 
 
 def envelope(msg, env_id=None):
@@ -149,6 +117,31 @@ def stats(ctx, env):
     return st
 
 
+def wait_applied(ctx, env, count, timeout):
+    """Waits until the subscriber says it applied at least `count` events."""
+    def applied():
+        st = stats(ctx, env)
+        return st is not None and st.applied >= count
+
+    wait_until(applied, timeout=timeout, interval=0.1,
+               what=f"the subscriber to apply {count} events")
+
+
+def subscriber_cursor_at(ctx, env, sequence, timeout=10):
+    """Waits until the subscriber's StatusRequest answer shows its cursor at
+    `sequence`; returns that Heartbeat."""
+    def heartbeat():
+        rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
+        if rep is None:
+            return None
+        hb = E.Heartbeat()
+        hb.ParseFromString(rep.result)
+        return hb if hb.cursors and hb.cursors[0].applied_sequence == sequence else None
+
+    return wait_until(heartbeat, timeout=timeout, interval=0.1,
+                      what=f"the subscriber's cursor at {sequence}")
+
+
 def outbox_payloads(path):
     db = sqlite3.connect(path)
     try:
@@ -186,14 +179,7 @@ def test_every_event_applied_exactly_once_across_kills(system):
         send_until_acked(ctx, router, frames, before_wait)
 
     expected = checksum(payloads)
-    end = time.time() + 60
-    st = None
-    while time.time() < end:
-        st = stats(ctx, env)
-        if st is not None and st.applied >= TOTAL:
-            break
-        time.sleep(0.2)
-    assert st is not None, "subscriber does not answer"
+    wait_applied(ctx, env, TOTAL, timeout=60)
     time.sleep(1)  # anything applied twice would show up now
     st = stats(ctx, env)
     published = outbox_payloads(os.path.join(tmp, "testpub.db"))
@@ -286,14 +272,7 @@ def test_status_reports_head_and_subscriber_cursor(system):
         e = envelope(D.Emit(payload=b"s%d" % i))
         frames[e.id] = e.SerializeToString()
     send_until_acked(ctx, env["CONCERTO_TESTPUB_ROUTER"], frames)
-    end = time.time() + 10
-    while time.time() < end:
-        rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
-        hb = E.Heartbeat()
-        hb.ParseFromString(rep.result)
-        if hb.cursors and hb.cursors[0].applied_sequence == 5:
-            break
-        time.sleep(0.1)
+    hb = subscriber_cursor_at(ctx, env, 5)
     assert hb.service == "testsub"
     assert hb.cursors[0].source == "testpub"
     assert hb.cursors[0].applied_sequence == 5
@@ -339,13 +318,10 @@ def test_new_subscriber_moves_past_events_pruned_before_it_came(system):
         e = envelope(D.Emit(payload=b"old%d" % i))
         frames[e.id] = e.SerializeToString()
     send_until_acked(ctx, router, frames)
-    wait = time.time() + 10
-    while (st := stats(ctx, env)) is None or st.applied < 10:
-        assert time.time() < wait, "the subscriber never applied the first events"
-        time.sleep(0.1)
+    wait_applied(ctx, env, 10, timeout=10)
     # The subscriber is replaced by a new one with no history, after every
     # event it could have needed has been pruned.
-    sub.stop()
+    stop_cleanly(sub)
     for name in os.listdir(tmp):
         if name.startswith("testsub.db"):
             os.remove(os.path.join(tmp, name))
@@ -358,15 +334,6 @@ def test_new_subscriber_moves_past_events_pruned_before_it_came(system):
     sub.start()
     e = envelope(D.Emit(payload=b"new"))
     send_until_acked(ctx, router, {e.id: e.SerializeToString()})
-    wait = time.time() + 10
-    while True:
-        rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
-        hb = E.Heartbeat()
-        if rep is not None:
-            hb.ParseFromString(rep.result)
-        if hb.cursors and hb.cursors[0].applied_sequence == 11:
-            break
-        assert time.time() < wait, f"cursor stuck at {hb.cursors}"
-        time.sleep(0.1)
+    subscriber_cursor_at(ctx, env, 11)
     st = stats(ctx, env)
     assert st.applied == 1 and st.distinct_payloads == 1  # only the event it could get

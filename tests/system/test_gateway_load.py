@@ -55,6 +55,7 @@ def test_thousand_connections_opened_and_closed_while_serving(gw):
                 served.append(r.status == 200 and r.json()["text"] == "steady")
             except Exception as e:  # a failure here is the test failing
                 errors.append(repr(e))
+        client.close()
 
     t = threading.Thread(target=steady)
     t.start()
@@ -71,13 +72,18 @@ def test_thousand_connections_opened_and_closed_while_serving(gw):
     assert not errors, errors[:5]
     assert len(served) > 20 and all(served)
 
+    watcher = gw.http()  # the one connection left open
+
     def settled():
-        status = gw.http().get("/v1/status").json()
+        status = watcher.get("/v1/status").json()
         return (status["gateway"]["connections"] == 1 and
                 status["services"]["registry"]["inFlight"] == 0)
 
-    wait_until(settled, timeout=5, what="connections and calls to drain")
-    assert gw.http().get("/v1/test/echo/after").json()["text"] == "after"
+    try:
+        wait_until(settled, timeout=5, what="connections and calls to drain")
+        assert watcher.get("/v1/test/echo/after").json()["text"] == "after"
+    finally:
+        watcher.close()
 
 
 def test_many_concurrent_keep_alive_clients(gw):

@@ -10,8 +10,8 @@ import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.test.v1 import gateway_test_pb2 as T
-from concerto_harness import (FakeService, Gateway, make_envelope, parse_envelope, parse_reply,
-                              uuid7)
+from concerto_harness import (FakeService, Gateway, ask, make_envelope, parse_envelope,
+                              parse_reply, partner_socket)
 
 EVENT = "concerto.test.v1.PartnerEvent"
 ECHO = "concerto.test.v1.EchoRequest"
@@ -43,32 +43,13 @@ def gw(keys, registry):
         assert g.stop() == 0, g.log()
 
 
-def client(gw, keypair, curve=True):
-    sock = zmq.Context.instance().socket(zmq.DEALER)
-    sock.linger = 0
-    if curve:
-        sock.curve_publickey, sock.curve_secretkey = keypair
-        sock.curve_serverkey = gw.server_public
-    sock.connect(gw.partner_endpoint)
-    return sock
-
-
-def ask(sock, frames, timeout_ms=3000):
-    """Sends frames; returns the reply (Envelope, Reply) or None on timeout."""
-    sock.send_multipart(frames)
-    if not sock.poll(timeout_ms):
-        return None
-    env = parse_envelope(sock.recv_multipart()[-1])
-    return env, parse_reply(env)
-
-
 def event(event_id, table_id="tqmn", note="paid", **fields):
     return make_envelope(EVENT, T.PartnerEvent(table_id=table_id, note=note),
                          idempotency_key=event_id, source="centraide", **fields)
 
 
 def test_event_is_applied_once_and_acknowledged_each_time(gw, keys, registry):
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
         answers = []
         for _ in range(3):
@@ -93,7 +74,7 @@ def test_event_is_applied_once_and_acknowledged_each_time(gw, keys, registry):
 
 def test_acknowledgement_waits_for_the_service(gw, keys, registry):
     registry.silent = True
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
         t0 = time.monotonic()
         env, reply = ask(sock, [event("evt-slow")])
@@ -105,7 +86,7 @@ def test_acknowledgement_waits_for_the_service(gw, keys, registry):
 
 
 def test_unknown_key_is_refused(gw, keys):
-    sock = client(gw, keys["stranger"])
+    sock = partner_socket(gw, keys["stranger"])
     try:
         assert ask(sock, [event("evt-x")], timeout_ms=1500) is None
     finally:
@@ -114,7 +95,9 @@ def test_unknown_key_is_refused(gw, keys):
 
 
 def test_plaintext_client_is_refused(gw):
-    sock = client(gw, None, curve=False)
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(gw.partner_endpoint)
     try:
         assert ask(sock, [event("evt-plain")], timeout_ms=1500) is None
     finally:
@@ -122,33 +105,43 @@ def test_plaintext_client_is_refused(gw):
 
 
 def test_wrong_server_key_is_refused(gw, keys):
-    sock = zmq.Context.instance().socket(zmq.DEALER)
-    sock.linger = 0
-    sock.curve_publickey, sock.curve_secretkey = keys["centraide"]
-    sock.curve_serverkey = zmq.curve_keypair()[0]
-    sock.connect(gw.partner_endpoint)
+    sock = partner_socket(gw, keys["centraide"], server_key=zmq.curve_keypair()[0])
     try:
         assert ask(sock, [event("evt-k")], timeout_ms=1500) is None
     finally:
         sock.close()
 
 
-@pytest.mark.parametrize("frames", [
-    [b"\xff\x00garbage"],
-    [b""],
-    [b"a", b"b", b"c", b"d", b"e"],
-    [make_envelope(EVENT, b"", idempotency_key="e")[:-3]],
-    [make_envelope(EVENT, b"\xff\xff\xff", idempotency_key="e")],
-    [make_envelope("not a type!", b"", idempotency_key="e")],
-    [make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"))],  # no event id
-    [make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"), idempotency_key="has space")],
+BAD_KEY = "idempotency_key must hold the event id: 1-180 printable characters"
+
+
+@pytest.mark.parametrize("frames,message", [
+    pytest.param([b"\xff\x00garbage"], "frame is not a protobuf Envelope", id="not protobuf"),
+    pytest.param([make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"),
+                                idempotency_key="e")[:10]],
+                 "frame is not a protobuf Envelope", id="cut inside the id"),
+    pytest.param([b""], "envelope id missing or not 16 bytes", id="empty frame"),
+    pytest.param([b"a", b"b", b"c", b"d", b"e"],
+                 "expected one frame: a packed concerto.common.v1.Envelope", id="five frames"),
+    # the idempotency key is the last field: cutting 3 bytes drops it whole
+    pytest.param([make_envelope(EVENT, b"", idempotency_key="e")[:-3]], BAD_KEY,
+                 id="key cut off"),
+    pytest.param([make_envelope(EVENT, b"\xff\xff\xff", idempotency_key="e")],
+                 "the payload does not decode as its type", id="payload not its type"),
+    pytest.param([make_envelope("not a type!", b"", idempotency_key="e")],
+                 "envelope type missing or not a message type name", id="bad type name"),
+    pytest.param([make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"))], BAD_KEY,
+                 id="no event id"),
+    pytest.param([make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"),
+                                idempotency_key="has space")], BAD_KEY, id="key with a space"),
 ])
-def test_garbage_gets_invalid_argument_and_the_gateway_keeps_serving(gw, keys, frames):
-    sock = client(gw, keys["centraide"])
+def test_garbage_gets_invalid_argument_and_the_gateway_keeps_serving(gw, keys, frames, message):
+    sock = partner_socket(gw, keys["centraide"])
     try:
         answer = ask(sock, frames)
         assert answer is not None, frames
         assert answer[1].status == E.INVALID_ARGUMENT, answer[1]
+        assert answer[1].message == message
         env, reply = ask(sock, [event("evt-after-garbage")])
         assert reply.status == E.OK
     finally:
@@ -157,7 +150,7 @@ def test_garbage_gets_invalid_argument_and_the_gateway_keeps_serving(gw, keys, f
 
 
 def test_error_reply_carries_the_id_of_a_readable_envelope(gw, keys):
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
         frame = make_envelope(EVENT, T.PartnerEvent(table_id="tqmn"))
         env, reply = ask(sock, [frame])
@@ -168,11 +161,7 @@ def test_error_reply_carries_the_id_of_a_readable_envelope(gw, keys):
 
 
 def test_req_socket_framing_is_answered(gw, keys):
-    sock = zmq.Context.instance().socket(zmq.REQ)
-    sock.linger = 0
-    sock.curve_publickey, sock.curve_secretkey = keys["centraide"]
-    sock.curve_serverkey = gw.server_public
-    sock.connect(gw.partner_endpoint)
+    sock = partner_socket(gw, keys["centraide"], kind=zmq.REQ)
     try:
         sock.send(event("evt-req"))
         assert sock.poll(3000)
@@ -182,22 +171,24 @@ def test_req_socket_framing_is_answered(gw, keys):
 
 
 def test_type_not_accepted_from_partners_is_denied(gw, keys, registry):
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
         frame = make_envelope("concerto.common.v1.StatusRequest", E.StatusRequest(),
                               idempotency_key="evt-s")
         env, reply = ask(sock, [frame])
         assert reply.status == E.PERMISSION_DENIED
+        assert reply.message == "this message type is not accepted from partners"
     finally:
         sock.close()
 
 
 def test_partner_may_speak_only_for_its_tables(gw, keys, registry):
-    sock = client(gw, keys["ville"])
+    sock = partner_socket(gw, keys["ville"])
     try:
         assert ask(sock, [event("v-1", table_id="tqhm")])[1].status == E.OK
         denied = ask(sock, [event("v-2", table_id="other")])[1]
         assert denied.status == E.PERMISSION_DENIED
+        assert denied.message == "this partner may not speak for that Table"
         assert ask(sock, [event("v-3", table_id="")])[1].status == E.PERMISSION_DENIED
         assert "partner/ville/v-2" not in registry.applied
         assert registry.applied["partner/ville/v-1"] == 1
@@ -207,7 +198,7 @@ def test_partner_may_speak_only_for_its_tables(gw, keys, registry):
 
 def test_owning_service_down_is_unavailable(gw, keys):
     # EchoRequest is routed to funding, which is not running.
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
         frame = make_envelope(ECHO, T.EchoRequest(text="x"), idempotency_key="evt-down")
         env, reply = ask(sock, [frame])
@@ -219,10 +210,10 @@ def test_owning_service_down_is_unavailable(gw, keys):
 def test_partner_metrics_count_outcomes(gw, keys):
     before = gw.metric("concerto_gateway_partner_events_total", outcome="accepted")
     rejected = gw.metric("concerto_gateway_partner_events_total", outcome="rejected")
-    sock = client(gw, keys["centraide"])
+    sock = partner_socket(gw, keys["centraide"])
     try:
-        ask(sock, [event("evt-m")])
-        ask(sock, [b"junk"])
+        assert ask(sock, [event("evt-m")])[1].status == E.OK
+        assert ask(sock, [b"junk"])[1].status == E.INVALID_ARGUMENT
     finally:
         sock.close()
     assert gw.metric("concerto_gateway_partner_events_total", outcome="accepted") == before + 1

@@ -21,6 +21,7 @@ GET /v1/test/reporting/{text} reporting  concerto.test.v1.EchoRequest reader - 2
 """
 DEADLINE_MS = 500
 HEARTBEAT_MS = 100
+ECHO = "concerto.test.v1.EchoRequest"
 
 
 @pytest.fixture
@@ -46,6 +47,12 @@ def gw(tmp, fakes):
     g.wait_ready()
     yield g
     assert g.stop() == 0, g.log()
+
+
+def at_the_service(fake, count):
+    """Waits until `fake` has received more than `count` EchoRequests."""
+    wait_until(lambda: len(fake.received(ECHO)) > count, timeout=5,
+               what=f"the request to reach {fake.name}")
 
 
 def timed(client, path):
@@ -202,15 +209,16 @@ def test_readyz_names_the_missing_required_services(tmp, fakes):
         assert g.stop() == 0
 
 
-def test_shutdown_lets_the_answer_in_progress_finish(gw):
+def test_shutdown_lets_the_answer_in_progress_finish(gw, fakes):
     out = {}
 
     def call():
         out["resp"] = gw.http().get("/v1/test/registry/bye?sleepMs=300")
 
+    seen = len(fakes["registry"].received(ECHO))
     t = threading.Thread(target=call)
     t.start()
-    time.sleep(0.1)
+    at_the_service(fakes["registry"], seen)
     assert gw.stop() == 0
     t.join()
     assert out["resp"].status == 200 and out["resp"].json()["text"] == "bye"
@@ -228,7 +236,8 @@ def test_real_registry_heartbeats_make_it_up(tmp):
             s = g.http().get("/v1/status").json()["services"]["registry"]
             assert s["up"] is True and "headSequence" in s
             doc = g.http().get("/v1/tables/none/status").json()
-            assert doc["services"]["registry"]["status"] != "unavailable"
+            assert doc["services"]["registry"]["status"] == "not_found"
+            assert doc["services"]["registry"]["error"]["code"] == "NOT_FOUND"
         finally:
             assert g.stop() == 0
     finally:
@@ -243,10 +252,11 @@ def test_request_larger_than_a_frame_is_413_and_the_link_survives(tmp, fakes):
         g.wait_ready()
         client = g.http()
         slow = {}
+        seen = len(fakes["registry"].received(ECHO))
         t = threading.Thread(target=lambda: slow.update(
             r=g.http().get("/v1/test/registry/inflight?sleepMs=300")))
         t.start()
-        time.sleep(0.05)
+        at_the_service(fakes["registry"], seen)
         r = client.request("POST", "/v1/test/registry", {"text": "x" * 3000})
         assert r.status == 413 and r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
         t.join()

@@ -10,12 +10,11 @@ import tempfile
 import pytest
 import zmq
 
-from concerto_harness import (BIN, SOURCE, make_envelope, parse_envelope, parse_reply,
-                              start_service, uuid7, wait_until)
+from concerto_harness import (BIN, demo_registry, make_envelope, parse_envelope, parse_reply,
+                              uuid7, wait_until)
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.registry.v1 import registry_pb2 as R
 
-DEMO = os.path.join(SOURCE, "services/registry/demo")
 REGISTRY = os.path.join(BIN, "concerto-registry")
 
 
@@ -76,12 +75,8 @@ def tmp():
 
 @pytest.fixture(scope="module")
 def registry(tmp):
-    d = start_service("registry", tmp, env={"CONCERTO_REGISTRY_DEMO_DATA": DEMO})
-    try:
-        d.wait_log("demo data imported")
+    with demo_registry(tmp) as d:
         yield d
-    finally:
-        assert d.stop() == 0, d.log()
 
 
 @pytest.fixture
@@ -204,11 +199,17 @@ def test_partner_changes_are_recorded_with_the_partner_actor(client):
     assert last[1].attestation_recorded.attestation.recorded_by == "partner:tqmn"
 
 
-def test_garbage_frames_get_an_error_reply(client):
-    reply = parse_reply(parse_envelope(client.raw(b"\xff\x00garbage")))
+@pytest.mark.parametrize("frame,message", [
+    pytest.param(b"\xff\x00garbage", "frame is not a protobuf Envelope", id="not an envelope"),
+    pytest.param(make_envelope("concerto.registry.v1.GetTableRequest", b"\xff\xff\xff",
+                               source="x"),
+                 "payload does not decode as concerto.registry.v1.GetTableRequest",
+                 id="payload not its type"),
+])
+def test_garbage_frames_get_an_error_reply(client, frame, message):
+    reply = parse_reply(parse_envelope(client.raw(frame)))
     assert reply.status == E.INVALID_ARGUMENT
-    frame = make_envelope("concerto.registry.v1.GetTableRequest", b"\xff\xff\xff", source="x")
-    assert parse_reply(parse_envelope(client.raw(frame))).status == E.INVALID_ARGUMENT
+    assert message in reply.message
     assert client.ok(R.GetTableRequest(id="tqmn"), R.Table).id == "tqmn"
 
 

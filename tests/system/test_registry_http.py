@@ -8,9 +8,7 @@ import tempfile
 
 import pytest
 
-from concerto_harness import SOURCE, Gateway, start_service, wait_until
-
-DEMO = os.path.join(SOURCE, "services/registry/demo")
+from concerto_harness import Gateway, demo_registry, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +19,8 @@ def tmp():
 
 @pytest.fixture(scope="module")
 def registry(tmp):
-    d = start_service("registry", tmp, env={"CONCERTO_REGISTRY_DEMO_DATA": DEMO})
-    try:
-        d.wait_log("demo data imported")
+    with demo_registry(tmp) as d:
         yield d
-    finally:
-        assert d.stop() == 0, d.log()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ its Table through the gateway's partner ingress (CURVE) to a real
 concerto-registry: accepted for its own Table with actor partner:<name>,
 applied once however often it is retried, refused for another Table.
 """
-import os
 import tempfile
 
 import pytest
@@ -11,10 +10,8 @@ import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.registry.v1 import registry_pb2 as R
-from concerto_harness import (SOURCE, Gateway, make_envelope, parse_envelope, parse_reply,
-                              start_service)
+from concerto_harness import Gateway, ask, demo_registry, make_envelope, partner_socket
 
-DEMO = os.path.join(SOURCE, "services/registry/demo")
 TYPES = ",".join(f"concerto.registry.v1.{t}" for t in
                  ("AddMembershipRequest", "EndMembershipRequest", "RecordAttestationRequest"))
 
@@ -22,34 +19,26 @@ TYPES = ",".join(f"concerto.registry.v1.{t}" for t in
 @pytest.fixture(scope="module")
 def world():
     keys = zmq.curve_keypair()
-    with tempfile.TemporaryDirectory() as tmp:
-        registry = start_service("registry", tmp, env={"CONCERTO_REGISTRY_DEMO_DATA": DEMO})
-        gw = sock = None
+    with tempfile.TemporaryDirectory() as tmp, demo_registry(tmp) as registry:
+        gw = Gateway(tmp, services={"registry": registry}, partner_types=TYPES,
+                     partners=f"{keys[0].decode()} tqmn-system tables=tqmn\n",
+                     tokens=[("reader", "rita")])
+        sock = None
         try:
-            registry.wait_log("demo data imported")
-            gw = Gateway(tmp, services={"registry": registry}, partner_types=TYPES,
-                         partners=f"{keys[0].decode()} tqmn-system tables=tqmn\n",
-                         tokens=[("reader", "rita")]).start()
-            gw.wait_ready()
-            sock = zmq.Context.instance().socket(zmq.DEALER)
-            sock.linger = 0
-            sock.curve_publickey, sock.curve_secretkey = keys
-            sock.curve_serverkey = gw.server_public
-            sock.connect(gw.partner_endpoint)
+            gw.start().wait_ready()
+            sock = partner_socket(gw, keys)
             yield registry, gw, sock
         finally:
             if sock is not None:
                 sock.close()
-            if gw is not None:
-                assert gw.stop() == 0, gw.log()
-            assert registry.stop() == 0, registry.log()
+            assert gw.stop() == 0, gw.log()
 
 
 def send(sock, msg, event_id):
-    sock.send(make_envelope(msg.DESCRIPTOR.full_name, msg, idempotency_key=event_id,
-                            source="tqmn-system"))
-    assert sock.poll(5000), "no acknowledgement"
-    return parse_reply(parse_envelope(sock.recv_multipart()[-1]))
+    answer = ask(sock, make_envelope(msg.DESCRIPTOR.full_name, msg, idempotency_key=event_id,
+                                     source="tqmn-system"), timeout_ms=5000)
+    assert answer is not None, "no acknowledgement"
+    return answer[1]
 
 
 def test_partner_membership_is_applied_once_with_the_partner_actor(world):
@@ -97,6 +86,9 @@ def test_partner_cannot_speak_for_another_table(world):
     reply = send(sock, R.AddMembershipRequest(table_id="vsms", organization_id="cdc-centre-sud"),
                  "tqmn-evt-4")
     assert reply.status == E.PERMISSION_DENIED, reply
+    assert reply.message == "this partner may not speak for that Table"
+    # Recognition is not among the partner types at all, even for its own Table.
     refused = send(sock, R.ChangeRecognitionRequest(table_id="tqmn", status="suspended",
                                                     reason="self-service"), "tqmn-evt-5")
-    assert refused.status != E.OK
+    assert refused.status == E.PERMISSION_DENIED, refused
+    assert refused.message == "this message type is not accepted from partners"

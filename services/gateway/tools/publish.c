@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "envelope.h"
+#include "log.h"
 #include "msg_types.h"
 #include "pb_json.h"
 #include "status.h"
@@ -278,57 +278,6 @@ static uint8_t *build_payload(const options_t *o, const ProtobufCMessageDescript
     return payload;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits up to `ms` for the answer to envelope `id`, ignoring anything else
- * (answers to nothing we sent, undecodable frames). Returns 1 with *reply
- * set, 0 on timeout, -1 on a socket error or interruption. */
-static int wait_reply(void *sock, const uint8_t id[UUID_LEN], int64_t ms, envelope_t **reply)
-{
-    int64_t deadline = now_ms() + ms;
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0)
-            return 0;
-        zmq_pollitem_t item = {.socket = sock, .events = ZMQ_POLLIN};
-        int n = zmq_poll(&item, 1, (long)left);
-        if (n < 0) {
-            fprintf(stderr, "concerto-publish: %s\n", zmq_strerror(errno));
-            return -1;
-        }
-        if (n == 0)
-            continue;
-        transport_msg_t m;
-        if (transport_recv(sock, &m, ZMQ_DONTWAIT) < 0) {
-            if (errno == EAGAIN)
-                continue;
-            fprintf(stderr, "concerto-publish: %s\n", zmq_strerror(errno));
-            return -1;
-        }
-        envelope_t *env = NULL;
-        int rc = m.count == 1 && !m.truncated
-                     ? envelope_decode(transport_frame_data(&m, 0), transport_frame_size(&m, 0),
-                                       ENVELOPE_DEFAULT_MAX_FRAME, &env)
-                     : ENVELOPE_MALFORMED;
-        transport_msg_close(&m);
-        if (rc != ENVELOPE_OK) {
-            fprintf(stderr, "concerto-publish: ignoring a bad answer: %s\n",
-                    envelope_error_text(rc));
-            continue;
-        }
-        if (env->has_correlation_id && memcmp(env->correlation_id.data, id, UUID_LEN) == 0) {
-            *reply = env;
-            return 1;
-        }
-        envelope_free(&env);
-    }
-}
-
 /* Prints the Reply in `env`; returns the exit status it means. */
 static int print_reply(const envelope_t *env)
 {
@@ -373,7 +322,11 @@ static void *connect_dealer(void *ctx, const options_t *o)
     char path[PATH_MAX];
     void *sock = NULL;
 
-    snprintf(path, sizeof(path), "%s.key", o->key_base);
+    /* ".key" and ".pub" are as long, so one check covers both names. */
+    if (snprintf(path, sizeof(path), "%s.key", o->key_base) >= (int)sizeof(path)) {
+        fprintf(stderr, "concerto-publish: --key: path too long\n");
+        return NULL;
+    }
     if (read_key(path, secret) < 0)
         return NULL;
     snprintf(path, sizeof(path), "%s.pub", o->key_base);
@@ -408,6 +361,7 @@ int main(int argc, char **argv)
         .timeout_ms = DEFAULT_TIMEOUT_MS,
         .retries = DEFAULT_RETRIES,
     };
+    log_init("publish", "warn");
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "Try 'concerto-publish --help'.\n");
         return EXIT_USAGE;
@@ -432,14 +386,21 @@ int main(int argc, char **argv)
     char *key_copy = xstrdup(o.key_base);
     char *source = xstrdup(o.source ? o.source : basename(key_copy));
     free(key_copy);
-    if (strlen(source) > ENVELOPE_MAX_TEXT_LEN)
-        source[ENVELOPE_MAX_TEXT_LEN] = '\0';
 
     /* One envelope, packed once: every retry sends these same bytes. */
     envelope_t env;
     uint8_t id[UUID_LEN];
     envelope_prepare(&env, id, source, desc->name, payload, payload_len);
     env.idempotency_key = (char *)o.event_id;
+    /* The gateway would refuse it; say so here (a long or non-UTF-8 name). */
+    int bad = envelope_check(&env);
+    if (bad != ENVELOPE_OK) {
+        fprintf(stderr, "concerto-publish: %s (source '%s'; see --source)\n",
+                envelope_error_text(bad), source);
+        free(source);
+        free(payload);
+        return EXIT_USAGE;
+    }
     size_t frame_len;
     uint8_t *frame = envelope_pack(&env, &frame_len);
     char id_text[UUID_STR_LEN];
@@ -461,7 +422,7 @@ int main(int argc, char **argv)
                         "(retry %" PRId64 " of %" PRId64 ")\n",
                         o.timeout_ms, attempt, o.retries);
                 /* Back off, still taking a late answer to an earlier try. */
-                got = wait_reply(sock, id, backoff, &reply);
+                got = transport_await_reply(sock, id, backoff, &reply);
                 backoff = backoff * 2 > MAX_BACKOFF_MS ? MAX_BACKOFF_MS : backoff * 2;
                 if (got != 0)
                     break;
@@ -469,12 +430,13 @@ int main(int argc, char **argv)
             /* Not sent when the queue is full (no connection yet): this try
              * then just waits, and the next one sends. */
             if (zmq_send(sock, frame, frame_len, ZMQ_DONTWAIT) < 0 && errno != EAGAIN) {
-                fprintf(stderr, "concerto-publish: send: %s\n", zmq_strerror(errno));
                 got = -1;
                 break;
             }
-            got = wait_reply(sock, id, o.timeout_ms, &reply);
+            got = transport_await_reply(sock, id, o.timeout_ms, &reply);
         }
+        if (got < 0) /* errno is the failed send's or receive's */
+            fprintf(stderr, "concerto-publish: %s: %s\n", o.endpoint, zmq_strerror(errno));
         if (got == 1) {
             rc = print_reply(reply);
             envelope_free(&reply);

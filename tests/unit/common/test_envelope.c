@@ -131,6 +131,22 @@ static void test_decode_names_each_bad_field(void **state)
                         "envelope id missing or not 16 bytes");
 }
 
+static void test_check_applies_decode_rules_to_a_nested_envelope(void **state)
+{
+    (void)state;
+    static uint8_t id[16];
+    envelope_t env;
+    envelope_prepare(&env, id, "test", "concerto.common.v1.StatusRequest", NULL, 0);
+    assert_int_equal(envelope_check(&env), ENVELOPE_OK);
+    env.type = NULL;
+    assert_int_equal(envelope_check(&env), ENVELOPE_BAD_TYPE);
+    env.type = "concerto.common.v1.StatusRequest";
+    bad_utf8_actor(&env);
+    assert_int_equal(envelope_check(&env), ENVELOPE_BAD_FIELD);
+    no_id(&env);
+    assert_int_equal(envelope_check(&env), ENVELOPE_BAD_ID);
+}
+
 static void test_unpack_payload_checks_type_and_bytes(void **state)
 {
     (void)state;
@@ -200,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_decode_rejects_frame_over_the_limit),
         cmocka_unit_test(test_decode_rejects_garbage_and_truncation),
         cmocka_unit_test(test_decode_names_each_bad_field),
+        cmocka_unit_test(test_check_applies_decode_rules_to_a_nested_envelope),
         cmocka_unit_test(test_unpack_payload_checks_type_and_bytes),
         cmocka_unit_test(test_decode_rejects_unknown_field_zero_but_keeps_others),
         cmocka_unit_test(test_id_hex_is_32_lowercase_digits),

@@ -29,6 +29,12 @@ static int handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *
     ping.has_payload = 1;
     ping.payload = e->payload;
     service_call_emit(call, "x", &ping.base);
+    if (e->payload.len == 4 && memcmp(e->payload.data, "many", 4) == 0) {
+        for (int i = 0; i < 250; i++)
+            service_call_violation(call, "payload", "problem %d", i);
+        assert_int_equal(service_call_violation_count(call), 250);
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused");
+    }
     if (e->payload.len == 4 && memcmp(e->payload.data, "fail", 4) == 0) {
         service_call_violation(call, "payload", "must not be %s", "fail");
         return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused");
@@ -183,6 +189,23 @@ static void test_failed_handler_leaves_no_row_no_event_no_key(void **state)
     free(frame);
 }
 
+static void test_violations_past_the_cap_are_counted_not_listed(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 0;
+    uint8_t *frame = frame_for("many", NULL, NULL, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
+    assert_int_equal(r->n_fields, SERVICE_MAX_VIOLATIONS + 1);
+    assert_string_equal(r->fields[0]->description, "problem 0");
+    assert_string_equal(r->fields[SERVICE_MAX_VIOLATIONS - 1]->description, "problem 99");
+    assert_string_equal(r->fields[SERVICE_MAX_VIOLATIONS]->field, "");
+    assert_string_equal(r->fields[SERVICE_MAX_VIOLATIONS]->description,
+                        "and 150 more problems, not listed");
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    free(frame);
+}
+
 static void test_unknown_type_and_garbage_get_invalid_argument(void **state)
 {
     fixture_t *f = *state;
@@ -238,6 +261,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_key_with_other_payload_is_conflict, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_handler_leaves_no_row_no_event_no_key, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_violations_past_the_cap_are_counted_not_listed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_type_and_garbage_get_invalid_argument, setup,
                                         teardown),

@@ -142,6 +142,27 @@ static void test_savepoint_rollback_keeps_outer_work(void **state)
     store_destroy(&s);
 }
 
+static void test_savepoints_past_the_limit_are_refused(void **state)
+{
+    (void)state;
+    char err[256];
+    store_options_t opt = {path, NULL, 0};
+    store_t *s = store_open(&opt, steps, 3, err, sizeof err);
+    assert_int_equal(store_begin(s), SQLITE_OK);
+    int sp = -1, first = store_savepoint(s);
+    assert_int_equal(first, 1);
+    for (int i = 2; i < 8; i++)
+        sp = store_savepoint(s);
+    assert_int_equal(sp, 7);
+    assert_int_equal(store_savepoint(s), -1);
+    assert_int_equal(store_release(s, 8), SQLITE_MISUSE);
+    assert_int_equal(store_rollback_to(s, -1), SQLITE_MISUSE);
+    assert_int_equal(store_rollback_to(s, first), SQLITE_OK);
+    assert_int_equal(store_savepoint(s), first);
+    assert_int_equal(store_commit(s), SQLITE_OK);
+    store_destroy(&s);
+}
+
 static void test_statement_cache_returns_reset_statement(void **state)
 {
     (void)state;
@@ -181,6 +202,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_migration_leaves_previous_version, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_savepoint_rollback_keeps_outer_work, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_savepoints_past_the_limit_are_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_returns_reset_statement, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_synchronous_setting_is_refused, setup, teardown),

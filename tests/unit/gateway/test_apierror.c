@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "apierror.h"
+#include "pb_json.h"
 #include "status.h"
 
 static void test_reply_statuses_map_to_http(void **state)
@@ -77,6 +78,16 @@ static void test_error_body_has_code_message_and_fields(void **state)
     free(body);
 }
 
+/* The repaired text, checked by length too, so that a NUL cannot hide. */
+static void assert_repaired(const char *in, size_t n, const char *want)
+{
+    json_t *j = pb_json_text(in, n);
+    assert_non_null(j);
+    assert_int_equal(json_string_length(j), strlen(want));
+    assert_string_equal(json_string_value(j), want);
+    json_decref(j);
+}
+
 static void test_invalid_utf8_is_repaired(void **state)
 {
     (void)state;
@@ -85,21 +96,35 @@ static void test_invalid_utf8_is_repaired(void **state)
                        "c\xe2\x82"
                        "\xed\xa0\x80"
                        "\xc3\xa9";
-    char *fixed = apierror_utf8_repair(bad, sizeof bad - 1);
-    assert_string_equal(fixed, "a\xef\xbf\xbd"
-                               "b\xef\xbf\xbd"
-                               "c\xef\xbf\xbd\xef\xbf\xbd"
-                               "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-                               "\xc3\xa9");
-    free(fixed);
+    assert_repaired(bad, sizeof bad - 1,
+                    "a\xef\xbf\xbd"
+                    "b\xef\xbf\xbd"
+                    "c\xef\xbf\xbd\xef\xbf\xbd"
+                    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                    "\xc3\xa9");
     char *body = apierror_body("INTERNAL", "x\xff", NULL, 0, NULL);
     assert_non_null(strstr(body, "x\xef\xbf\xbd"));
     free(body);
     const char nul[] = {'a', 0, 'b'};
-    fixed = apierror_utf8_repair(nul, 3);
-    assert_string_equal(fixed, "a\xef\xbf\xbd"
-                               "b");
-    free(fixed);
+    assert_repaired(nul, 3,
+                    "a\xef\xbf\xbd"
+                    "b");
+}
+
+static void test_fields_added_one_at_a_time_are_repaired_too(void **state)
+{
+    (void)state;
+    json_t *err = apierror_json("INVALID_ARGUMENT", "bad rows", NULL, 0);
+    apierror_add_field(err, "rows[0].name", "required");
+    apierror_add_field(err, "rows[1].name", "not \xffUTF-8");
+    size_t len = 0;
+    char *body = apierror_text(err, &len);
+    assert_int_equal(len, strlen(body));
+    assert_string_equal(body, "{\"error\":{\"code\":\"INVALID_ARGUMENT\",\"message\":\"bad rows\","
+                              "\"fields\":[{\"field\":\"rows[0].name\",\"description\":"
+                              "\"required\"},{\"field\":\"rows[1].name\",\"description\":"
+                              "\"not \xef\xbf\xbdUTF-8\"}]}}");
+    free(body);
 }
 
 int main(void)
@@ -109,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_http_statuses_have_codes),
         cmocka_unit_test(test_error_body_has_code_message_and_fields),
         cmocka_unit_test(test_invalid_utf8_is_repaired),
+        cmocka_unit_test(test_fields_added_one_at_a_time_are_repaired_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

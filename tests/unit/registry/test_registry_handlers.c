@@ -35,7 +35,7 @@ static int setup(void **state)
     f->store = store_open(&opt, registry_migrations, registry_migration_count, err, sizeof err);
     assert_non_null(f->store);
     f->svc = service_new_for_test("registry", f->store);
-    f->cfg = (registry_config_t){3, 3, 4, NULL};
+    f->cfg = (registry_config_t){3, 3, 4};
     assert_int_equal(registry_register_handlers(f->svc, &f->cfg), 0);
     *state = F = f;
     return 0;
@@ -620,6 +620,22 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "as_of", "calendar date");
 }
 
+/* Lists Tables with `req`: expects `n` of them, the first being `first`
+ * (unless NULL); a copy of next_cursor goes to *next when it is given. */
+static void expect_tables(const Concerto__Registry__V1__ListTablesRequest *req, size_t n,
+                          const char *first, char **next)
+{
+    ProtobufCMessage *out = NULL;
+    send_expect(&req->base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
+    Concerto__Registry__V1__TableList *tl = (void *)out;
+    assert_int_equal(tl->n_tables, n);
+    if (first)
+        assert_string_equal(tl->tables[0]->id, first);
+    if (next)
+        *next = tl->next_cursor ? strdup(tl->next_cursor) : NULL;
+    protobuf_c_message_free_unpacked(out, NULL);
+}
+
 static void test_lists_filter_search_and_page(void **state)
 {
     (void)state;
@@ -631,58 +647,33 @@ static void test_lists_filter_search_and_page(void **state)
     ProtobufCMessage *out = NULL;
 
     req.search = "cote des neiges";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    Concerto__Registry__V1__TableList *tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "ndg");
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 1, "ndg", NULL);
     req.search = "MONTRÉAL-nord";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "tqmn");
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 1, "tqmn", NULL);
     req.search = "--";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "search", "letter");
     req.search = NULL;
 
     req.borough = "cote-des-neiges-notre-dame-de-grace";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "ndg");
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 1, "ndg", NULL);
     req.borough = NULL;
     req.sector = "housing";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 1, NULL, NULL);
     req.sector = NULL;
     req.status = "recognized";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 0);
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 0, NULL, NULL);
     req.status = NULL;
 
     /* Pages of one. */
     req.has_limit = 1;
     req.limit = 1;
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "ndg");
-    assert_non_null(tl->next_cursor);
-    char *cursor = strdup(tl->next_cursor);
-    protobuf_c_message_free_unpacked(out, NULL);
+    char *cursor = NULL;
+    expect_tables(&req, 1, "ndg", &cursor);
+    assert_non_null(cursor);
     req.cursor = cursor;
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "tqmn");
-    assert_null(tl->next_cursor);
-    protobuf_c_message_free_unpacked(out, NULL);
+    char *last = NULL;
+    expect_tables(&req, 1, "tqmn", &last);
+    assert_null(last);
     free(cursor);
     req.cursor = "not-a-cursor";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "cursor", NULL);
@@ -702,6 +693,93 @@ static void test_lists_filter_search_and_page(void **state)
     send_expect(&orq.base, STATUS_OK, &concerto__registry__v1__organization_list__descriptor, &out);
     assert_int_equal(((Concerto__Registry__V1__OrganizationList *)out)->n_organizations, 1);
     protobuf_c_message_free_unpacked(out, NULL);
+}
+
+/* Walks list request `req` in pages of one through list messages of type
+ * `desc` (items in repeated field `items`); returns the number of pages,
+ * each of which must hold one item. */
+static size_t walk_pages(ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc,
+                         const char *items)
+{
+    const ProtobufCFieldDescriptor *limit_f =
+        protobuf_c_message_descriptor_get_field_by_name(req->descriptor, "limit");
+    const ProtobufCFieldDescriptor *cursor_f =
+        protobuf_c_message_descriptor_get_field_by_name(req->descriptor, "cursor");
+    const ProtobufCFieldDescriptor *items_f =
+        protobuf_c_message_descriptor_get_field_by_name(desc, items);
+    const ProtobufCFieldDescriptor *next_f =
+        protobuf_c_message_descriptor_get_field_by_name(desc, "next_cursor");
+    *(protobuf_c_boolean *)((char *)req + limit_f->quantifier_offset) = 1;
+    *(uint32_t *)((char *)req + limit_f->offset) = 1;
+    char **cursor = (char **)((char *)req + cursor_f->offset);
+    char *next = NULL;
+    size_t pages = 0;
+    do {
+        *cursor = next;
+        ProtobufCMessage *out = NULL;
+        send_expect(req, STATUS_OK, desc, &out);
+        assert_int_equal(*(size_t *)((char *)out + items_f->quantifier_offset), 1);
+        const char *more = *(char **)((char *)out + next_f->offset);
+        free(next);
+        next = more ? strdup(more) : NULL;
+        protobuf_c_message_free_unpacked(out, NULL);
+        pages++;
+    } while (next);
+    *cursor = NULL;
+    return pages;
+}
+
+static void test_every_list_pages_with_its_own_cursor(void **state)
+{
+    (void)state;
+    base_world();
+    add_org("clsc", "health_social_services", "public_institution", NULL);
+    add_org("ecole", "education", "public_institution", NULL);
+    add_member("tqmn", "tqmn-org", "board", "2020-01-01", STATUS_OK);
+    add_member("tqmn", "clsc", "member", "2020-01-01", STATUS_OK);
+    add_member("tqmn", "ecole", "member", "2020-01-01", STATUS_OK);
+    Concerto__Registry__V1__RecordAttestationRequest att =
+        CONCERTO__REGISTRY__V1__RECORD_ATTESTATION_REQUEST__INIT;
+    att.table_id = "tqmn";
+    att.author = "Centraide du Grand Montréal";
+    att.attested_on = "2023-03-01";
+    send_expect(&att.base, STATUS_OK, NULL, NULL);
+    att.attested_on = "2024-03-01";
+    send_expect(&att.base, STATUS_OK, NULL, NULL);
+
+    Concerto__Registry__V1__ListTerritoriesRequest tr =
+        CONCERTO__REGISTRY__V1__LIST_TERRITORIES_REQUEST__INIT;
+    assert_int_equal(
+        walk_pages(&tr.base, &concerto__registry__v1__territory_list__descriptor, "territories"),
+        3);
+    Concerto__Registry__V1__ListOrganizationsRequest orq =
+        CONCERTO__REGISTRY__V1__LIST_ORGANIZATIONS_REQUEST__INIT;
+    assert_int_equal(walk_pages(&orq.base, &concerto__registry__v1__organization_list__descriptor,
+                                "organizations"),
+                     3);
+    Concerto__Registry__V1__ListMembershipsRequest mr =
+        CONCERTO__REGISTRY__V1__LIST_MEMBERSHIPS_REQUEST__INIT;
+    mr.table_id = "tqmn";
+    assert_int_equal(
+        walk_pages(&mr.base, &concerto__registry__v1__membership_list__descriptor, "memberships"),
+        3);
+    Concerto__Registry__V1__ListAttestationsRequest ar =
+        CONCERTO__REGISTRY__V1__LIST_ATTESTATIONS_REQUEST__INIT;
+    ar.table_id = "tqmn";
+    assert_int_equal(
+        walk_pages(&ar.base, &concerto__registry__v1__attestation_list__descriptor, "attestations"),
+        2);
+
+    /* A cursor belongs to its list. */
+    ProtobufCMessage *out = NULL;
+    send_expect(&mr.base, STATUS_OK, &concerto__registry__v1__membership_list__descriptor, &out);
+    Concerto__Registry__V1__MembershipList *ml = (void *)out;
+    assert_non_null(ml->next_cursor);
+    char *cursor = strdup(ml->next_cursor);
+    protobuf_c_message_free_unpacked(out, NULL);
+    ar.cursor = cursor;
+    send_violation(&ar.base, STATUS_INVALID_ARGUMENT, "cursor", "not a cursor of this list");
+    free(cursor);
 }
 
 static void test_territory_hierarchy_rules(void **state)
@@ -790,6 +868,8 @@ static void test_history_lists_a_tables_events_in_order(void **state)
     assert_non_null(h->entries[1]->membership_ended);
     assert_false(h->has_next_after_sequence);
     protobuf_c_message_free_unpacked(out, NULL);
+    req.limit = 501;
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "limit", "500");
 }
 
 static void test_idempotent_retry_changes_nothing(void **state)
@@ -928,12 +1008,7 @@ static void test_demo_data_loads_through_the_import(void **state)
     Concerto__Registry__V1__ListTablesRequest req =
         CONCERTO__REGISTRY__V1__LIST_TABLES_REQUEST__INIT;
     req.search = "cote des neiges";
-    ProtobufCMessage *out = NULL;
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_list__descriptor, &out);
-    Concerto__Registry__V1__TableList *tl = (void *)out;
-    assert_int_equal(tl->n_tables, 1);
-    assert_string_equal(tl->tables[0]->id, "ndg-community-council");
-    protobuf_c_message_free_unpacked(out, NULL);
+    expect_tables(&req, 1, "ndg-community-council", NULL);
     /* Loading again conflicts on every id and changes nothing. */
     uint64_t head = outbox_head(F->store);
     assert_int_equal(registry_demo_load(F->svc, REGISTRY_DEMO_DIR), -1);
@@ -959,6 +1034,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_characteristics_follow_members_governance_and_attestations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lists_filter_search_and_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_list_pages_with_its_own_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_territory_hierarchy_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_lists_a_tables_events_in_order, setup,
                                         teardown),

@@ -299,7 +299,11 @@ int upstream_call(upstream_t *self, const upstream_request_t *req, uint64_t dead
         log_warn("send failed", "service=%s error=\"%s\"", self->name, zmq_strerror(saved));
         return UPSTREAM_ERR_INTERNAL;
     }
-    p->deadline = uv_now(self->loop) + deadline_ms;
+    /* The loop's time was cached when this turn began and is truncated to
+     * the millisecond: a deadline counted from it could end before the
+     * caller's full time has passed. Count from the clock itself, rounded
+     * up. */
+    p->deadline = uv_hrtime() / 1000000 + 1 + deadline_ms;
     p->fn = fn;
     p->arg = arg;
     if (id_out)

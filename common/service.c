@@ -32,7 +32,7 @@ void service_call_init(service_call_t *call, service_t *svc, const envelope_t *e
     memset(call, 0, sizeof *call);
     call->svc = svc;
     call->env = env;
-    call->now_ms = service_now_ms();
+    call->now_ms = clock_now_ms();
     call->status = STATUS_OK;
 }
 
@@ -90,6 +90,13 @@ const char *service_call_actor(service_call_t *call)
 int64_t service_call_now_ms(service_call_t *call)
 {
     return call->now_ms;
+}
+
+const char *service_call_today(service_call_t *call)
+{
+    if (!call->today[0])
+        clock_date_of(call->now_ms, call->today);
+    return call->today;
 }
 
 int service_call_reply(service_call_t *call, const ProtobufCMessage *result)
@@ -380,8 +387,8 @@ static int service_handle_ack(service_call_t *call, const ProtobufCMessage *msg,
     const Concerto__Common__V1__SubscriberAck *ack = (const void *)msg;
     if (!ack->subscriber || !*ack->subscriber)
         return service_call_fail(call, STATUS_INVALID_ARGUMENT, "subscriber is required");
-    if (outbox_record_ack(call->svc->store, ack->subscriber, ack->applied_sequence, call->now_ms) !=
-        0)
+    if (outbox_record_ack(call->svc->store, ack->subscriber, ack->applied_sequence,
+                          service_now_ms()) != 0)
         return service_call_fail(call, STATUS_INTERNAL, "cannot record ack");
     return service_call_reply(call, NULL);
 }
@@ -494,7 +501,7 @@ static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_
         size_t rlen = 0;
         uint8_t *r = service_call_pack_reply(&call, &rlen);
         if (h->kind == SERVICE_COMMAND &&
-            idempotency_record(svc->store, key, hash, r, rlen, call.now_ms) != 0) {
+            idempotency_record(svc->store, key, hash, r, rlen, service_now_ms()) != 0) {
             free(r);
             store_rollback_to(svc->store, sp);
             service_call_fail(&call, STATUS_INTERNAL, "cannot record idempotency key");

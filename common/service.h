@@ -97,8 +97,12 @@ sqlite3 *service_call_db(service_call_t *call);
 const envelope_t *service_call_envelope(service_call_t *call);
 /* Who asked: the envelope's actor, or "" when none was given. */
 const char *service_call_actor(service_call_t *call);
-/* Wall-clock Unix milliseconds at the start of this call. */
+/* Business time (common/clock.h) at the start of this call, Unix
+ * milliseconds: what decisions and records of this call go by. */
 int64_t service_call_now_ms(service_call_t *call);
+/* Montréal's date at that instant, "YYYY-MM-DD": the call's "today" for
+ * default dates and "not in the future" checks. Owned by the call. */
+const char *service_call_today(service_call_t *call);
 
 /* Answers OK with `result` (may be NULL for an empty answer). */
 int service_call_reply(service_call_t *call, const ProtobufCMessage *result);

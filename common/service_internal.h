@@ -2,6 +2,7 @@
 #ifndef CONCERTO_SERVICE_INTERNAL_H
 #define CONCERTO_SERVICE_INTERNAL_H
 
+#include "clock.h"
 #include "outbox.h"
 #include "service.h"
 #include "transport.h"
@@ -23,7 +24,8 @@ typedef struct {
 struct service_call {
     service_t *svc;
     const envelope_t *env;
-    int64_t now_ms;
+    int64_t now_ms;             /* business time */
+    char today[CLOCK_DATE_LEN]; /* from now_ms, when first asked */
     int status;
     char *message;
     service_violation_t *violations;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fiscal_year.h"
 #include "log.h"
 #include "service_internal.h"
 #include "xalloc.h"
@@ -130,6 +131,10 @@ static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
         {"CONCERTO_HEARTBEAT_MS", "1000", "interval between heartbeats on PUB"},
         {"CONCERTO_MAX_FRAME", "1048576", "largest frame accepted, in bytes"},
         {"CONCERTO_BATCH_MAX", "256", "requests committed together at most (group commit)"},
+        {"CONCERTO_CLOCK_START", "",
+         "business time at start, an ISO 8601 instant such as 2026-11-26T03:30:00Z, running on "
+         "from there (tests, demonstrations); empty: the real time"},
+        {"CONCERTO_FISCAL_YEAR_START_MONTH", "4", "first month of the fiscal year, 2 to 12"},
     };
     size_t nc = sizeof common / sizeof common[0];
     sv->n = nc + spec->n_extra_vars;
@@ -166,6 +171,31 @@ static const char *service_or(const char *value, const char *fallback)
     return value && *value ? value : fallback;
 }
 
+/* Business clock, Montréal's zone and the fiscal year (docs/architecture.md);
+ * a daemon that cannot know Montréal's date does not start. */
+static int service_calendar_init(const config_t *cfg)
+{
+    char err[512];
+    const char *start = config_str(cfg, "CONCERTO_CLOCK_START");
+    int64_t month;
+    if (clock_init(CLOCK_ZONE, start, err, sizeof err) != 0) {
+        log_error("cannot set the business clock", "error=\"%s%s\"",
+                  *start ? "CONCERTO_CLOCK_START: " : "", err);
+        return -1;
+    }
+    if (config_int(cfg, "CONCERTO_FISCAL_YEAR_START_MONTH", 2, 12, &month, err, sizeof err) != 0) {
+        log_error("bad configuration", "error=\"%s\"", err);
+        return -1;
+    }
+    fiscal_year_set_start_month((int)month);
+    if (*start) {
+        char today[CLOCK_DATE_LEN];
+        clock_today(today);
+        log_info("business clock set", "start=%s today=%s zone=%s", start, today, CLOCK_ZONE);
+    }
+    return 0;
+}
+
 /* Opens the store and sockets and applies settings; returns NULL after
  * logging the reason. */
 static service_t *service_start(const service_spec_t *spec, const service_vars_t *sv,
@@ -180,6 +210,8 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
         log_error("bad configuration", "error=\"%s\"", err);
         return NULL;
     }
+    if (service_calendar_init(cfg) != 0)
+        return NULL;
     const char *data_dir = config_str(cfg, "CONCERTO_DATA_DIR");
     char *db_default = xasprintf("%s/%s.db", data_dir, spec->name);
     const char *db_path = service_or(config_str(cfg, sv->names[4]), db_default);

@@ -7,7 +7,7 @@ set -eu
 BUILD="build-essential cmake pkg-config ca-certificates
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3
 libuv1-dev libhttp-parser-dev libjansson-dev libsodium-dev libcmocka-dev
-libutf8proc-dev libcsv-dev"
+libutf8proc-dev libcsv-dev tzdata"
 # System tests, fuzzing and benchmarks.
 TEST="python3 python3-zmq python3-protobuf python3-pytest protobuf-compiler
 curl wrk clang libclang-rt-14-dev valgrind docker-compose"
@@ -15,7 +15,7 @@ curl wrk clang libclang-rt-14-dev valgrind docker-compose"
 case "${1:-all}" in
   build) want="$BUILD" ;;
   runtime) want="libzmq5 libprotobuf-c1 libsqlite3-0 libuv1 libhttp-parser2.9
-libjansson4 libsodium23 libutf8proc2 libcsv3 ca-certificates curl" ;;
+libjansson4 libsodium23 libutf8proc2 libcsv3 tzdata ca-certificates curl" ;;
   all) want="$BUILD $TEST" ;;
   *) echo "usage: $0 [build|runtime|all]" >&2; exit 2 ;;
 esac

@@ -1,5 +1,5 @@
-/* gateway: routing HTTP requests to services, fan-out, and the wiring of
- * every part on the loop (see gateway.h). */
+/* gateway: routing HTTP requests to one service (the fan-out is fanout.c),
+ * and the wiring of every part on the loop (see gateway.h). */
 #include "gateway.h"
 
 #include <http_parser.h>
@@ -7,22 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "apierror.h"
 #include "envelope.h"
+#include "fanout.h"
 #include "gateway_internal.h"
 #include "gateway_protos.h"
 #include "json_text.h"
 #include "log.h"
 #include "msg_types.h"
-#include "pb_json.h"
+#include "reply_render.h"
+#include "request_build.h"
 #include "status.h"
 #include "uuid.h"
 #include "xalloc.h"
-
-#define GATEWAY_MAX_QUERY_PARAMS 64
-#define GATEWAY_MAX_IDEMPOTENCY_KEY 200
 
 /* ------------------------------------------------------------ answers */
 
@@ -52,173 +50,10 @@ static void gateway_respond_error(gateway_t *gw, http_ref_t ref, int status, con
                            0, route);
 }
 
-/* ------------------------------------------------------------ requests */
+/* ------------------------------------------------------------ failures */
 
-typedef struct {
-    int status; /* HTTP */
-    char message[256];
-    pb_json_error_t field; /* field.field[0] == 0: no field */
-} gateway_build_error_t;
-
-static int gateway_build_fail(gateway_build_error_t *e, int status, const char *message,
-                              const pb_json_error_t *field)
-{
-    e->status = status;
-    snprintf(e->message, sizeof e->message, "%s", message);
-    if (field)
-        e->field = *field;
-    return -1;
-}
-
-static int gateway_is_json(const char *content_type)
-{
-    if (!content_type)
-        return 0;
-    while (*content_type == ' ')
-        content_type++;
-    size_t n = strlen("application/json");
-    if (strncasecmp(content_type, "application/json", n) != 0)
-        return 0;
-    char next = content_type[n];
-    return next == '\0' || next == ';' || next == ' ';
-}
-
-/* Places `sub` (taken) in the message field `f` of `msg`. */
-static void gateway_set_submessage(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
-                                   ProtobufCMessage *sub)
-{
-    ProtobufCMessage **slot = (ProtobufCMessage **)((char *)msg + f->offset);
-    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-        *(uint32_t *)((char *)msg + f->quantifier_offset) = f->id;
-    if (*slot)
-        protobuf_c_message_free_unpacked(*slot, NULL);
-    *slot = sub;
-}
-
-/* Builds the request message from the body, the path parameters and the
- * query string. Returns 0 and *out, or -1 and `e`. */
-static int gateway_build(const route_t *route, const route_match_t *m, const http_request_t *req,
-                         ProtobufCMessage **out, gateway_build_error_t *e)
-{
-    *out = NULL;
-    pb_json_error_t perr;
-    memset(&perr, 0, sizeof perr);
-    ProtobufCMessage *msg = NULL;
-    int takes_body =
-        req->method == HTTP_POST || req->method == HTTP_PUT || req->method == HTTP_PATCH;
-    if (takes_body && req->body_len > 0) {
-        if (!gateway_is_json(req->content_type))
-            return gateway_build_fail(e, 415, "the body must be application/json", NULL);
-        json_error_t jerr;
-        json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!doc) {
-            char why[256];
-            snprintf(why, sizeof why, "invalid JSON at line %d column %d: %.160s", jerr.line,
-                     jerr.column, jerr.text);
-            return gateway_build_fail(e, 400, why, NULL);
-        }
-        if (!json_is_object(doc)) {
-            json_decref(doc);
-            return gateway_build_fail(e, 400, "the body must be a JSON object", NULL);
-        }
-        const ProtobufCMessageDescriptor *desc =
-            route->body_field ? route->body_field->descriptor : route->request;
-        ProtobufCMessage *body = NULL;
-        int rc = pb_json_to_message(doc, desc, &body, &perr);
-        json_decref(doc);
-        if (rc != 0)
-            return gateway_build_fail(e, 400, "the body does not fit the request", &perr);
-        if (route->body_field) {
-            msg = pb_json_message_new(route->request);
-            gateway_set_submessage(msg, route->body_field, body);
-        } else {
-            msg = body;
-        }
-    } else {
-        msg = pb_json_message_new(route->request);
-    }
-    for (int i = 0; i < m->n_params; i++) {
-        if (pb_json_set_field_from_string(msg, m->params[i].name, m->params[i].value, &perr)) {
-            protobuf_c_message_free_unpacked(msg, NULL);
-            return gateway_build_fail(e, 400, "invalid path parameter", &perr);
-        }
-    }
-    size_t pos = 0;
-    int count = 0;
-    for (;;) {
-        char *key = NULL, *value = NULL;
-        int rc = req->query ? routes_query_next(req->query, req->query_len, &pos, &key, &value) : 0;
-        if (rc == 0)
-            break;
-        const char *why = NULL;
-        if (rc < 0)
-            why = "malformed query string";
-        else if (++count > GATEWAY_MAX_QUERY_PARAMS)
-            why = "too many query parameters";
-        else if (pb_json_set_field_from_string(msg, key, value, &perr) != 0)
-            why = "invalid query parameter";
-        free(key);
-        free(value);
-        if (why) {
-            protobuf_c_message_free_unpacked(msg, NULL);
-            return gateway_build_fail(e, 400, why, rc < 0 ? NULL : &perr);
-        }
-    }
-    *out = msg;
-    return 0;
-}
-
-static int gateway_key_valid(const char *key)
-{
-    size_t n = strlen(key);
-    if (n == 0 || n > GATEWAY_MAX_IDEMPOTENCY_KEY || strncmp(key, "partner/", 8) == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (key[i] < ' ' || key[i] > '~')
-            return 0;
-    return 1;
-}
-
-/* The JSON of a Reply's result; NULL (and *why) when it cannot be read. */
-static json_t *gateway_result_json(const Concerto__Common__V1__Reply *reply, const char **why)
-{
-    if (!reply->has_result || !reply->result_type || !*reply->result_type)
-        return json_object();
-    const ProtobufCMessageDescriptor *desc = msg_types_find(reply->result_type);
-    if (!desc) {
-        *why = "the service answered with a result type the gateway does not know";
-        return NULL;
-    }
-    ProtobufCMessage *msg =
-        protobuf_c_message_unpack(desc, NULL, reply->result.len, reply->result.data);
-    if (!msg) {
-        *why = "the service's result does not decode as its type";
-        return NULL;
-    }
-    json_t *doc = pb_json_from_message(msg);
-    protobuf_c_message_free_unpacked(msg, NULL);
-    if (!doc)
-        *why = "the service's result nests too deeply";
-    return doc;
-}
-
-/* A failed Reply's error object, its field paths in JSON names. Fields go
- * in one at a time: a reply may carry very many of them. */
-static json_t *gateway_reply_error_json(const Concerto__Common__V1__Reply *reply, int status)
-{
-    json_t *err = apierror_json(status_name(status), reply->message ? reply->message : "", NULL, 0);
-    for (size_t i = 0; i < reply->n_fields; i++) {
-        const Concerto__Common__V1__FieldViolation *f = reply->fields[i];
-        char path[256];
-        pb_json_field_path(f->field ? f->field : "", path, sizeof path);
-        apierror_add_field(err, path, f->description ? f->description : "");
-    }
-    return err;
-}
-
-/* The HTTP status and message for a call that got no Reply to read. */
-static int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, const char *service,
-                           char *message, size_t cap)
+int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, const char *service,
+                    char *message, size_t cap)
 {
     switch (outcome) {
     case UPSTREAM_TIMEOUT:
@@ -231,6 +66,20 @@ static int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, cons
     default:
         snprintf(message, cap, "%s answered with a malformed reply", service);
         return 502;
+    }
+}
+
+const char *gateway_call_error(int rc)
+{
+    switch (rc) {
+    case UPSTREAM_ERR_TOO_LARGE:
+        return "cannot take a request this large";
+    case UPSTREAM_ERR_DOWN:
+        return "is unavailable (no recent heartbeat)";
+    case UPSTREAM_ERR_BUSY:
+        return "is overloaded; retry later";
+    default:
+        return "could not be reached";
     }
 }
 
@@ -256,11 +105,11 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
     char *body = NULL;
     int status;
     if (outcome == UPSTREAM_REPLY) {
-        int st = reply->has_status ? (int)reply->status : STATUS_OK;
+        int st = reply_render_status(reply);
         status = apierror_http_status(st, call->ok_status);
         if (st == STATUS_OK) {
             const char *why = NULL;
-            json_t *doc = gateway_result_json(reply, &why);
+            json_t *doc = reply_render_result(reply, &why);
             if (doc) {
                 body = json_text(doc, &len);
                 json_decref(doc);
@@ -269,7 +118,7 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
                 body = apierror_body(APIERROR_BAD_GATEWAY, why, NULL, 0, &len);
             }
         } else {
-            body = apierror_text(gateway_reply_error_json(reply, st), &len);
+            body = apierror_text(reply_render_error(reply, st), &len);
         }
     } else {
         char message[160];
@@ -280,20 +129,6 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
     http_server_respond(gw->http, call->ref, status, &rid, 1, "application/json", &body, len,
                         call->route);
     free(call);
-}
-
-static const char *gateway_call_error(int rc)
-{
-    switch (rc) {
-    case UPSTREAM_ERR_TOO_LARGE:
-        return "cannot take a request this large";
-    case UPSTREAM_ERR_DOWN:
-        return "is unavailable (no recent heartbeat)";
-    case UPSTREAM_ERR_BUSY:
-        return "is overloaded; retry later";
-    default:
-        return "could not be reached";
-    }
 }
 
 static void gateway_single(gateway_t *gw, http_ref_t ref, const route_t *route, int index,
@@ -318,126 +153,6 @@ static void gateway_single(gateway_t *gw, http_ref_t ref, const route_t *route, 
     }
     uuid_format(id, call->request_id);
     gw->calls_in_progress++;
-}
-
-/* ------------------------------------------------------------ fan-out */
-
-typedef struct fanout fanout_t;
-
-typedef struct {
-    fanout_t *fan;
-    route_target_t service;
-} fanout_part_t;
-
-struct fanout {
-    gateway_t *gw;
-    http_ref_t ref;
-    int route;
-    int outstanding;
-    json_t *doc;      /* the request's own fields, then "services" */
-    json_t *services; /* borrowed from doc */
-    fanout_part_t parts[ROUTE_N_SERVICES];
-};
-
-/* One service's entry: {"status": state, "error": {...}} (error) or
- * {"status": "ok", "result": {...}, "resultType": ...}. */
-static json_t *fanout_entry(const char *state, json_t *error)
-{
-    json_t *entry = json_object();
-    json_object_set_new_nocheck(entry, "status", json_string_nocheck(state));
-    if (error)
-        json_object_set_new_nocheck(entry, "error", error);
-    return entry;
-}
-
-static json_t *fanout_error(const char *state, const char *code, const char *message)
-{
-    return fanout_entry(state, apierror_json(code, message, NULL, 0));
-}
-
-static void fanout_finish(fanout_t *fan)
-{
-    if (--fan->outstanding > 0)
-        return;
-    gateway_respond_json(fan->gw, fan->ref, 200, fan->doc, fan->route);
-    free(fan);
-}
-
-static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
-                            const Concerto__Common__V1__Reply *reply)
-{
-    fanout_part_t *part = arg;
-    fanout_t *fan = part->fan;
-    gateway_t *gw = fan->gw;
-    gw->calls_in_progress--;
-    const char *name = routes_target_name(part->service);
-    json_t *entry = NULL;
-    if (outcome == UPSTREAM_REPLY) {
-        int st = reply->has_status ? (int)reply->status : STATUS_OK;
-        if (st == STATUS_OK) {
-            const char *why = NULL;
-            json_t *result = gateway_result_json(reply, &why);
-            if (result) {
-                entry = fanout_entry("ok", NULL);
-                json_object_set_new_nocheck(entry, "result", result);
-                if (reply->result_type && *reply->result_type)
-                    json_object_set_new_nocheck(entry, "resultType",
-                                                json_string(reply->result_type));
-            } else {
-                entry = fanout_error("error", APIERROR_BAD_GATEWAY, why);
-            }
-        } else {
-            char state[32];
-            snprintf(state, sizeof state, "%s", status_name(st));
-            for (char *p = state; *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-            entry = fanout_entry(state, gateway_reply_error_json(reply, st));
-        }
-    } else {
-        char message[160];
-        int status = gateway_failure(gw, outcome, name, message, sizeof message);
-        entry = fanout_error(status == 502 ? "error" : "unavailable",
-                             apierror_code_for_http(status), message);
-    }
-    json_object_set_new_nocheck(fan->services, name, entry);
-    fanout_finish(fan);
-}
-
-static void gateway_fanout(gateway_t *gw, http_ref_t ref, int index, const ProtobufCMessage *msg,
-                           const upstream_request_t *ureq)
-{
-    fanout_t *fan = xcalloc(1, sizeof *fan);
-    fan->gw = gw;
-    fan->ref = ref;
-    fan->route = index;
-    fan->doc = pb_json_from_message(msg);
-    if (!fan->doc)
-        fan->doc = json_object();
-    fan->services = json_object();
-    json_object_set_new(fan->doc, "services", fan->services);
-    /* Placeholders keep the services in one order whatever answers first. */
-    for (int s = 0; s < ROUTE_N_SERVICES; s++)
-        json_object_set_new_nocheck(fan->services, routes_target_name((route_target_t)s),
-                                    json_null());
-    /* One extra count so the answer waits until every call is made. */
-    fan->outstanding = ROUTE_N_SERVICES + 1;
-    for (int s = 0; s < ROUTE_N_SERVICES; s++) {
-        fan->parts[s].fan = fan;
-        fan->parts[s].service = (route_target_t)s;
-        int rc = upstream_call(gw->upstreams[s], ureq, gw->opt.deadline_ms, fanout_on_reply,
-                               &fan->parts[s], NULL);
-        if (rc == 0) {
-            gw->calls_in_progress++;
-            continue;
-        }
-        char message[160];
-        const char *name = routes_target_name((route_target_t)s);
-        snprintf(message, sizeof message, "%s %s", name, gateway_call_error(rc));
-        json_object_set_new(fan->services, name,
-                            fanout_error("unavailable", "UNAVAILABLE", message));
-        fan->outstanding--;
-    }
-    fanout_finish(fan);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -502,7 +217,7 @@ static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *
         gateway_locals[route->local](gw, ref, index);
         return;
     }
-    if (req->idempotency_key && !gateway_key_valid(req->idempotency_key)) {
+    if (req->idempotency_key && !request_key_valid(req->idempotency_key)) {
         route_match_clear(&m);
         apierror_field_t f = {"Idempotency-Key", "1-200 printable characters, not starting "
                                                  "with partner/"};
@@ -511,9 +226,8 @@ static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *
         return;
     }
     ProtobufCMessage *msg = NULL;
-    gateway_build_error_t e;
-    memset(&e, 0, sizeof e);
-    int rc = gateway_build(route, &m, req, &msg, &e);
+    request_build_error_t e;
+    int rc = request_build(route, &m, req, &msg, &e);
     route_match_clear(&m);
     if (rc != 0) {
         apierror_field_t f = {e.field.field, e.field.message};
@@ -527,7 +241,7 @@ static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *
     upstream_request_t ureq = {route->request->name, payload, len, who ? who->name : NULL,
                                req->idempotency_key};
     if (route->target == ROUTE_ALL)
-        gateway_fanout(gw, ref, index, msg, &ureq);
+        fanout_start(gw, ref, index, msg, &ureq);
     else
         gateway_single(gw, ref, route, index, &ureq);
     free(payload);

@@ -1,5 +1,5 @@
 /* gateway_internal: the gateway's state, shared by gateway.c (proxied
- * routes), ops.c (the gateway's own routes) and nothing else. */
+ * routes), fanout.c, ops.c (the gateway's own routes) and nothing else. */
 #ifndef CONCERTO_GW_GATEWAY_INTERNAL_H
 #define CONCERTO_GW_GATEWAY_INTERNAL_H
 
@@ -32,6 +32,13 @@ typedef void (*gateway_local_fn)(gateway_t *gw, http_ref_t ref, int route);
 
 /* Answers with a JSON document (taken) and `status`. */
 void gateway_respond_json(gateway_t *gw, http_ref_t ref, int status, json_t *doc, int route);
+
+/* The HTTP status and message for a call that got no Reply to read. */
+int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, const char *service,
+                    char *message, size_t cap);
+/* Why upstream_call refused a call (an upstream_error_t), after the
+ * service's name: "is unavailable (no recent heartbeat)". */
+const char *gateway_call_error(int rc);
 
 /* The gateway's own routes (ops.c). */
 void ops_healthz(gateway_t *gw, http_ref_t ref, int route);

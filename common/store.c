@@ -15,19 +15,21 @@
 #include "outbox.h"
 #include "xalloc.h"
 
-/* Open addressing on the SQL text's address: statements are keyed by
- * string literals, so pointer identity is cheap and exact; a second
- * literal with the same text just gets its own slot. */
-#define STORE_STMT_SLOTS 256
+/* The statement cache: open addressing on a hash of the SQL text, grown
+ * by doubling (kept at most half full), up to STORE_MAX_STATEMENTS. */
+typedef struct {
+    char *sql; /* owned copy of the key; NULL: empty slot */
+    size_t hash;
+    sqlite3_stmt *stmt;
+} store_slot_t;
 
 struct store {
     sqlite3 *db;
     char *path;
     int depth; /* 0: no transaction; 1: BEGIN; n>1: savepoints */
-    struct {
-        const char *sql;
-        sqlite3_stmt *stmt;
-    } stmts[STORE_STMT_SLOTS];
+    store_slot_t *slots;
+    size_t n_slots; /* a power of two */
+    size_t n_stmts;
 };
 
 static int store_get_meta_version(store_t *self)
@@ -48,11 +50,11 @@ static int store_set_meta_version(store_t *self, int v)
                                         "VALUES('runtime_version', ?) "
                                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!st)
-        return SQLITE_ERROR;
+        return -1;
     sqlite3_bind_int(st, 1, v);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int store_get_user_version(store_t *self)
@@ -81,7 +83,7 @@ static int store_migrate(store_t *self, const char *track, const store_migration
         return -1;
     }
     for (size_t i = (size_t)current; i < n; i++) {
-        if (store_begin(self) != SQLITE_OK)
+        if (store_begin(self) != 0)
             goto fail;
         char *msg = NULL;
         if (sqlite3_exec(self->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -91,7 +93,7 @@ static int store_migrate(store_t *self, const char *track, const store_migration
             store_rollback(self);
             return -1;
         }
-        if (set(self, (int)i + 1) != SQLITE_OK || store_commit(self) != SQLITE_OK)
+        if (set(self, (int)i + 1) != 0 || store_commit(self) != 0)
             goto fail;
         log_info("schema migrated", "track=%s version=%zu", track, i + 1);
     }
@@ -154,8 +156,11 @@ void store_destroy(store_t **self_p)
     store_t *self = *self_p;
     if (!self)
         return;
-    for (int i = 0; i < STORE_STMT_SLOTS; i++)
-        sqlite3_finalize(self->stmts[i].stmt);
+    for (size_t i = 0; i < self->n_slots; i++) {
+        sqlite3_finalize(self->slots[i].stmt);
+        free(self->slots[i].sql);
+    }
+    free(self->slots);
     sqlite3_close(self->db);
     free(self->path);
     free(self);
@@ -183,84 +188,151 @@ int store_schema_version(store_t *self)
     return v;
 }
 
+/* FNV-1a: SQL texts are short, and this runs on every statement fetch. */
+static size_t store_hash(const char *sql)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The slot holding `sql`, or the empty slot where it belongs. */
+static store_slot_t *store_find_slot(store_slot_t *slots, size_t n_slots, const char *sql,
+                                     size_t hash)
+{
+    for (size_t i = hash & (n_slots - 1);; i = (i + 1) & (n_slots - 1))
+        if (!slots[i].sql || (slots[i].hash == hash && strcmp(slots[i].sql, sql) == 0))
+            return &slots[i];
+}
+
+static void store_grow_cache(store_t *self)
+{
+    size_t n = self->n_slots ? self->n_slots * 2 : 64;
+    store_slot_t *slots = xcalloc(n, sizeof *slots);
+    for (size_t i = 0; i < self->n_slots; i++)
+        if (self->slots[i].sql)
+            *store_find_slot(slots, n, self->slots[i].sql, self->slots[i].hash) = self->slots[i];
+    free(self->slots);
+    self->slots = slots;
+    self->n_slots = n;
+}
+
+static sqlite3_stmt *store_prepare(store_t *self, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
+    if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail) != SQLITE_OK) {
+        log_error("sql does not compile", "error=\"%s\"", sqlite3_errmsg(self->db));
+        return NULL;
+    }
+    tail += strspn(tail, " \t\r\n;");
+    if (!st || *tail) {
+        /* Only the first statement would run: the rest would be lost. */
+        log_error("sql must hold exactly one statement", "sql=\"%.80s\"", sql);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
 sqlite3_stmt *store_stmt(store_t *self, const char *sql)
 {
-    size_t h = ((uintptr_t)sql >> 3) % STORE_STMT_SLOTS;
-    for (size_t probe = 0; probe < STORE_STMT_SLOTS; probe++) {
-        size_t i = (h + probe) % STORE_STMT_SLOTS;
-        if (self->stmts[i].sql == sql) {
-            sqlite3_stmt *st = self->stmts[i].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return st;
-        }
-        if (!self->stmts[i].sql) {
-            sqlite3_stmt *st = NULL;
-            if (sqlite3_prepare_v3(self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) !=
-                SQLITE_OK) {
-                log_error("sql does not compile", "error=\"%s\"", sqlite3_errmsg(self->db));
-                return NULL;
-            }
-            self->stmts[i].sql = sql;
-            self->stmts[i].stmt = st;
-            return st;
-        }
+    size_t hash = store_hash(sql);
+    store_slot_t *slot =
+        self->n_slots ? store_find_slot(self->slots, self->n_slots, sql, hash) : NULL;
+    if (slot && slot->sql) {
+        sqlite3_reset(slot->stmt);
+        sqlite3_clear_bindings(slot->stmt);
+        return slot->stmt;
     }
-    /* More distinct statements than slots: a programmer error. */
-    log_error("statement cache full", "slots=%d", STORE_STMT_SLOTS);
-    abort();
+    if (self->n_stmts >= STORE_MAX_STATEMENTS) {
+        log_error("statement cache full", "statements=%d sql=\"%.80s\"", STORE_MAX_STATEMENTS, sql);
+        return NULL;
+    }
+    sqlite3_stmt *st = store_prepare(self, sql);
+    if (!st)
+        return NULL;
+    if (2 * (self->n_stmts + 1) > self->n_slots) {
+        store_grow_cache(self);
+        slot = store_find_slot(self->slots, self->n_slots, sql, hash);
+    }
+    *slot = (store_slot_t){xstrdup(sql), hash, st};
+    self->n_stmts++;
+    return st;
 }
 
 int store_exec(store_t *self, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(self->db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        log_error("sql failed", "rc=%d error=\"%s\"", rc, msg ? msg : sqlite3_errmsg(self->db));
-        sqlite3_free(msg);
-    }
-    return rc;
+    if (rc == SQLITE_OK)
+        return 0;
+    log_error("sql failed", "rc=%d error=\"%s\"", rc, msg ? msg : sqlite3_errmsg(self->db));
+    sqlite3_free(msg);
+    return -1;
 }
 
-/* Runs a statement from the cache: transaction control is on every
- * request's path, and compiling it each time costs more than the work. */
-static int store_step_cached(store_t *self, const char *sql)
+/* Runs a statement from the cache (transaction control is on every
+ * request's path, and compiling it each time costs more than the work)
+ * and returns SQLite's code; `quiet` leaves the logging to the caller. */
+static int store_step_cached(store_t *self, const char *sql, int quiet)
 {
     sqlite3_stmt *st = store_stmt(self, sql);
     if (!st)
         return SQLITE_ERROR;
     int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && !quiet)
+        log_error("sql failed", "rc=%d sql=\"%s\" error=\"%s\"", rc, sql, sqlite3_errmsg(self->db));
     sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return SQLITE_OK;
-    log_error("sql failed", "rc=%d sql=\"%s\" error=\"%s\"", rc, sql, sqlite3_errmsg(self->db));
-    return rc;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 int store_begin(store_t *self)
 {
-    int rc = store_step_cached(self, "BEGIN");
-    if (rc == SQLITE_OK)
-        self->depth = 1;
-    return rc;
+    if (store_step_cached(self, "BEGIN", 0) != SQLITE_OK)
+        return -1;
+    self->depth = 1;
+    return 0;
 }
 
 int store_commit(store_t *self)
 {
-    int rc = store_step_cached(self, "COMMIT");
-    if (rc == SQLITE_OK)
+    sqlite3_stmt *st = store_stmt(self, "COMMIT");
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
         self->depth = 0;
-    return rc;
+        return 0;
+    }
+    char why[256];
+    snprintf(why, sizeof why, "%s", sqlite3_errmsg(self->db));
+    if (st)
+        sqlite3_reset(st);
+    /* SQLite rolls back by itself after some failures (a full disk, an I/O
+     * error) and not after others (a deferred constraint): either way the
+     * caller gets no open transaction, and one line says what happened. */
+    const char *outcome = "rolled back by SQLite";
+    if (store_in_transaction(self))
+        outcome =
+            store_step_cached(self, "ROLLBACK", 1) == SQLITE_OK ? "rolled back" : "rollback failed";
+    else if (!self->depth)
+        outcome = "none was open";
+    self->depth = 0;
+    log_error("commit failed", "rc=%d error=\"%s\" transaction=\"%s\"", rc, why, outcome);
+    return -1;
 }
 
 int store_rollback(store_t *self)
 {
-    int rc = store_step_cached(self, "ROLLBACK");
-    self->depth = 0; /* a failed ROLLBACK means SQLite already ended it */
-    return rc;
+    self->depth = 0;
+    if (!store_in_transaction(self))
+        return 0;
+    return store_step_cached(self, "ROLLBACK", 0) == SQLITE_OK ? 0 : -1;
 }
 
-/* Savepoint statements by depth, as literals so that they are cached. */
+/* Savepoint statements by depth, made once rather than formatted on every
+ * command. */
 #define STORE_MAX_DEPTH 8
 #define STORE_SP(op) op "0", op "1", op "2", op "3", op "4", op "5", op "6", op "7"
 static const char *const store_sp_save[STORE_MAX_DEPTH] = {STORE_SP("SAVEPOINT sp")};
@@ -273,38 +345,35 @@ static int store_sp_valid(int token)
 {
     if (token >= 0 && token < STORE_MAX_DEPTH)
         return 1;
-    log_error("savepoints nested too deep", "depth=%d max=%d", token, STORE_MAX_DEPTH);
+    log_error("savepoint out of range", "token=%d max=%d", token, STORE_MAX_DEPTH - 1);
     return 0;
 }
 
 int store_savepoint(store_t *self)
 {
     if (!store_sp_valid(self->depth) ||
-        store_step_cached(self, store_sp_save[self->depth]) != SQLITE_OK)
+        store_step_cached(self, store_sp_save[self->depth], 0) != SQLITE_OK)
         return -1;
     return self->depth++;
 }
 
 int store_release(store_t *self, int token)
 {
-    if (!store_sp_valid(token))
-        return SQLITE_MISUSE;
-    int rc = store_step_cached(self, store_sp_release[token]);
-    if (rc == SQLITE_OK)
-        self->depth = token;
-    return rc;
+    if (!store_sp_valid(token) || store_step_cached(self, store_sp_release[token], 0) != SQLITE_OK)
+        return -1;
+    self->depth = token;
+    return 0;
 }
 
+/* ROLLBACK TO keeps the savepoint open; RELEASE then closes it. */
 int store_rollback_to(store_t *self, int token)
 {
-    if (!store_sp_valid(token))
-        return SQLITE_MISUSE;
-    int rc = store_step_cached(self, store_sp_rollback[token]);
-    if (rc == SQLITE_OK)
-        rc = store_step_cached(self, store_sp_release[token]);
-    if (rc == SQLITE_OK)
-        self->depth = token;
-    return rc;
+    if (!store_sp_valid(token) ||
+        store_step_cached(self, store_sp_rollback[token], 0) != SQLITE_OK ||
+        store_step_cached(self, store_sp_release[token], 0) != SQLITE_OK)
+        return -1;
+    self->depth = token;
+    return 0;
 }
 
 int store_in_transaction(store_t *self)
@@ -333,5 +402,5 @@ int store_backup(store_t *self, const char *dest_path, int64_t *bytes)
     sqlite3_close(dest);
     struct stat st;
     *bytes = (rc == SQLITE_OK && stat(dest_path, &st) == 0) ? (int64_t)st.st_size : 0;
-    return rc;
+    return rc == SQLITE_OK ? 0 : -1;
 }

@@ -4,7 +4,11 @@
  * migrates the service's schema by PRAGMA user_version (and the runtime's
  * own tables by a separate version kept in concerto_meta, so neither
  * renumbers the other); caches prepared statements by their SQL text; and
- * wraps transactions and savepoints. One store is used by one thread. */
+ * wraps transactions and savepoints. One store is used by one thread.
+ *
+ * Every int-returning store_* function returns 0 on success and -1 on
+ * failure, after logging SQLite's message (sqlite3_extended_errcode on
+ * store_db still has the code); store_savepoint returns a depth token. */
 #ifndef CONCERTO_STORE_H
 #define CONCERTO_STORE_H
 
@@ -36,15 +40,21 @@ void store_destroy(store_t **self_p);
 
 sqlite3 *store_db(store_t *self);
 const char *store_path(store_t *self);
-/* PRAGMA user_version: the service schema's version. */
+/* PRAGMA user_version: the service schema's version (0 if unreadable). */
 int store_schema_version(store_t *self);
 
+/* Distinct statements the cache holds at most: SQL built at run time with
+ * values inside (instead of bound parameters) would otherwise grow it
+ * without bound. */
+#define STORE_MAX_STATEMENTS 1024
+
 /* A prepared statement for `sql`, reset and with bindings cleared, owned by
- * the store. `sql` should be a string literal: the cache is keyed by its
- * text. Returns NULL (and logs) if the SQL does not compile. */
+ * the store. The cache is keyed by the text, so any string will do (a
+ * literal, or one built at run time). Returns NULL (and logs) when the SQL
+ * does not compile, holds more than one statement, or the cache is full. */
 sqlite3_stmt *store_stmt(store_t *self, const char *sql);
 
-/* Runs SQL without results; returns SQLITE_OK or the error code (logged). */
+/* Runs SQL without results. */
 int store_exec(store_t *self, const char *sql);
 
 /* Transactions. begin is a deferred BEGIN: reads share one snapshot and
@@ -55,16 +65,22 @@ int store_exec(store_t *self, const char *sql);
  * transaction); the busy timeout covers only a transaction whose first
  * statement writes. */
 int store_begin(store_t *self);
+/* A failed COMMIT logs one line and leaves no transaction open: what SQLite
+ * did not roll back itself (a full disk may make it) is rolled back here. */
 int store_commit(store_t *self);
+/* Ends the transaction if one is open; nothing to end is not an error. */
 int store_rollback(store_t *self);
-/* Nested savepoints: save returns a depth token for release/rollback_to. */
+/* Nested savepoints: save returns a depth token (>= 0) for release and
+ * rollback_to, or -1. A failed release or rollback_to leaves the
+ * savepoint's writes in an unknown state: the caller must roll back the
+ * whole transaction. */
 int store_savepoint(store_t *self);
 int store_release(store_t *self, int token);
 int store_rollback_to(store_t *self, int token);
 int store_in_transaction(store_t *self);
 
 /* Copies the live database to `dest_path` with SQLite's online backup API.
- * Returns SQLITE_OK or an error code; *bytes gets the file size. */
+ * *bytes gets the file size. */
 int store_backup(store_t *self, const char *dest_path, int64_t *bytes);
 
 #endif

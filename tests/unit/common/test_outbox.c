@@ -22,17 +22,17 @@ static store_t *open_memory(void)
 static void append(store_t *s, const char *subject, int n)
 {
     Concerto__Common__V1__StatusRequest ev = CONCERTO__COMMON__V1__STATUS_REQUEST__INIT;
-    assert_int_equal(store_begin(s), SQLITE_OK);
+    assert_int_equal(store_begin(s), 0);
     for (int i = 0; i < n; i++) {
         outbox_event_t out;
         assert_int_equal(outbox_append(s, "unit", "alice", subject, &ev.base, &out), 0);
         outbox_event_clear(&out);
     }
-    assert_int_equal(store_commit(s), SQLITE_OK);
+    assert_int_equal(store_commit(s), 0);
 }
 
 typedef struct {
-    uint64_t seqs[64];
+    uint64_t seqs[128];
     int n;
 } seen_t;
 
@@ -111,6 +111,33 @@ static void test_prune_stops_at_slowest_subscriber_and_head_survives(void **stat
     store_destroy(&s);
 }
 
+/* Interrupts SQLite once `*budget` progress callbacks have run out, as an
+ * I/O error or corruption met mid-read would end the read. */
+static int interrupt_after(void *arg)
+{
+    int *budget = arg;
+    return --*budget <= 0;
+}
+
+static void test_read_error_midway_is_an_error_not_a_short_page(void **state)
+{
+    (void)state;
+    store_t *s = open_memory();
+    append(s, "table:a", 50);
+    seen_t seen = {0};
+    int budget = 200;
+    sqlite3_progress_handler(store_db(s), 1, interrupt_after, &budget);
+    assert_int_equal(outbox_read_after(s, 0, 50, SIZE_MAX, collect, &seen), -1);
+    assert_true(seen.n > 0 && seen.n < 50);
+    seen.n = 0;
+    budget = 200;
+    assert_int_equal(outbox_read_subject(s, "table:a", 0, 50, collect, &seen), -1);
+    sqlite3_progress_handler(store_db(s), 0, NULL, NULL);
+    seen.n = 0;
+    assert_int_equal(outbox_read_after(s, 0, 50, SIZE_MAX, collect, &seen), 50);
+    store_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -118,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_read_after_respects_count_and_byte_budget),
         cmocka_unit_test(test_subject_reads_only_that_entity),
         cmocka_unit_test(test_prune_stops_at_slowest_subscriber_and_head_survives),
+        cmocka_unit_test(test_read_error_midway_is_an_error_not_a_short_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,12 +114,14 @@ uint64_t outbox_head(store_t *store)
     return head;
 }
 
-static int outbox_visit(sqlite3_stmt *st, size_t max, size_t max_bytes, outbox_visit_fn fn,
-                        void *arg)
+/* A read that ends on an SQLite error returns -1, never the count so far:
+ * a short page would look like the end of the outbox. */
+static int outbox_visit(store_t *store, sqlite3_stmt *st, size_t max, size_t max_bytes,
+                        outbox_visit_fn fn, void *arg)
 {
     int count = 0;
     size_t bytes = 0;
-    int rc;
+    int rc = SQLITE_DONE;
     while ((size_t)count < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const uint8_t *frame = sqlite3_column_blob(st, 1);
         size_t len = (size_t)sqlite3_column_bytes(st, 1);
@@ -129,6 +131,11 @@ static int outbox_visit(sqlite3_stmt *st, size_t max, size_t max_bytes, outbox_v
         if (fn((uint64_t)sqlite3_column_int64(st, 0), frame, len, arg) != 0)
             break;
         count++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        log_error("outbox read failed", "rc=%d error=\"%s\" events_read=%d", rc,
+                  sqlite3_errmsg(store_db(store)), count);
+        count = -1;
     }
     sqlite3_reset(st);
     return count;
@@ -142,7 +149,7 @@ int outbox_read_after(store_t *store, uint64_t after, size_t max, size_t max_byt
     if (!st)
         return -1;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-    return outbox_visit(st, max, max_bytes, fn, arg);
+    return outbox_visit(store, st, max, max_bytes, fn, arg);
 }
 
 int outbox_read_subject(store_t *store, const char *subject, uint64_t after, size_t max,
@@ -154,7 +161,7 @@ int outbox_read_subject(store_t *store, const char *subject, uint64_t after, siz
         return -1;
     sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
-    return outbox_visit(st, max, SIZE_MAX, fn, arg);
+    return outbox_visit(store, st, max, SIZE_MAX, fn, arg);
 }
 
 int outbox_record_ack(store_t *store, const char *subscriber, uint64_t seq, int64_t now_ms)

@@ -39,7 +39,8 @@ uint64_t outbox_head(store_t *store);
 
 /* Calls `fn` for events with seq > after, in order, at most `max` of them
  * and at most `max_bytes` of frames (at least one event is always given).
- * The frame passed to fn is borrowed. Returns the count, or -1. */
+ * The frame passed to fn is borrowed. Returns the count, or -1 when the
+ * read failed (even after some events were given to fn). */
 typedef int (*outbox_visit_fn)(uint64_t seq, const uint8_t *frame, size_t len, void *arg);
 int outbox_read_after(store_t *store, uint64_t after, size_t max, size_t max_bytes,
                       outbox_visit_fn fn, void *arg);

@@ -370,9 +370,12 @@ static int service_handle_replay(service_call_t *call, const ProtobufCMessage *m
                           &rc) < 0 ||
         rc.failed) {
         service_call_fail(call, STATUS_INTERNAL, "outbox read failed");
+    } else if (req->subscriber && *req->subscriber &&
+               outbox_record_ack(svc->store, req->subscriber, req->after_sequence, call->now_ms) !=
+                   0) {
+        /* Unrecorded, the asker could lose to pruning what it still needs. */
+        service_call_fail(call, STATUS_INTERNAL, "cannot record the subscriber's position");
     } else {
-        if (req->subscriber && *req->subscriber)
-            outbox_record_ack(svc->store, req->subscriber, req->after_sequence, call->now_ms);
         service_call_reply(call, &page.base);
     }
     for (size_t i = 0; i < page.n_events; i++)
@@ -422,7 +425,7 @@ static int service_handle_backup(service_call_t *call, const ProtobufCMessage *m
     const char *slash = strrchr(db, '/');
     snprintf(dest, sizeof dest, "%.*s%s", slash ? (int)(slash - db + 1) : 0, db, path);
     Concerto__Common__V1__BackupResult res = CONCERTO__COMMON__V1__BACKUP_RESULT__INIT;
-    if (store_backup(call->svc->store, dest, &res.bytes) != SQLITE_OK)
+    if (store_backup(call->svc->store, dest, &res.bytes) != 0)
         return service_call_fail(call, STATUS_INTERNAL, "backup to %s failed", path);
     res.has_bytes = 1;
     res.path = dest;
@@ -441,8 +444,11 @@ static service_handler_t *service_find_handler(service_t *svc, const char *type)
 }
 
 /* Runs one decoded request inside the open batch transaction and returns
- * the packed Reply. */
-static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len)
+ * the packed Reply. Sets *batch_failed when the request's savepoint could be
+ * neither released nor rolled back: its writes are then in an unknown state
+ * and only rolling back the whole batch removes them. */
+static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len,
+                                    int *batch_failed)
 {
     service_call_t call;
     service_call_init(&call, svc, env);
@@ -503,21 +509,28 @@ static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_
         if (h->kind == SERVICE_COMMAND &&
             idempotency_record(svc->store, key, hash, r, rlen, service_now_ms()) != 0) {
             free(r);
-            store_rollback_to(svc->store, sp);
             service_call_fail(&call, STATUS_INTERNAL, "cannot record idempotency key");
-            goto done;
+            goto undo;
         }
-        if (sp >= 0)
-            store_release(svc->store, sp);
+        if (sp >= 0 && store_release(svc->store, sp) != 0) {
+            free(r);
+            goto lost;
+        }
         service_call_keep_events(&call);
         service_call_clear(&call);
         *reply_len = rlen;
         return r;
     }
-    if (sp >= 0)
-        store_rollback_to(svc->store, sp);
     if (!call.message)
         service_call_fail(&call, (status_t)status, "%s", status_name(status));
+undo:
+    if (sp < 0 || store_rollback_to(svc->store, sp) == 0)
+        goto done;
+lost:
+    *batch_failed = 1;
+    service_call_clear(&call);
+    service_call_init(&call, svc, env);
+    service_call_fail(&call, STATUS_INTERNAL, "database error; nothing was changed");
 done : {
     uint8_t *r = service_call_pack_reply(&call, reply_len);
     service_call_clear(&call);
@@ -537,52 +550,69 @@ static int service_is_backup(const envelope_t *env)
     return env && strcmp(env->type, concerto__common__v1__backup_request__descriptor.name) == 0;
 }
 
+/* Answers every request of a batch that did not commit UNAVAILABLE, but
+ * the one at `keep` (the cause, answered already): queries too, since
+ * they may have read writes that are now gone. */
+static void service_answer_rolled_back(service_t *svc, service_request_t *reqs, size_t n,
+                                       size_t keep, const char *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!reqs[i].reply || !reqs[i].env || i == keep)
+            continue;
+        free(reqs[i].reply);
+        reqs[i].reply =
+            service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE, why, &reqs[i].reply_len);
+    }
+}
+
+static void service_run_backups(service_t *svc, service_request_t *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i].reply || !service_is_backup(reqs[i].env))
+            continue;
+        size_t rlen = 0;
+        int unused = 0;
+        uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen, &unused);
+        reqs[i].reply = service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
+        free(reply);
+    }
+}
+
 /* Runs decoded requests as one transaction (group commit): replies and
  * events leave only once COMMIT has returned. The transaction is deferred:
  * queries share one read snapshot, and the write lock is taken only when a
  * command first writes. */
 static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
 {
-    int in_txn = 0;
-    for (size_t i = 0; i < n; i++) {
+    int in_txn = 0, failed = 0;
+    size_t i = 0;
+    for (; i < n && !failed; i++) {
         if (!reqs[i].env || service_is_backup(reqs[i].env))
             continue;
         if (!in_txn) {
-            if (store_begin(svc->store) != SQLITE_OK)
+            if (store_begin(svc->store) != 0)
                 break;
             in_txn = 1;
         }
         size_t rlen = 0;
-        uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen);
+        uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen, &failed);
         reqs[i].reply = service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
         free(reply);
     }
-    if (in_txn && store_commit(svc->store) != SQLITE_OK) {
+    if (failed) {
         store_rollback(svc->store);
         service_drop_pending(svc);
-        for (size_t i = 0; i < n; i++) {
-            if (!reqs[i].reply)
-                continue;
-            free(reqs[i].reply);
-            reqs[i].reply = service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE,
-                                               "commit failed; retry", &reqs[i].reply_len);
-        }
+        service_answer_rolled_back(svc, reqs, n, i - 1, "batch rolled back; retry");
+    } else if (in_txn && store_commit(svc->store) != 0) {
+        service_drop_pending(svc);
+        service_answer_rolled_back(svc, reqs, n, n, "commit failed; retry");
     }
     service_publish_pending(svc);
-    for (size_t i = 0; i < n; i++) {
-        if (reqs[i].reply || !reqs[i].env)
-            continue;
-        if (service_is_backup(reqs[i].env)) {
-            size_t rlen = 0;
-            uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen);
-            reqs[i].reply =
-                service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
-            free(reply);
-        } else {
+    service_run_backups(svc, reqs, n);
+    for (i = 0; i < n; i++)
+        if (!reqs[i].reply && reqs[i].env)
             reqs[i].reply = service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE,
                                                "database busy; retry", &reqs[i].reply_len);
-        }
-    }
 }
 
 uint8_t *service_dispatch_frame(service_t *svc, const uint8_t *frame, size_t len, size_t *reply_len)
@@ -642,7 +672,12 @@ void service_on_router(service_t *svc)
             continue;
         }
         zmq_msg_init(&r->identity);
-        zmq_msg_copy(&r->identity, &m.frames[0]);
+        if (zmq_msg_copy(&r->identity, &m.frames[0]) != 0) {
+            log_warn("request dropped", "error=\"%s\"", zmq_strerror(errno));
+            zmq_msg_close(&r->identity);
+            transport_msg_close(&m);
+            continue;
+        }
         int err = envelope_decode(transport_frame_data(&m, m.count - 1),
                                   transport_frame_size(&m, m.count - 1),
                                   (size_t)svc->topt.max_frame, &r->env);

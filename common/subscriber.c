@@ -197,16 +197,21 @@ static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int f
     int sp = store_savepoint(self->svc->store);
     int status = sp < 0 ? STATUS_INTERNAL : h->fn(&call, msg, h->arg);
     protobuf_c_message_free_unpacked(msg, NULL);
+    /* A savepoint that can be neither released nor rolled back leaves the
+     * handler's writes in an unknown state: the whole batch goes. */
     int rc = 0;
     if (status == STATUS_OK) {
-        store_release(self->svc->store, sp);
-        service_call_keep_events(&call);
+        if (store_release(self->svc->store, sp) == 0)
+            service_call_keep_events(&call);
+        else
+            rc = -1;
     } else if (status == STATUS_INTERNAL || status == STATUS_UNAVAILABLE) {
+        rc = -1;
+    } else if (store_rollback_to(self->svc->store, sp) != 0) {
         rc = -1;
     } else {
         /* The event is a fact the source already committed; a handler that
          * refuses it cannot change that, so it is logged and passed. */
-        store_rollback_to(self->svc->store, sp);
         log_warn("event refused by handler; skipped",
                  "source=%s seq=%llu type=%s status=%s "
                  "reason=\"%s\"",
@@ -223,7 +228,7 @@ static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int f
 static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, int from_replay)
 {
     store_t *store = self->svc->store;
-    if (store_begin(store) != SQLITE_OK)
+    if (store_begin(store) != 0)
         return -1;
     uint64_t cursor = self->applied;
     int gap = 0;
@@ -254,8 +259,7 @@ static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, i
         service_drop_pending(self->svc);
         return -1;
     }
-    if (store_commit(store) != SQLITE_OK) {
-        store_rollback(store);
+    if (store_commit(store) != 0) {
         service_drop_pending(self->svc);
         return -1;
     }
@@ -335,12 +339,14 @@ static void subscriber_skip_pruned(subscriber_t *self, uint64_t head)
     log_warn("source pruned events this subscriber never saw", "source=%s from=%llu to=%llu",
              self->source, (unsigned long long)self->applied + 1, (unsigned long long)head);
     store_t *store = self->svc->store;
-    if (store_begin(store) != SQLITE_OK)
+    if (store_begin(store) != 0)
         return;
-    if (subscriber_save_cursor(self, head) != 0 || store_commit(store) != SQLITE_OK) {
+    if (subscriber_save_cursor(self, head) != 0) {
         store_rollback(store);
         return;
     }
+    if (store_commit(store) != 0)
+        return;
     self->applied = head;
 }
 

@@ -3,6 +3,7 @@
  * exactly once. Not deployed. */
 #include <sodium.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "concerto/test/v1/delivery.pb-c.h"
 #include "service.h"
@@ -24,7 +25,18 @@ static int testsub_on_ping(service_call_t *call, const ProtobufCMessage *msg, vo
     sqlite3_bind_blob(st, 2, ping->payload.data, (int)ping->payload.len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? STATUS_OK : STATUS_INTERNAL;
+    if (rc != SQLITE_DONE)
+        return STATUS_INTERNAL;
+    /* A fault for tests: a handler that ends the runtime's savepoint (sp1,
+     * the first inside the batch) and then refuses the event, so that the
+     * runtime cannot roll its write back alone. */
+    static const char rogue[] = "release-savepoint-then-refuse";
+    if (ping->payload.len == sizeof rogue - 1 &&
+        memcmp(ping->payload.data, rogue, sizeof rogue - 1) == 0) {
+        store_exec(service_call_store(call), "RELEASE sp1");
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused after its write");
+    }
+    return STATUS_OK;
 }
 
 static int testsub_handle_stats(service_call_t *call, const ProtobufCMessage *msg, void *arg)

@@ -191,6 +191,30 @@ def test_every_event_applied_exactly_once_across_kills(system):
     assert sub.starts == 4 and pub.starts == 2
 
 
+def test_event_whose_savepoint_is_lost_is_not_half_applied(system):
+    """A refused event's writes are rolled back to its savepoint; when that
+    fails, the whole batch is rolled back and the cursor stays put, rather
+    than committing the refused event's write."""
+    pub, sub, ctx, env, tmp = system
+    router = env["CONCERTO_TESTPUB_ROUTER"]
+    first = envelope(D.Emit(payload=b"first"))
+    send_until_acked(ctx, router, {first.id: first.SerializeToString()})
+    subscriber_cursor_at(ctx, env, 1)
+    frames = {}
+    for payload in (b"release-savepoint-then-refuse", b"after"):
+        e = envelope(D.Emit(payload=payload))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, router, frames)
+    sub.wait_log("no such savepoint")
+    time.sleep(0.5)
+    st = stats(ctx, env)
+    assert st.applied == 1, "only the first event may be applied"
+    rep = request(ctx, env["CONCERTO_TESTSUB_ROUTER"], E.StatusRequest())
+    hb = E.Heartbeat()
+    hb.ParseFromString(rep.result)
+    assert hb.cursors[0].applied_sequence == 1
+
+
 def test_same_command_twice_gives_same_reply_and_one_event(system):
     pub, sub, ctx, env, tmp = system
     e = envelope(D.Emit(payload=b"once"))

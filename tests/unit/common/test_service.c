@@ -35,6 +35,13 @@ static int handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *
         assert_int_equal(service_call_violation_count(call), 250);
         return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused");
     }
+    /* A handler that ends the runtime's savepoint itself makes the
+     * runtime's RELEASE or ROLLBACK TO fail. */
+    if (e->payload.len > 8 && memcmp(e->payload.data, "release-", 8) == 0) {
+        assert_int_equal(store_exec(service_call_store(call), "RELEASE sp1"), 0);
+        if (strncmp((const char *)e->payload.data, "release-then-fail", e->payload.len) == 0)
+            return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused");
+    }
     if (e->payload.len == 4 && memcmp(e->payload.data, "fail", 4) == 0) {
         service_call_violation(call, "payload", "must not be %s", "fail");
         return service_call_fail(call, STATUS_INVALID_ARGUMENT, "refused");
@@ -114,6 +121,18 @@ static int64_t count(fixture_t *f, const char *sql)
     int64_t v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
+}
+
+static void frame_free_and_emit_ok(fixture_t *f, uint8_t *frame)
+{
+    free(frame);
+    size_t len = 0;
+    frame = frame_for("after", NULL, NULL, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_OK);
+    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    free(frame);
 }
 
 static void test_same_command_twice_gives_same_reply_and_one_change(void **state)
@@ -251,6 +270,69 @@ static void test_status_request_reports_head(void **state)
     free(frame);
 }
 
+/* The runtime could not undo a failed command's writes: its batch must not
+ * commit them. */
+static void test_failed_rollback_to_savepoint_fails_the_batch(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 0;
+    uint8_t *frame = frame_for("release-then-fail", NULL, NULL, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_INTERNAL);
+    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    assert_false(store_in_transaction(f->store));
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    free(frame);
+}
+
+static void test_failed_release_of_savepoint_fails_the_batch(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 0;
+    uint8_t *frame = frame_for("release-then-ok", NULL, NULL, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_INTERNAL);
+    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    /* The next command runs normally. */
+    frame_free_and_emit_ok(f, frame);
+}
+
+static Concerto__Common__V1__Reply *dispatch_message(fixture_t *f, const ProtobufCMessage *msg)
+{
+    size_t plen = 0, len = 0;
+    uint8_t *payload = message_pack(msg, &plen);
+    uint8_t id[16];
+    envelope_t env;
+    envelope_prepare(&env, id, "test", msg->descriptor->name, payload, plen);
+    uint8_t *frame = envelope_pack(&env, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    free(frame);
+    free(payload);
+    return r;
+}
+
+/* A replay page whose asker cannot be recorded would let pruning delete
+ * what that subscriber still needs: the replay fails instead. */
+static void test_replay_fails_when_its_ack_cannot_be_recorded(void **state)
+{
+    fixture_t *f = *state;
+    size_t len = 0;
+    uint8_t *frame = frame_for("a", NULL, NULL, &len);
+    concerto__common__v1__reply__free_unpacked(dispatch(f, frame, len), NULL);
+    free(frame);
+    assert_int_equal(store_exec(f->store, "DROP TABLE subscriber_acks"), 0);
+    Concerto__Common__V1__ReplayRequest req = CONCERTO__COMMON__V1__REPLAY_REQUEST__INIT;
+    req.subscriber = "sub";
+    Concerto__Common__V1__Reply *r = dispatch_message(f, &req.base);
+    assert_int_equal(r->status, STATUS_INTERNAL);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +349,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_type_and_garbage_get_invalid_argument, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_status_request_reports_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_rollback_to_savepoint_fails_the_batch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_failed_release_of_savepoint_fails_the_batch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_fails_when_its_ack_cannot_be_recorded, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,7 +177,16 @@ status_t registry_membership_end(reg_ctx_t *ctx,
                                  reg_membership_t **out);
 
 reg_table_t *registry_table_load(reg_ctx_t *ctx, const char *id);
-int registry_exists(reg_ctx_t *ctx, const char *kind, const char *id);
+/* What registry_exists looks for. */
+typedef enum {
+    REGISTRY_TERRITORY,
+    REGISTRY_ORGANIZATION,
+    REGISTRY_TABLE,
+} registry_kind_t;
+
+/* 1 when an entity of `kind` with `id` is registered; 0 when not, or when
+ * the lookup failed (then INTERNAL is recorded in ctx). */
+int registry_exists(reg_ctx_t *ctx, registry_kind_t kind, const char *id);
 
 /* Handler registration, one per module; each returns 0 or -1. */
 int registry_territory_setup(service_t *svc, const registry_config_t *cfg);

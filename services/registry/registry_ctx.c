@@ -406,15 +406,14 @@ void reg_merge_bool(protobuf_c_boolean *has_dst, protobuf_c_boolean *dst, int ha
     reg_changed(ch, name);
 }
 
-int registry_exists(reg_ctx_t *ctx, const char *kind, const char *id)
+int registry_exists(reg_ctx_t *ctx, registry_kind_t kind, const char *id)
 {
-    sqlite3_stmt *st;
-    if (strcmp(kind, "territory") == 0)
-        st = reg_stmt(ctx, "SELECT 1 FROM territory WHERE id = ?");
-    else if (strcmp(kind, "organization") == 0)
-        st = reg_stmt(ctx, "SELECT 1 FROM organization WHERE id = ?");
-    else
-        st = reg_stmt(ctx, "SELECT 1 FROM concertation_table WHERE id = ?");
+    static const char *const sql[] = {
+        [REGISTRY_TERRITORY] = "SELECT 1 FROM territory WHERE id = ?",
+        [REGISTRY_ORGANIZATION] = "SELECT 1 FROM organization WHERE id = ?",
+        [REGISTRY_TABLE] = "SELECT 1 FROM concertation_table WHERE id = ?",
+    };
+    sqlite3_stmt *st = reg_stmt(ctx, sql[kind]);
     if (!st)
         return 0;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);

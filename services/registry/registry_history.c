@@ -104,7 +104,7 @@ static int history_handle(service_call_t *call, const ProtobufCMessage *msg, voi
     reg_ctx_init(&ctx, call, arg);
     reg_check_slug(&ctx, "table_id", req->table_id, 1);
     size_t limit = (size_t)reg_limit(&ctx, req->limit);
-    if (!ctx.problems && !registry_exists(&ctx, "table", req->table_id))
+    if (!ctx.problems && !registry_exists(&ctx, REGISTRY_TABLE, req->table_id))
         reg_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
                       req->table_id);
     if (ctx.problems)

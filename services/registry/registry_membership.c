@@ -47,9 +47,9 @@ static reg_membership_t *membership_load(reg_ctx_t *ctx, int64_t id)
 /* NOT_FOUND violations for a Table or organization that is not there. */
 static void membership_check_refs(reg_ctx_t *ctx, const char *table_id, const char *org_id)
 {
-    if (!registry_exists(ctx, "table", table_id))
+    if (!registry_exists(ctx, REGISTRY_TABLE, table_id))
         reg_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered", table_id);
-    if (org_id && !registry_exists(ctx, "organization", org_id))
+    if (org_id && !registry_exists(ctx, REGISTRY_ORGANIZATION, org_id))
         reg_violation(ctx, STATUS_NOT_FOUND, "organization_id", "organization %s is not registered",
                       org_id);
 }

@@ -128,7 +128,7 @@ status_t registry_organization_register(reg_ctx_t *ctx, const reg_organization_t
     organization_validate(ctx, in);
     if (ctx->problems != mark)
         return ctx->last_status;
-    if (registry_exists(ctx, "organization", in->id))
+    if (registry_exists(ctx, REGISTRY_ORGANIZATION, in->id))
         return reg_violation(ctx, STATUS_CONFLICT, "organization.id",
                              "organization %s is already registered", in->id);
     organization_check_neq(ctx, in);

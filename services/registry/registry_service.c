@@ -106,9 +106,9 @@ static int registry_setup(service_t *svc, const config_t *cfg)
         int n = registry_table_count(svc);
         if (n < 0)
             return -1;
-        if (n == 0)
-            registry_demo_load(svc, demo);
-        else
+        if (n == 0 && registry_demo_load(svc, demo) != 0)
+            return -1;
+        if (n > 0)
             log_info("demo data skipped", "reason=\"Tables are already registered\" tables=%d", n);
     }
     log_info("registry configured", "min_sectors=%u min_networks=%u min_meetings=%u",

@@ -186,10 +186,11 @@ static void table_validate(reg_ctx_t *ctx, const reg_table_t *t)
 
 static void table_check_references(reg_ctx_t *ctx, const reg_table_t *t)
 {
-    if (!registry_exists(ctx, "territory", t->territory_id))
+    if (!registry_exists(ctx, REGISTRY_TERRITORY, t->territory_id))
         reg_violation(ctx, STATUS_NOT_FOUND, "table.territory_id", "territory %s is not registered",
                       t->territory_id);
-    if (reg_nonempty(t->mandataire_id) && !registry_exists(ctx, "organization", t->mandataire_id))
+    if (reg_nonempty(t->mandataire_id) &&
+        !registry_exists(ctx, REGISTRY_ORGANIZATION, t->mandataire_id))
         reg_violation(ctx, STATUS_NOT_FOUND, "table.mandataire_id",
                       "organization %s is not registered", t->mandataire_id);
 }
@@ -277,7 +278,7 @@ status_t registry_table_register(reg_ctx_t *ctx, const reg_table_t *in, const ch
     table_validate(ctx, in);
     if (ctx->problems != mark)
         return ctx->last_status;
-    if (registry_exists(ctx, "table", in->id))
+    if (registry_exists(ctx, REGISTRY_TABLE, in->id))
         return reg_violation(ctx, STATUS_CONFLICT, "table.id", "Table %s is already registered",
                              in->id);
     table_check_references(ctx, in);

@@ -148,7 +148,7 @@ status_t registry_territory_register(reg_ctx_t *ctx, const reg_territory_t *in,
     territory_validate(ctx, in);
     if (ctx->problems != mark)
         return ctx->last_status;
-    if (registry_exists(ctx, "territory", in->id))
+    if (registry_exists(ctx, REGISTRY_TERRITORY, in->id))
         return reg_violation(ctx, STATUS_CONFLICT, "territory.id",
                              "territory %s is already registered", in->id);
     territory_check_parent(ctx, in);

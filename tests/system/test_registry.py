@@ -283,3 +283,19 @@ def test_restart_keeps_everything_and_skips_the_demo_data(registry):
         assert head(c) == before
     finally:
         c.close()
+
+
+def test_demo_data_that_cannot_be_loaded_stops_the_daemon(tmp):
+    """An operator who asked for demo data gets a daemon that says why it
+    cannot load them and exits, not one serving an empty registry."""
+    broken = write_dir(os.path.join(tmp, "demo-broken"), {
+        "territories.csv": "id,name,kind\nbad id,Nom,borough\n",
+    })
+    for directory in (broken, os.path.join(tmp, "no-such-demo-dir")):
+        data = tempfile.mkdtemp(dir=tmp)
+        env = dict(os.environ, CONCERTO_DATA_DIR=data, CONCERTO_REGISTRY_DEMO_DATA=directory,
+                   CONCERTO_REGISTRY_ROUTER="tcp://127.0.0.1:*",
+                   CONCERTO_REGISTRY_PUB="tcp://127.0.0.1:*")
+        done = subprocess.run([REGISTRY], env=env, capture_output=True, text=True, timeout=10)
+        assert done.returncode == 1, done.stderr
+        assert "demo data" in done.stderr and "setup failed" in done.stderr

@@ -8,6 +8,11 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${CONCERTO_BUILD_DIR:-$ROOT/build}
 SERVICES=(registry funding forum reporting) # started in this order, gateway last
 declare -A SERVICE_PORT=([registry]=7101 [funding]=7201 [forum]=7301 [reporting]=7401)
+# What partners may send to each daemon (CONCERTO_GATEWAY_PARTNER_TYPES);
+# each daemon adds its partner commands here when it exists.
+declare -A SERVICE_PARTNER_TYPES=(
+    [registry]=concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,concerto.registry.v1.RecordAttestationRequest
+)
 STOP_SECS=${CONCERTO_STOP_TIMEOUT:-10}
 READY_SECS=${CONCERTO_READY_TIMEOUT:-60}
 
@@ -45,6 +50,7 @@ build/bin/concerto-<daemon> --help. This script sets, when they are not set:
   CONCERTO_GATEWAY_CURVE_PUBLIC   \$CONCERTO_DATA_DIR/secrets/gateway.pub
   CONCERTO_REGISTRY_DEMO_DATA     services/registry/demo (demo Tables)
   CONCERTO_GATEWAY_REQUIRED_SERVICES  the services started here
+  CONCERTO_GATEWAY_PARTNER_TYPES  the partner commands of the services started here
 and reads CONCERTO_BUILD_DIR (./build), CONCERTO_READY_TIMEOUT (60 s).
 EOF
 }
@@ -367,6 +373,17 @@ main() {
             echo "${NAMES[*]}"
         )
         export CONCERTO_GATEWAY_REQUIRED_SERVICES=${CONCERTO_GATEWAY_REQUIRED_SERVICES:-none}
+    fi
+    if [ -z "${CONCERTO_GATEWAY_PARTNER_TYPES+x}" ]; then
+        local types=()
+        for name in "${NAMES[@]}"; do
+            [ -z "${SERVICE_PARTNER_TYPES[$name]:-}" ] || types+=("${SERVICE_PARTNER_TYPES[$name]}")
+        done
+        CONCERTO_GATEWAY_PARTNER_TYPES=$(
+            IFS=,
+            echo "${types[*]}"
+        )
+        export CONCERTO_GATEWAY_PARTNER_TYPES
     fi
     for name in "${NAMES[@]}"; do
         wait_service "$name" "$(router_endpoint "$name")"

@@ -28,7 +28,7 @@ static const config_var_t main_vars[] = {
     {"CONCERTO_GATEWAY_MAX_CONNECTIONS", "1024", "open HTTP connections at most (then 503)"},
     {"CONCERTO_GATEWAY_MAX_BODY", "1048576", "request body bytes at most (then 413)"},
     {"CONCERTO_GATEWAY_MAX_HEADER", "16384", "request line and header bytes at most (then 431)"},
-    {"CONCERTO_GATEWAY_MAX_URL", "8192", "request target bytes at most (then 414)"},
+    {"CONCERTO_GATEWAY_MAX_URL", "8192", "request target bytes at most (then 414), up to 65535"},
     {"CONCERTO_GATEWAY_MAX_HEADERS", "100", "header lines at most (then 431)"},
     {"CONCERTO_GATEWAY_REQUEST_TIMEOUT_MS", "10000",
      "time to receive a whole request from its first byte (then 408), and to write an answer"},
@@ -45,11 +45,9 @@ static const config_var_t main_vars[] = {
     {"CONCERTO_GATEWAY_CURVE_SECRET", "", "gateway CURVE secret key file (Z85); unset: no ingress"},
     {"CONCERTO_GATEWAY_CURVE_PUBLIC", "", "gateway CURVE public key file (Z85)"},
     {"CONCERTO_GATEWAY_PARTNERS", "", "partner allow-list: `<z85 key> <name> [tables=..|*]`"},
-    /* What a Table's own system may send for itself (issue #4): membership
-     * changes and attestations. */
-    {"CONCERTO_GATEWAY_PARTNER_TYPES",
-     "concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,"
-     "concerto.registry.v1.RecordAttestationRequest",
+    /* Nothing until the operator lists it: deploy/run.sh and
+     * docker-compose.yml list each running daemon's partner commands. */
+    {"CONCERTO_GATEWAY_PARTNER_TYPES", "",
      "types partners may send: type[=service],... (owner from the package by default)"},
     {"CONCERTO_HEARTBEAT_MS", "1000", "the services' heartbeat interval"},
     {"CONCERTO_MAX_FRAME", "1048576", "largest ZeroMQ frame accepted, in bytes"},
@@ -100,7 +98,8 @@ static int main_options(const config_t *cfg, gateway_options_t *o, char *err, si
         config_int(cfg, "CONCERTO_GATEWAY_MAX_CONNECTIONS", 1, 1000000, &max_conn, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_MAX_BODY", 0, 64 << 20, &max_body, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_MAX_HEADER", 1024, 1 << 20, &max_header, err, errlen) ||
-        config_int(cfg, "CONCERTO_GATEWAY_MAX_URL", 64, 1 << 20, &max_url, err, errlen) ||
+        /* http-parser keeps URL offsets in 16 bits. */
+        config_int(cfg, "CONCERTO_GATEWAY_MAX_URL", 64, 65535, &max_url, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_MAX_HEADERS", 1, 10000, &max_headers, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_REQUEST_TIMEOUT_MS", 10, 3600000, &req_to, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_IDLE_TIMEOUT_MS", 10, 3600000, &idle_to, err, errlen) ||

@@ -87,6 +87,20 @@ static json_t *ops_service_status(gateway_t *gw, int s)
     return doc;
 }
 
+/* What partners may send, and to which service (empty when the ingress
+ * is off). */
+static json_t *ops_partner_types(gateway_t *gw)
+{
+    json_t *types = json_array();
+    for (size_t i = 0; gw->partner && i < partner_policy_type_count(gw->policy); i++) {
+        const char *type = partner_policy_type_name(gw->policy, i);
+        int s = partner_policy_type_service(gw->policy, type);
+        json_array_append_new(types, json_pack("{s:s, s:s}", "type", type, "service",
+                                               routes_target_name((route_target_t)s)));
+    }
+    return types;
+}
+
 void ops_status(gateway_t *gw, http_ref_t ref, int route)
 {
     json_t *services = json_object();
@@ -97,6 +111,7 @@ void ops_status(gateway_t *gw, http_ref_t ref, int route)
                                 (json_int_t)(uv_now(gw->loop) - gw->started_loop_ms), "connections",
                                 (json_int_t)http_server_connections(gw->http), "partnerInFlight",
                                 (json_int_t)(gw->partner ? partner_inflight(gw->partner) : 0));
+    json_object_set_new(gateway, "partnerTypes", ops_partner_types(gw));
     gateway_respond_json(gw, ref, 200,
                          json_pack("{s:o, s:o}", "gateway", gateway, "services", services), route);
 }

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from concerto_harness import (BIN, SOURCE, FakeService, Gateway, peer_closed, raw_exchange,
-                              read_responses, wait_until)
+from concerto_harness import (BIN, SOURCE, FakeService, Gateway, HttpClient, peer_closed,
+                              raw_exchange, read_responses, wait_until)
 
 ROUTES = """
 # test routes (the columns of routes.def)
@@ -595,6 +595,27 @@ def test_help_lists_every_variable():
                 "CONCERTO_GATEWAY_ACCESS_LOG", "CONCERTO_GATEWAY_ROUTES_FILE",
                 "CONCERTO_REGISTRY_ROUTER", "CONCERTO_REPORTING_PUB"]:
         assert var in out, var
+
+
+def test_url_limit_is_capped_where_http_parser_offsets_end():
+    """http-parser keeps URL offsets in 16 bits: a longer limit would be a
+    lie, so it is refused at start."""
+    base = dict(os.environ, CONCERTO_GATEWAY_MAX_HEADER="131072",
+                CONCERTO_GATEWAY_HTTP="127.0.0.1:0", CONCERTO_GATEWAY_REQUIRED_SERVICES="none")
+    out = subprocess.run([os.path.join(BIN, "concerto-gateway")],
+                         env=dict(base, CONCERTO_GATEWAY_MAX_URL="65536"), capture_output=True,
+                         text=True, timeout=10)
+    assert out.returncode == 1 and "CONCERTO_GATEWAY_MAX_URL" in out.stderr, out.stderr
+    proc = subprocess.Popen([os.path.join(BIN, "concerto-gateway")],
+                            env=dict(base, CONCERTO_GATEWAY_MAX_URL="65535"),
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = next(line for line in iter(proc.stderr.readline, "") if "listening" in line)
+        port = int(line.split(" port=")[1].split()[0])
+        assert HttpClient(port).get("/healthz").status == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
 
 
 def test_bad_configuration_exits_with_a_message():

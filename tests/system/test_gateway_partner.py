@@ -227,3 +227,34 @@ def test_public_key_must_match_the_secret(tmp_path):
     g.start(wait_ready=False)
     assert g.proc.wait(10) == 1
     assert "is not the public key of" in g.log()
+
+
+def test_status_lists_the_accepted_types(gw):
+    client = gw.http()
+    try:
+        accepted = client.get("/v1/status").json()["gateway"]["partnerTypes"]
+    finally:
+        client.close()
+    assert accepted == [{"type": EVENT, "service": "registry"},
+                        {"type": ECHO, "service": "funding"}]
+
+
+def test_nothing_is_accepted_until_types_are_configured(tmp_path, keys, registry):
+    g = Gateway(str(tmp_path), services={"registry": registry},
+                partners=f"{keys['centraide'][0].decode()} centraide tables=*\n").start()
+    try:
+        g.wait_ready()
+        client = g.http()
+        assert client.get("/v1/status").json()["gateway"]["partnerTypes"] == []
+        client.close()
+        sock = partner_socket(g, keys["centraide"])
+        try:
+            frame = make_envelope("concerto.registry.v1.RecordAttestationRequest",
+                                  idempotency_key="evt-unconfigured")
+            reply = ask(sock, [frame])[1]
+            assert reply.status == E.PERMISSION_DENIED
+            assert reply.message == "this message type is not accepted from partners"
+        finally:
+            sock.close()
+    finally:
+        assert g.stop() == 0, g.log()

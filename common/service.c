@@ -271,6 +271,8 @@ void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb)
     hb->head_sequence = outbox_head(svc->store);
     hb->has_started_ms = 1;
     hb->started_ms = svc->started_ms;
+    hb->has_log_lines_dropped = 1;
+    hb->log_lines_dropped = log_dropped();
     if (!svc->n_subs)
         return;
     hb->n_cursors = svc->n_subs;

@@ -295,6 +295,8 @@ int service_main(const service_spec_t *spec, int argc, char **argv)
         fprintf(stderr, "%s: CONCERTO_LOG_LEVEL must be debug, info, warn or error\n", program);
         goto out;
     }
+    if (log_start() != 0)
+        log_warn("no log writer thread; logging blocks", "reason=\"pthread_create failed\"");
     service_install_signals();
     service_t *svc = service_start(spec, &sv, cfg);
     if (!svc)

@@ -200,6 +200,9 @@ int main(int argc, char **argv)
         config_destroy(&cfg);
         return 1;
     }
+    /* The loop must never wait for stderr (DESIGN.md). */
+    if (log_start() != 0)
+        log_warn("no log writer thread; logging blocks", "reason=\"pthread_create failed\"");
     gateway_options_t opt;
     if (sodium_init() < 0 || main_options(cfg, &opt, err, sizeof err) != 0) {
         log_error("bad configuration", "error=\"%s\"", err);

@@ -7,6 +7,7 @@
 
 #include "apierror.h"
 #include "gateway_internal.h"
+#include "log.h"
 #include "xalloc.h"
 
 /* docs/openapi.json, embedded at build time (embed.cmake). */
@@ -65,6 +66,7 @@ static json_t *ops_service_status(gateway_t *gw, int s)
         json_object_set_new(doc, "headSequence", json_integer((json_int_t)hb->head_sequence));
     if (hb->has_started_ms)
         json_object_set_new(doc, "startedMs", json_integer(hb->started_ms));
+    json_object_set_new(doc, "logLinesDropped", json_integer((json_int_t)hb->log_lines_dropped));
     json_t *cursors = json_array();
     for (size_t i = 0; i < hb->n_cursors; i++) {
         const Concerto__Common__V1__SubscriberCursor *c = hb->cursors[i];
@@ -112,6 +114,7 @@ void ops_status(gateway_t *gw, http_ref_t ref, int route)
                                 (json_int_t)http_server_connections(gw->http), "partnerInFlight",
                                 (json_int_t)(gw->partner ? partner_inflight(gw->partner) : 0));
     json_object_set_new(gateway, "partnerTypes", ops_partner_types(gw));
+    json_object_set_new(gateway, "logLinesDropped", json_integer((json_int_t)log_dropped()));
     gateway_respond_json(gw, ref, 200,
                          json_pack("{s:o, s:o}", "gateway", gateway, "services", services), route);
 }
@@ -132,13 +135,14 @@ void ops_metrics(gateway_t *gw, http_ref_t ref, int route)
         "Milliseconds since the service's last heartbeat (-1: never).",
         "Service replies that came after their deadline, dropped.",
         "Last outbox sequence the service reported.",
+        "Log lines the service dropped because its stderr was too slow.",
     };
     static const char *const names[] = {
         "concerto_gateway_service_in_flight",        "concerto_gateway_service_up",
         "concerto_gateway_service_heartbeat_age_ms", "concerto_gateway_late_replies_dropped_total",
-        "concerto_gateway_service_head_sequence",
+        "concerto_gateway_service_head_sequence",    "concerto_gateway_service_log_lines_dropped",
     };
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 6; k++) {
         for (int s = 0; s < ROUTE_N_SERVICES; s++) {
             upstream_t *u = gw->upstreams[s];
             const Concerto__Common__V1__Heartbeat *hb = upstream_heartbeat(u);
@@ -156,14 +160,21 @@ void ops_metrics(gateway_t *gw, http_ref_t ref, int route)
             case 3:
                 v = (double)upstream_late_replies(u);
                 break;
-            default:
+            case 4:
                 v = hb && hb->has_head_sequence ? (double)hb->head_sequence : 0;
                 break;
+            default:
+                v = hb ? (double)hb->log_lines_dropped : 0;
+                break;
             }
-            metrics_sample(out, names[k], k == 3 ? "counter" : "gauge", s == 0 ? help[k] : NULL,
-                           "service", routes_target_name((route_target_t)s), v);
+            metrics_sample(out, names[k], k == 3 || k == 5 ? "counter" : "gauge",
+                           s == 0 ? help[k] : NULL, "service",
+                           routes_target_name((route_target_t)s), v);
         }
     }
+    metrics_sample(out, "concerto_gateway_log_lines_dropped_total", "counter",
+                   "Log lines the gateway dropped because its stderr was too slow.", NULL, NULL,
+                   (double)log_dropped());
     metrics_sample(out, "concerto_gateway_partner_in_flight", "gauge",
                    "Partner events waiting for their service's answer.", NULL, NULL,
                    (double)(gw->partner ? partner_inflight(gw->partner) : 0));

@@ -11,6 +11,7 @@ publisher's outbox.
 import hashlib
 import os
 import sqlite3
+import subprocess
 import tempfile
 import time
 import uuid
@@ -213,6 +214,42 @@ def test_event_whose_savepoint_is_lost_is_not_half_applied(system):
     hb = E.Heartbeat()
     hb.ParseFromString(rep.result)
     assert hb.cursors[0].applied_sequence == 1
+
+
+def test_a_stderr_nobody_reads_costs_log_lines_not_answers():
+    """A daemon whose stderr is a pipe nobody reads keeps answering; the
+    lines that found no room are counted in its heartbeat."""
+    with tempfile.TemporaryDirectory() as tmp:
+        router = tcp_endpoint()
+        env = dict(os.environ, CONCERTO_DATA_DIR=tmp,
+                   **service_env("testpub", router, tcp_endpoint()))
+        proc = subprocess.Popen([os.path.join(BIN, "concerto-testpub")], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ctx = zmq.Context()
+        try:
+            assert request(ctx, router, E.StatusRequest(), timeout_ms=10000).status == E.OK
+            # Each malformed frame is answered and logged (a warn line of
+            # about 100 bytes): enough to fill the pipe and the log queue.
+            sock = ctx.socket(zmq.DEALER)
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.connect(router)
+            for _ in range(6000):
+                sock.send(b"\xff garbage")
+            for _ in range(6000):
+                assert sock.poll(5000), "the daemon stopped answering"
+                sock.recv()
+            sock.close()
+            rep = request(ctx, router, E.StatusRequest())
+            hb = E.Heartbeat()
+            hb.ParseFromString(rep.result)
+            assert hb.log_lines_dropped > 0
+            proc.terminate()
+            assert proc.wait(10) == 0
+        finally:
+            ctx.destroy(linger=0)
+            proc.kill()
+            proc.wait()
+            proc.stderr.close()
 
 
 def test_same_command_twice_gives_same_reply_and_one_event(system):

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from concerto_harness import (BIN, SOURCE, FakeService, Gateway, HttpClient, peer_closed,
-                              raw_exchange, read_responses, wait_until)
+from concerto_harness import (BIN, SOURCE, FakeService, Gateway, HttpClient, free_port,
+                              peer_closed, raw_exchange, read_responses, wait_until)
 
 ROUTES = """
 # test routes (the columns of routes.def)
@@ -575,6 +575,46 @@ def test_access_log_can_be_switched_off():
             assert 'msg="request"' not in g.log()
         finally:
             assert g.stop() == 0
+
+
+def test_a_stderr_nobody_reads_costs_log_lines_not_answers():
+    """With its stderr a pipe nobody reads, the gateway keeps answering:
+    access-log lines that find no room are dropped and counted."""
+    port = free_port()
+    env = dict(os.environ, CONCERTO_GATEWAY_HTTP=f"127.0.0.1:{port}",
+               CONCERTO_GATEWAY_REQUIRED_SERVICES="none", CONCERTO_GATEWAY_ACCESS_LOG="1")
+    proc = subprocess.Popen([os.path.join(BIN, "concerto-gateway")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        client = HttpClient(port, timeout=5)
+        wait_until(lambda: _answers(client), timeout=10, what="the gateway to listen")
+        # A pipe holds 64 KiB, the log queue 256 KiB: a few thousand lines
+        # of about 130 bytes fill both.
+        batch = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 500
+        for _ in range(8):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(batch)
+                answers = read_responses(s, 500, timeout=5)
+            assert [r.status for r in answers] == [200] * 500
+        assert client.get("/v1/status").json()["gateway"]["logLinesDropped"] > 0
+        metrics = client.get("/metrics").body.decode()
+        dropped = [line for line in metrics.splitlines()
+                   if line.startswith("concerto_gateway_log_lines_dropped_total ")]
+        assert dropped and float(dropped[0].split()[1]) > 0
+        client.close()
+        proc.terminate()
+        assert proc.wait(10) == 0, "a stuck stderr must not hold the exit either"
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+
+
+def _answers(client):
+    try:
+        return client.get("/healthz").status == 200
+    except OSError:
+        return False
 
 
 def test_openapi_document_is_served(client):

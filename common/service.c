@@ -273,6 +273,7 @@ void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb)
     hb->started_ms = svc->started_ms;
     hb->has_log_lines_dropped = 1;
     hb->log_lines_dropped = log_dropped();
+    hb->backup = service_backup_status(svc);
     if (!svc->n_subs)
         return;
     hb->n_cursors = svc->n_subs;
@@ -291,6 +292,8 @@ void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb)
 
 void service_heartbeat_clear(Concerto__Common__V1__Heartbeat *hb)
 {
+    free(hb->backup);
+    hb->backup = NULL;
     for (size_t i = 0; i < hb->n_cursors; i++)
         free(hb->cursors[i]);
     free(hb->cursors);
@@ -412,29 +415,6 @@ static int service_handle_prune(service_call_t *call, const ProtobufCMessage *ms
     return service_call_reply(call, &res.base);
 }
 
-/* Backups run outside the batch transaction (see service_run_batch): the
- * backup API copies committed pages only. */
-static int service_handle_backup(service_call_t *call, const ProtobufCMessage *msg, void *arg)
-{
-    (void)arg;
-    const Concerto__Common__V1__BackupRequest *req = (const void *)msg;
-    const char *path = req->path;
-    if (!path || !*path || strstr(path, "..") || path[0] == '/' || strlen(path) > 200)
-        return service_call_fail(call, STATUS_INVALID_ARGUMENT,
-                                 "path must be a relative file name inside the data directory");
-    char dest[1024];
-    const char *db = store_path(call->svc->store);
-    const char *slash = strrchr(db, '/');
-    snprintf(dest, sizeof dest, "%.*s%s", slash ? (int)(slash - db + 1) : 0, db, path);
-    Concerto__Common__V1__BackupResult res = CONCERTO__COMMON__V1__BACKUP_RESULT__INIT;
-    if (store_backup(call->svc->store, dest, &res.bytes) != 0)
-        return service_call_fail(call, STATUS_INTERNAL, "backup to %s failed", path);
-    res.has_bytes = 1;
-    res.path = dest;
-    log_info("backup written", "path=%s bytes=%lld", dest, (long long)res.bytes);
-    return service_call_reply(call, &res.base);
-}
-
 /* ---------------------------------------------------------- dispatch */
 
 static service_handler_t *service_find_handler(service_t *svc, const char *type)
@@ -547,11 +527,6 @@ typedef struct {
     size_t reply_len;
 } service_request_t;
 
-static int service_is_backup(const envelope_t *env)
-{
-    return env && strcmp(env->type, concerto__common__v1__backup_request__descriptor.name) == 0;
-}
-
 /* Answers every request of a batch that did not commit UNAVAILABLE, but
  * the one at `keep` (the cause, answered already): queries too, since
  * they may have read writes that are now gone. */
@@ -567,19 +542,6 @@ static void service_answer_rolled_back(service_t *svc, service_request_t *reqs, 
     }
 }
 
-static void service_run_backups(service_t *svc, service_request_t *reqs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (reqs[i].reply || !service_is_backup(reqs[i].env))
-            continue;
-        size_t rlen = 0;
-        int unused = 0;
-        uint8_t *reply = service_run_request(svc, reqs[i].env, &rlen, &unused);
-        reqs[i].reply = service_pack_reply(svc, &reqs[i].env->id, reply, rlen, &reqs[i].reply_len);
-        free(reply);
-    }
-}
-
 /* Runs decoded requests as one transaction (group commit): replies and
  * events leave only once COMMIT has returned. The transaction is deferred:
  * queries share one read snapshot, and the write lock is taken only when a
@@ -589,7 +551,7 @@ static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
     int in_txn = 0, failed = 0;
     size_t i = 0;
     for (; i < n && !failed; i++) {
-        if (!reqs[i].env || service_is_backup(reqs[i].env))
+        if (!reqs[i].env)
             continue;
         if (!in_txn) {
             if (store_begin(svc->store) != 0)
@@ -610,7 +572,6 @@ static void service_run_batch(service_t *svc, service_request_t *reqs, size_t n)
         service_answer_rolled_back(svc, reqs, n, n, "commit failed; retry");
     }
     service_publish_pending(svc);
-    service_run_backups(svc, reqs, n);
     for (i = 0; i < n; i++)
         if (!reqs[i].reply && reqs[i].env)
             reqs[i].reply = service_pack_error(svc, &reqs[i].env->id, STATUS_UNAVAILABLE,
@@ -773,6 +734,13 @@ service_t *service_new(const char *name, store_t *store)
     svc->heartbeat_ms = 1000;
     svc->batch_max = 256;
     svc->started_ms = service_now_ms();
+    /* Beside the database unless the daemon says where its data folder is
+     * (service_start does). */
+    const char *db = store_path(store);
+    const char *slash = strrchr(db, '/');
+    svc->backup_dir = slash ? xasprintf("%.*s/backups/%s", (int)(slash - db), db, name)
+                            : xasprintf("backups/%s", name);
+    svc->backup_step_pages = 64;
     service_on(svc, &concerto__common__v1__status_request__descriptor, SERVICE_QUERY,
                service_handle_status, NULL);
     service_on(svc, &concerto__common__v1__replay_request__descriptor, SERVICE_QUERY,
@@ -805,6 +773,11 @@ void service_destroy(service_t **self_p)
         zmq_close(svc->pub);
     if (svc->zctx)
         zmq_ctx_term(svc->zctx);
+    if (service_backup_running(svc))
+        log_warn("backup abandoned", "path=%s reason=\"the service stops\"",
+                 backup_path(svc->backup));
+    backup_destroy(&svc->backup);
+    free(svc->backup_dir);
     service_drop_pending(svc);
     free(svc->to_publish);
     free(svc->handlers);

@@ -2,6 +2,7 @@
 #ifndef CONCERTO_SERVICE_INTERNAL_H
 #define CONCERTO_SERVICE_INTERNAL_H
 
+#include "backup.h"
 #include "clock.h"
 #include "outbox.h"
 #include "service.h"
@@ -68,6 +69,13 @@ struct service {
     /* Events committed but not yet published, in sequence order. */
     outbox_event_t *to_publish;
     size_t n_to_publish;
+
+    /* The last backup started (running or finished), where backups go,
+     * and how many pages each loop turn copies. */
+    backup_t *backup;
+    char *backup_dir;
+    int backup_step_pages;
+    int64_t backup_started_ms, backup_finished_ms;
 };
 
 int64_t service_now_ms(void);
@@ -97,6 +105,17 @@ service_t *service_new(const char *name, store_t *store);
 void service_publish_heartbeat(service_t *svc);
 /* Reads up to batch_max requests from the ROUTER, runs and answers them. */
 void service_on_router(service_t *svc);
+
+/* --- service_backup.c --- */
+/* BackupRequest: checks the name, starts the copy and answers at once. */
+int service_handle_backup(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int service_backup_running(const service_t *svc);
+/* Copies one loop turn's pages of a running backup; call with no
+ * transaction open. */
+void service_backup_step(service_t *svc);
+/* The last backup's status for a heartbeat (strings borrowed from the
+ * backup); NULL when none was started. Free with free(). */
+Concerto__Common__V1__BackupStatus *service_backup_status(service_t *svc);
 
 /* --- subscriber.c --- */
 subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,

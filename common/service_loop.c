@@ -79,7 +79,10 @@ static int service_loop(service_t *svc)
             service_publish_heartbeat(svc);
             next_heartbeat = now + svc->heartbeat_ms;
         }
-        int rc = zmq_poll(items, (int)n_items, service_poll_timeout(svc, now, next_heartbeat));
+        /* A running backup copies a few pages each turn: no waiting then. */
+        long timeout =
+            service_backup_running(svc) ? 0 : service_poll_timeout(svc, now, next_heartbeat);
+        int rc = zmq_poll(items, (int)n_items, timeout);
         if (rc < 0) {
             if (errno == EINTR)
                 continue;
@@ -92,6 +95,7 @@ static int service_loop(service_t *svc)
         for (size_t i = 0; i < svc->n_subs; i++)
             if ((items[1 + 2 * i].revents | items[2 + 2 * i].revents) & ZMQ_POLLIN)
                 subscriber_on_readable(svc->subs[i]);
+        service_backup_step(svc);
         service_run_timers(svc, service_now_ms());
     }
     free(items);
@@ -135,6 +139,9 @@ static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
          "business time at start, an ISO 8601 instant such as 2026-11-26T03:30:00Z, running on "
          "from there (tests, demonstrations); empty: the real time"},
         {"CONCERTO_FISCAL_YEAR_START_MONTH", "4", "first month of the fiscal year, 2 to 12"},
+        {"CONCERTO_BACKUP_STEP_PAGES", "64",
+         "database pages a backup copies per loop turn (backups go to "
+         "$CONCERTO_DATA_DIR/backups/<service>/)"},
     };
     size_t nc = sizeof common / sizeof common[0];
     sv->n = nc + spec->n_extra_vars;
@@ -202,11 +209,12 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
                                 const config_t *cfg)
 {
     char err[512];
-    int64_t heartbeat, max_frame, batch;
+    int64_t heartbeat, max_frame, batch, backup_pages;
     if (config_int(cfg, "CONCERTO_HEARTBEAT_MS", 50, 60000, &heartbeat, err, sizeof err) ||
         config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 * 1024 * 1024, &max_frame, err,
                    sizeof err) ||
-        config_int(cfg, "CONCERTO_BATCH_MAX", 1, 10000, &batch, err, sizeof err)) {
+        config_int(cfg, "CONCERTO_BATCH_MAX", 1, 10000, &batch, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_BACKUP_STEP_PAGES", 1, 1000000, &backup_pages, err, sizeof err)) {
         log_error("bad configuration", "error=\"%s\"", err);
         return NULL;
     }
@@ -232,6 +240,9 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
     svc->heartbeat_ms = (int)heartbeat;
     svc->topt.max_frame = max_frame;
     svc->batch_max = (size_t)batch;
+    svc->backup_step_pages = (int)backup_pages;
+    free(svc->backup_dir);
+    svc->backup_dir = xasprintf("%s/backups/%s", data_dir, spec->name);
     if (spec->setup && spec->setup(svc, cfg) != 0) {
         log_error("setup failed", "service=%s", spec->name);
         goto fail;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "log.h"
 #include "outbox.h"
@@ -379,28 +378,4 @@ int store_rollback_to(store_t *self, int token)
 int store_in_transaction(store_t *self)
 {
     return !sqlite3_get_autocommit(self->db);
-}
-
-int store_backup(store_t *self, const char *dest_path, int64_t *bytes)
-{
-    sqlite3 *dest = NULL;
-    int rc = sqlite3_open(dest_path, &dest);
-    if (rc == SQLITE_OK) {
-        sqlite3_backup *b = sqlite3_backup_init(dest, "main", self->db, "main");
-        if (b) {
-            /* Whole copy in one step: the service loop is single-threaded,
-             * so nothing writes meanwhile. */
-            sqlite3_backup_step(b, -1);
-            rc = sqlite3_backup_finish(b);
-        } else {
-            rc = sqlite3_errcode(dest);
-        }
-    }
-    if (rc != SQLITE_OK)
-        log_error("backup failed", "path=%s error=\"%s\"", dest_path,
-                  dest ? sqlite3_errmsg(dest) : "?");
-    sqlite3_close(dest);
-    struct stat st;
-    *bytes = (rc == SQLITE_OK && stat(dest_path, &st) == 0) ? (int64_t)st.st_size : 0;
-    return rc == SQLITE_OK ? 0 : -1;
 }

@@ -79,8 +79,4 @@ int store_release(store_t *self, int token);
 int store_rollback_to(store_t *self, int token);
 int store_in_transaction(store_t *self);
 
-/* Copies the live database to `dest_path` with SQLite's online backup API.
- * *bytes gets the file size. */
-int store_backup(store_t *self, const char *dest_path, int64_t *bytes);
-
 #endif

@@ -8,6 +8,7 @@
 #include "apierror.h"
 #include "gateway_internal.h"
 #include "log.h"
+#include "pb_json.h"
 #include "xalloc.h"
 
 /* docs/openapi.json, embedded at build time (embed.cmake). */
@@ -67,6 +68,8 @@ static json_t *ops_service_status(gateway_t *gw, int s)
     if (hb->has_started_ms)
         json_object_set_new(doc, "startedMs", json_integer(hb->started_ms));
     json_object_set_new(doc, "logLinesDropped", json_integer((json_int_t)hb->log_lines_dropped));
+    if (hb->backup)
+        json_object_set_new(doc, "backup", pb_json_from_message(&hb->backup->base));
     json_t *cursors = json_array();
     for (size_t i = 0; i < hb->n_cursors; i++) {
         const Concerto__Common__V1__SubscriberCursor *c = hb->cursors[i];

@@ -344,7 +344,7 @@ def test_status_reports_head_and_subscriber_cursor(system):
     assert hb.head_sequence == 5
 
 
-def test_prune_never_passes_slowest_subscriber_and_backup_is_readable(system):
+def test_prune_never_passes_slowest_subscriber(system):
     pub, sub, ctx, env, tmp = system
     frames = {}
     for i in range(20):
@@ -361,14 +361,105 @@ def test_prune_never_passes_slowest_subscriber_and_backup_is_readable(system):
     res.ParseFromString(rep.result)
     assert res.pruned_up_to == 7 and res.rows_deleted == 7
     assert len(outbox_payloads(os.path.join(tmp, "testpub.db"))) == 13
-    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.BackupRequest(path="backup.db"))
-    assert rep.status == E.OK, rep.message
-    db = sqlite3.connect(os.path.join(tmp, "backup.db"))
-    (head,) = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
-    db.close()
-    assert head == 20
-    rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"], E.BackupRequest(path="../escape.db"))
-    assert rep.status == E.INVALID_ARGUMENT
+
+
+def backup_status(ctx, router):
+    rep = request(ctx, router, E.StatusRequest())
+    hb = E.Heartbeat()
+    hb.ParseFromString(rep.result)
+    return hb.backup if hb.HasField("backup") else None
+
+
+def backup(ctx, router, name):
+    """Asks for a backup; returns (Reply, the BackupStatus once finished)."""
+    rep = request(ctx, router, E.BackupRequest(path=name))
+    if rep.status != E.OK:
+        return rep, None
+    done = wait_until(lambda: (lambda b: b if b and b.state != E.BACKUP_RUNNING else None)(
+        backup_status(ctx, router)), timeout=10, what="the backup to finish")
+    return rep, done
+
+
+def test_backups_go_to_their_own_folder_and_never_overwrite(system):
+    """Two daemons share the data folder: a backup named like the other's
+    database lands in the asker's backup folder, the live database untouched;
+    one named like its own database is written too; a name used before is
+    refused."""
+    pub, sub, ctx, env, tmp = system
+    router = env["CONCERTO_TESTPUB_ROUTER"]
+    frames = {}
+    for i in range(5):
+        e = envelope(D.Emit(payload=b"b%d" % i))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, router, frames)
+    subscriber_cursor_at(ctx, env, 5)
+    for name, owner in (("testsub.db", "testpub"), ("testpub.db", "testpub")):
+        rep, done = backup(ctx, router, name)
+        assert rep.status == E.OK, rep.message
+        res = E.BackupResult()
+        res.ParseFromString(rep.result)
+        expected = os.path.join(tmp, "backups", owner, name)
+        assert res.path == expected
+        assert done.state == E.BACKUP_DONE and done.path == expected
+        assert done.bytes == os.path.getsize(expected) and done.pages_done == done.pages_total
+        db = sqlite3.connect(expected)
+        (head,) = db.execute("SELECT seq FROM sqlite_sequence WHERE name='outbox'").fetchone()
+        db.close()
+        assert head == 5
+    # testsub's live database is still its own, and it still works.
+    assert len(outbox_payloads(os.path.join(tmp, "testpub.db"))) == 5
+    st = stats(ctx, env)
+    assert st.applied == 5
+    rep = request(ctx, router, E.BackupRequest(path="testpub.db"))
+    assert rep.status == E.CONFLICT and "exists" in rep.message
+    for bad in ("../escape.db", ".", "..", "a/b.db", "", "x y.db", "/tmp/x.db", "x.db.partial",
+                "x" * 129):
+        rep = request(ctx, router, E.BackupRequest(path=bad))
+        assert rep.status == E.INVALID_ARGUMENT, bad
+    assert sorted(os.listdir(os.path.join(tmp, "backups", "testpub"))) == ["testpub.db",
+                                                                           "testsub.db"]
+
+
+def test_a_backup_runs_in_steps_while_the_daemon_answers(tmp_path):
+    """One page a loop turn: the backup is under way for many turns, during
+    which requests are answered and a second backup is refused."""
+    router = tcp_endpoint()
+    env = dict(os.environ, CONCERTO_DATA_DIR=str(tmp_path), CONCERTO_BACKUP_STEP_PAGES="1",
+               **service_env("testpub", router, tcp_endpoint()))
+    pub = Daemon("testpub", [os.path.join(BIN, "concerto-testpub")], env, str(tmp_path)).start()
+    ctx = zmq.Context()
+    try:
+        frames = {}
+        for i in range(40):  # about 2,000 pages
+            e = envelope(D.Emit(payload=os.urandom(200_000)))
+            frames[e.id] = e.SerializeToString()
+        send_until_acked(ctx, router, frames)
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(router)
+        for msg in (E.BackupRequest(path="big.db"), E.StatusRequest(),
+                    E.BackupRequest(path="other.db")):
+            sock.send(envelope(msg).SerializeToString())
+        answers = []
+        for _ in range(3):
+            assert sock.poll(5000), "the daemon must answer while the backup runs"
+            answers.append(reply_of(sock.recv())[1])
+        sock.close()
+        assert answers[0].status == E.OK
+        hb = E.Heartbeat()
+        hb.ParseFromString(answers[1].result)
+        assert hb.backup.state == E.BACKUP_RUNNING
+        assert hb.backup.pages_done < hb.backup.pages_total
+        assert answers[2].status == E.FAILED_PRECONDITION
+        assert "running" in answers[2].message
+        done = wait_until(lambda: (lambda b: b if b.state != E.BACKUP_RUNNING else None)(
+            backup_status(ctx, router)), timeout=30, what="the backup to finish")
+        assert done.state == E.BACKUP_DONE and done.pages_total > 1500
+        assert done.finished_ms >= done.started_ms > 0
+        assert os.path.getsize(os.path.join(tmp_path, "backups", "testpub", "big.db")) == done.bytes
+    finally:
+        ctx.destroy(linger=0)
+        assert pub.stop() == 0, pub.log()
 
 
 def test_new_subscriber_moves_past_events_pruned_before_it_came(system):

@@ -331,8 +331,19 @@ def test_admin_backup_and_prune_are_admin_only(gw, tmp, op):
     try:
         assert op.request("POST", "/v1/admin/registry/backup", {"path": "b.db"}).status == 403
         res = ok(admin.request("POST", "/v1/admin/registry/backup", {"path": "reg-backup.db"}))
-        assert res["bytes"] > 0 and res["path"].endswith("reg-backup.db")
-        assert os.path.getsize(res["path"]) == res["bytes"]
+        assert res["path"].endswith("/backups/registry/reg-backup.db")
+
+        def finished():
+            backup = admin.get("/v1/status").json()["services"]["registry"].get("backup")
+            return backup if backup and backup["state"] != "BACKUP_RUNNING" else None
+
+        # The heartbeat brings the result to the gateway's /v1/status.
+        done = wait_until(finished, timeout=10, what="the backup's result in /v1/status")
+        assert done["state"] == "BACKUP_DONE" and done["path"] == res["path"]
+        assert int(done["bytes"]) == os.path.getsize(res["path"])
+        assert done["pagesDone"] == done["pagesTotal"] > 0
+        error(admin.request("POST", "/v1/admin/registry/backup", {"path": "reg-backup.db"}), 409,
+              "CONFLICT")
         error(admin.request("POST", "/v1/admin/registry/backup", {"path": "../x.db"}), 400,
               "INVALID_ARGUMENT")
         pruned = ok(admin.request("POST", "/v1/admin/registry/prune-outbox",

@@ -376,8 +376,8 @@ static int service_handle_replay(service_call_t *call, const ProtobufCMessage *m
         rc.failed) {
         service_call_fail(call, STATUS_INTERNAL, "outbox read failed");
     } else if (req->subscriber && *req->subscriber &&
-               outbox_record_ack(svc->store, req->subscriber, req->after_sequence, call->now_ms) !=
-                   0) {
+               outbox_record_ack(svc->store, req->subscriber, req->after_sequence,
+                                 service_now_ms()) != 0) {
         /* Unrecorded, the asker could lose to pruning what it still needs. */
         service_call_fail(call, STATUS_INTERNAL, "cannot record the subscriber's position");
     } else {

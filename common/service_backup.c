@@ -36,7 +36,7 @@ int service_handle_backup(service_call_t *call, const ProtobufCMessage *msg, voi
     }
     backup_destroy(&svc->backup);
     svc->backup = b;
-    svc->backup_started_ms = call->now_ms;
+    svc->backup_started_ms = service_now_ms();
     svc->backup_finished_ms = 0;
     log_info("backup started", "path=%s actor=%s", backup_path(b), service_call_actor(call));
     Concerto__Common__V1__BackupResult res = CONCERTO__COMMON__V1__BACKUP_RESULT__INIT;

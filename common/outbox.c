@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "timers.h"
 #include "xalloc.h"
 
 const store_migration_t outbox_migrations[] = {
@@ -33,6 +34,7 @@ const store_migration_t outbox_migrations[] = {
      " subscriber TEXT PRIMARY KEY,"
      " applied_seq INTEGER NOT NULL,"
      " updated_ms INTEGER NOT NULL) STRICT;"},
+    {timers_schema_sql},
 };
 const size_t outbox_migration_count = sizeof outbox_migrations / sizeof outbox_migrations[0];
 

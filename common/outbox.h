@@ -14,7 +14,7 @@
 #include "envelope.h"
 #include "store.h"
 
-/* SQL for the runtime's tables (outbox, idempotency, cursors, acks);
+/* SQL for the runtime's tables (outbox, idempotency, cursors, acks, durable timers);
  * applied by the runtime's migration track. */
 extern const store_migration_t outbox_migrations[];
 extern const size_t outbox_migration_count;

@@ -417,7 +417,7 @@ static int service_handle_prune(service_call_t *call, const ProtobufCMessage *ms
 
 /* ---------------------------------------------------------- dispatch */
 
-static service_handler_t *service_find_handler(service_t *svc, const char *type)
+service_handler_t *service_find_handler(service_t *svc, const char *type)
 {
     for (size_t i = 0; i < svc->n_handlers; i++)
         if (strcmp(svc->handlers[i].desc->name, type) == 0)
@@ -429,8 +429,8 @@ static service_handler_t *service_find_handler(service_t *svc, const char *type)
  * the packed Reply. Sets *batch_failed when the request's savepoint could be
  * neither released nor rolled back: its writes are then in an unknown state
  * and only rolling back the whole batch removes them. */
-static uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len,
-                                    int *batch_failed)
+uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len,
+                             int *batch_failed)
 {
     service_call_t call;
     service_call_init(&call, svc, env);

@@ -125,6 +125,23 @@ size_t service_call_violation_count(service_call_t *call);
  * or -1 on a database error (then fail the call with STATUS_INTERNAL). */
 int service_call_emit(service_call_t *call, const char *subject, const ProtobufCMessage *event);
 
+/* Durable timers (docs/architecture.md). Schedules `request`, a message
+ * this daemon handles as a command, to run at the business instant
+ * `due_ms` (common/clock.h), under `key` ("recognition:tqmn", 1 to 256
+ * bytes); a timer pending under `key` is replaced. The timer is written in
+ * this call's transaction: it exists only if the call succeeds. When due,
+ * the request runs once as a command of the scheduling call's actor, with
+ * the idempotency key "timer/<id>"; its effects, its events and the
+ * timer's removal commit together. Returns 0, or -1 on a database error or
+ * a type this daemon does not handle as a command (logged; fail the call
+ * with STATUS_INTERNAL). common/timers.h lists pending timers. */
+int service_call_schedule(service_call_t *call, const char *key, int64_t due_ms,
+                          const ProtobufCMessage *request);
+/* Cancels the timer pending under `key`, in this call's transaction.
+ * Returns 1 if one was cancelled, 0 if none was pending, -1 on a database
+ * error. */
+int service_call_cancel_timer(service_call_t *call, const char *key);
+
 /* Runs `request` as if it had come from the ROUTER (transaction,
  * idempotency under a fresh key, handler, commit, publish), for a daemon's
  * own work such as loading demo data at start. Returns the Reply, freed

@@ -76,6 +76,12 @@ struct service {
     char *backup_dir;
     int backup_step_pages;
     int64_t backup_started_ms, backup_finished_ms;
+
+    /* Durable timers (service_timers.c): the earliest due instant known,
+     * in business time (0: not read yet; INT64_MAX: none), and the real
+     * instant before which a failed firing is not tried again. */
+    int64_t timers_next_due_ms;
+    int64_t timers_retry_ms;
 };
 
 int64_t service_now_ms(void);
@@ -105,6 +111,19 @@ service_t *service_new(const char *name, store_t *store);
 void service_publish_heartbeat(service_t *svc);
 /* Reads up to batch_max requests from the ROUTER, runs and answers them. */
 void service_on_router(service_t *svc);
+/* The handler registered for `type`, or NULL. */
+service_handler_t *service_find_handler(service_t *svc, const char *type);
+/* Runs one decoded request inside the open transaction and returns the
+ * packed Reply (the caller frees it). Sets *batch_failed when only rolling
+ * back the whole transaction can undo the request's writes. */
+uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *reply_len,
+                             int *batch_failed);
+
+/* --- service_timers.c --- */
+/* Runs the durable timers that are due, in one transaction. */
+void service_timers_fire_due(service_t *svc);
+/* Milliseconds until a durable timer is due (0: now), or INT64_MAX. */
+int64_t service_timers_wait_ms(service_t *svc);
 
 /* --- service_backup.c --- */
 /* BackupRequest: checks the name, starts the copy and answers at once. */

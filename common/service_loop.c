@@ -41,6 +41,9 @@ static long service_poll_timeout(service_t *svc, int64_t now, int64_t next_heart
         if (svc->timers[i].due_ms < due)
             due = svc->timers[i].due_ms;
     int64_t wait = due - now;
+    int64_t timer_wait = service_timers_wait_ms(svc);
+    if (timer_wait < wait)
+        wait = timer_wait;
     if (wait < 0)
         wait = 0;
     /* Subscribers check replay deadlines on each turn. */
@@ -97,6 +100,7 @@ static int service_loop(service_t *svc)
                 subscriber_on_readable(svc->subs[i]);
         service_backup_step(svc);
         service_run_timers(svc, service_now_ms());
+        service_timers_fire_due(svc);
     }
     free(items);
     return 0;

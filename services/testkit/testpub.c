@@ -1,13 +1,25 @@
-/* concerto-testpub: a daemon that only emits events on command. It exists
- * to prove the runtime's delivery guarantees under faults
- * (tests/system/test_delivery.py) and to stand in for the services of the
- * gateway's fan-out in bench/gateway.sh; it is not deployed. */
+/* concerto-testpub: a daemon that only emits events on command, now or
+ * on a durable timer. It exists to prove the runtime's delivery guarantees
+ * and timers under faults (tests/system/test_delivery.py, test_timers.py)
+ * and to stand in for the services of the gateway's fan-out in
+ * bench/gateway.sh; it is not deployed, and is built with the runtime's
+ * crash points (common/crashpoint.h). */
 #include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "clock.h"
 #include "concerto/common/v1/table_status.pb-c.h"
 #include "concerto/test/v1/delivery.pb-c.h"
+#include "concerto/test/v1/timers.pb-c.h"
+#include "fiscal_year.h"
 #include "service.h"
 #include "store.h"
+#include "timers.h"
+#include "xalloc.h"
+
+/* ListTimers answers at most this many. */
+#define TESTPUB_MAX_LISTED 100
 
 static int testpub_handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
@@ -50,11 +62,93 @@ static int testpub_handle_table_status(service_call_t *call, const ProtobufCMess
     return rc;
 }
 
+static int testpub_handle_schedule(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Test__V1__ScheduleEmit *req = (const void *)msg;
+    if (!req->key || !*req->key || strlen(req->key) > TIMERS_MAX_KEY)
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "key must be 1 to %d bytes",
+                                 TIMERS_MAX_KEY);
+    if (!req->emit || !req->has_due_ms)
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "due_ms and emit are required");
+    if (service_call_schedule(call, req->key, req->due_ms, &req->emit->base) != 0)
+        return service_call_fail(call, STATUS_INTERNAL, "cannot schedule");
+    return service_call_reply(call, NULL);
+}
+
+static int testpub_handle_cancel(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Test__V1__CancelTimer *req = (const void *)msg;
+    if (!req->key || !*req->key)
+        return service_call_fail(call, STATUS_INVALID_ARGUMENT, "key is required");
+    int cancelled = service_call_cancel_timer(call, req->key);
+    if (cancelled < 0)
+        return service_call_fail(call, STATUS_INTERNAL, "cannot cancel");
+    Concerto__Test__V1__CancelTimerResult res = CONCERTO__TEST__V1__CANCEL_TIMER_RESULT__INIT;
+    res.has_cancelled = 1;
+    res.cancelled = cancelled;
+    return service_call_reply(call, &res.base);
+}
+
+static int testpub_handle_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Test__V1__ListTimers *req = (const void *)msg;
+    timers_entry_t *entries = NULL;
+    int n = timers_list(service_call_store(call), req->key_prefix, TESTPUB_MAX_LISTED, &entries);
+    if (n < 0)
+        return service_call_fail(call, STATUS_INTERNAL, "cannot list timers");
+    Concerto__Test__V1__TimerList list = CONCERTO__TEST__V1__TIMER_LIST__INIT;
+    Concerto__Test__V1__PendingTimer *items = xcalloc((size_t)n + 1, sizeof *items);
+    list.timers = xcalloc((size_t)n + 1, sizeof *list.timers);
+    for (int i = 0; i < n; i++) {
+        concerto__test__v1__pending_timer__init(&items[i]);
+        items[i].key = entries[i].key;
+        items[i].has_due_ms = 1;
+        items[i].due_ms = entries[i].due_ms;
+        items[i].type = entries[i].type;
+        items[i].actor = entries[i].actor;
+        list.timers[i] = &items[i];
+    }
+    list.n_timers = (size_t)n;
+    int rc = service_call_reply(call, &list.base);
+    free(list.timers);
+    free(items);
+    timers_entries_free(&entries, (size_t)n);
+    return rc;
+}
+
+static int testpub_handle_clock(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+    Concerto__Test__V1__ClockReading res = CONCERTO__TEST__V1__CLOCK_READING__INIT;
+    res.has_now_ms = 1;
+    res.now_ms = service_call_now_ms(call);
+    res.today = (char *)service_call_today(call);
+    int first_year = 0;
+    char label[FISCAL_YEAR_LABEL_LEN];
+    if (fiscal_year_of(res.today, &first_year) != 0)
+        return service_call_fail(call, STATUS_INTERNAL, "today is not a date");
+    fiscal_year_label(first_year, label);
+    res.fiscal_year = label;
+    return service_call_reply(call, &res.base);
+}
+
 static int testpub_setup(service_t *svc, const config_t *cfg)
 {
     (void)cfg;
     if (service_on(svc, &concerto__test__v1__emit__descriptor, SERVICE_COMMAND, testpub_handle_emit,
-                   NULL) != 0)
+                   NULL) != 0 ||
+        service_on(svc, &concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND,
+                   testpub_handle_schedule, NULL) != 0 ||
+        service_on(svc, &concerto__test__v1__cancel_timer__descriptor, SERVICE_COMMAND,
+                   testpub_handle_cancel, NULL) != 0 ||
+        service_on(svc, &concerto__test__v1__list_timers__descriptor, SERVICE_QUERY,
+                   testpub_handle_list, NULL) != 0 ||
+        service_on(svc, &concerto__test__v1__clock_request__descriptor, SERVICE_QUERY,
+                   testpub_handle_clock, NULL) != 0)
         return -1;
     return service_on(svc, &concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
                       testpub_handle_table_status, NULL);
@@ -62,11 +156,19 @@ static int testpub_setup(service_t *svc, const config_t *cfg)
 
 int main(int argc, char **argv)
 {
+    /* Read by common/crashpoint.c; listed here so that --help shows it. */
+    static const config_var_t testpub_vars[] = {
+        {"CONCERTO_TEST_CRASHPOINT", "",
+         "kill this process (SIGKILL) at that point: timer-fired-before-commit, "
+         "timer-fired-after-commit (empty: never)"},
+    };
     static const service_spec_t spec = {
         .name = "testpub",
         .default_router = "tcp://127.0.0.1:7901",
         .default_pub = "tcp://127.0.0.1:7902",
-        .summary = "Test publisher: emits one event per Emit command.",
+        .summary = "Test publisher: emits one event per Emit command, now or on a durable timer.",
+        .extra_vars = testpub_vars,
+        .n_extra_vars = sizeof testpub_vars / sizeof testpub_vars[0],
         .setup = testpub_setup,
     };
     return service_main(&spec, argc, argv);

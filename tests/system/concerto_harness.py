@@ -25,7 +25,8 @@ Everything here drives real processes over real sockets:
   ``Response(status, headers, body)`` with ``.json()``; ``raw_exchange()``
   and ``read_responses()`` for byte-level tests.
 - Wire helpers: ``uuid7()``, ``make_envelope()``, ``parse_envelope()``,
-  ``make_reply()``, ``token_line()``.
+  ``make_reply()``, ``token_line()``; ``outbox_payloads(path)`` reads the
+  test daemons' Ping events from a stopped or running daemon's file.
 
 The build's binaries are found through CONCERTO_BIN and the generated Python
 protobuf modules through PYTHONPATH, both set by tests/system/CMakeLists.txt.
@@ -39,6 +40,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -46,6 +48,7 @@ import time
 import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
+from concerto.test.v1 import delivery_pb2 as D
 
 SOURCE = os.environ.get("CONCERTO_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 BIN = os.environ.get("CONCERTO_BIN", os.path.join(SOURCE, "build/bin"))
@@ -131,6 +134,21 @@ def parse_reply(env):
     reply = E.Reply()
     reply.ParseFromString(env.payload)
     return reply
+
+
+def outbox_payloads(path):
+    """The payloads of the concerto.test.v1.Ping events in the outbox of
+    the SQLite file at `path`, in sequence order."""
+    db = sqlite3.connect(path)
+    try:
+        out = []
+        for (frame,) in db.execute("SELECT envelope FROM outbox ORDER BY seq"):
+            ping = D.Ping()
+            ping.ParseFromString(parse_envelope(frame).payload)
+            out.append(ping.payload)
+        return out
+    finally:
+        db.close()
 
 
 def token_line(role, name):

@@ -21,7 +21,8 @@ import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.test.v1 import delivery_pb2 as D
-from concerto_harness import BIN, Daemon, service_env, tcp_endpoint, wait_until
+from concerto_harness import (BIN, Daemon, outbox_payloads, service_env, tcp_endpoint,
+                              wait_until)
 
 TOTAL = 10_000
 CHUNK = 1_000
@@ -141,21 +142,6 @@ def subscriber_cursor_at(ctx, env, sequence, timeout=10):
 
     return wait_until(heartbeat, timeout=timeout, interval=0.1,
                       what=f"the subscriber's cursor at {sequence}")
-
-
-def outbox_payloads(path):
-    db = sqlite3.connect(path)
-    try:
-        out = []
-        for (frame,) in db.execute("SELECT envelope FROM outbox ORDER BY seq"):
-            env = E.Envelope()
-            env.ParseFromString(frame)
-            ping = D.Ping()
-            ping.ParseFromString(env.payload)
-            out.append(ping.payload)
-        return out
-    finally:
-        db.close()
 
 
 def test_every_event_applied_exactly_once_across_kills(system):

@@ -9,7 +9,6 @@ down run at start, in order; that cancelled and replaced timers do not
 run; and that due instants are business time (CONCERTO_CLOCK_START).
 """
 import os
-import sqlite3
 import tempfile
 import time
 import uuid
@@ -21,7 +20,8 @@ from concerto.common.v1 import envelope_pb2 as E
 from concerto.common.v1 import table_status_pb2 as TS
 from concerto.test.v1 import delivery_pb2 as D
 from concerto.test.v1 import timers_pb2 as T
-from concerto_harness import BIN, Daemon, service_env, tcp_endpoint, wait_until
+from concerto_harness import (BIN, Daemon, outbox_payloads, service_env, tcp_endpoint,
+                              wait_until)
 
 BEFORE_COMMIT = "timer-fired-before-commit"
 AFTER_COMMIT = "timer-fired-after-commit"
@@ -94,19 +94,7 @@ class Publisher:
         assert self.daemon.proc.returncode == -9, self.daemon.log()
 
     def payloads(self):
-        """The outbox's Ping payloads, in sequence order (read from the file)."""
-        db = sqlite3.connect(os.path.join(self.tmp, "testpub.db"))
-        try:
-            out = []
-            for (frame,) in db.execute("SELECT envelope FROM outbox ORDER BY seq"):
-                env = E.Envelope()
-                env.ParseFromString(frame)
-                ping = D.Ping()
-                ping.ParseFromString(env.payload)
-                out.append(ping.payload)
-            return out
-        finally:
-            db.close()
+        return outbox_payloads(os.path.join(self.tmp, "testpub.db"))
 
     def stop(self):
         code = self.daemon.stop()
@@ -152,12 +140,18 @@ def test_timer_survives_a_kill_between_scheduling_and_firing(testpub):
     testpub.stop()
 
 
-def test_crash_at_firing_before_commit_runs_the_timer_after_restart(testpub):
-    testpub.start(CONCERTO_TEST_CRASHPOINT=BEFORE_COMMIT)
-    testpub.schedule("crash-before", testpub.clock().now_ms + 200, "table:t2")
+def crash_at_firing(testpub, point, subject):
+    """Schedules a timer on a daemon that kills itself at `point` when it
+    fires, waits for the kill and starts the daemon again."""
+    testpub.start(CONCERTO_TEST_CRASHPOINT=point)
+    testpub.schedule(point, testpub.clock().now_ms + 200, subject)
     testpub.wait_killed()
-    assert f'msg="crash point reached" point={BEFORE_COMMIT}' in testpub.daemon.log()
+    assert f'msg="crash point reached" point={point}' in testpub.daemon.log()
     testpub.start()
+
+
+def test_crash_at_firing_before_commit_runs_the_timer_after_restart(testpub):
+    crash_at_firing(testpub, BEFORE_COMMIT, "table:t2")
     testpub.wait_events("table:t2", 1)
     assert testpub.pending() == []
     testpub.stop()
@@ -165,11 +159,7 @@ def test_crash_at_firing_before_commit_runs_the_timer_after_restart(testpub):
 
 
 def test_crash_at_firing_after_commit_does_not_run_it_again(testpub):
-    testpub.start(CONCERTO_TEST_CRASHPOINT=AFTER_COMMIT)
-    testpub.schedule("crash-after", testpub.clock().now_ms + 200, "table:t3")
-    testpub.wait_killed()
-    assert f'msg="crash point reached" point={AFTER_COMMIT}' in testpub.daemon.log()
-    testpub.start()
+    crash_at_firing(testpub, AFTER_COMMIT, "table:t3")
     assert testpub.pending() == []
     assert testpub.events("table:t3") == 1
     testpub.stop()

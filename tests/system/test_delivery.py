@@ -50,6 +50,10 @@ def system():
                     for name in ("testpub", "testsub"))
         pub.start()
         sub.start()
+        # A SIGTERM before a daemon has set up its signal handlers kills it
+        # outright: a short test must not stop one that is still starting.
+        pub.wait_log("serving")
+        sub.wait_log("serving")
         ctx = zmq.Context()
         try:
             yield pub, sub, ctx, env, tmp

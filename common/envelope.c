@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <utf8proc.h>
 
+#include "text.h"
 #include "uuid.h"
 #include "xalloc.h"
 
@@ -56,18 +56,7 @@ static int envelope_text_valid(const char *s)
     if (!s)
         return 1;
     size_t n = strlen(s);
-    if (n > ENVELOPE_MAX_TEXT_LEN)
-        return 0;
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    while (n > 0) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t used = utf8proc_iterate(p, (utf8proc_ssize_t)n, &cp);
-        if (used <= 0)
-            return 0;
-        p += used;
-        n -= (size_t)used;
-    }
-    return 1;
+    return n <= ENVELOPE_MAX_TEXT_LEN && text_valid(s, n);
 }
 
 /* protobuf-c keeps an unknown field numbered 0, which no encoder can

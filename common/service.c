@@ -417,12 +417,54 @@ static int service_handle_prune(service_call_t *call, const ProtobufCMessage *ms
 
 /* ---------------------------------------------------------- dispatch */
 
-service_handler_t *service_find_handler(service_t *svc, const char *type)
+/* The index of `type` in `t`, or where it would go (with *found 0). */
+static size_t service_table_index(const service_table_t *t, const char *type, int *found)
 {
-    for (size_t i = 0; i < svc->n_handlers; i++)
-        if (strcmp(svc->handlers[i].desc->name, type) == 0)
-            return &svc->handlers[i];
-    return NULL;
+    size_t lo = 0, hi = t->n;
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(t->v[mid].desc->name, type);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int service_table_add(service_table_t *t, const ProtobufCMessageDescriptor *desc,
+                      service_kind_t kind, service_handler_fn fn, void *arg)
+{
+    int found;
+    size_t i = service_table_index(t, desc->name, &found);
+    if (found) {
+        log_error("handler registered twice", "type=%s", desc->name);
+        return -1;
+    }
+    t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+    memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof *t->v);
+    t->v[i] = (service_handler_t){desc, kind, fn, arg};
+    t->n++;
+    return 0;
+}
+
+const service_handler_t *service_table_find(const service_table_t *t, const char *type)
+{
+    int found;
+    size_t i = service_table_index(t, type, &found);
+    return found ? &t->v[i] : NULL;
+}
+
+void service_table_clear(service_table_t *t)
+{
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
 }
 
 /* Runs one decoded request inside the open batch transaction and returns
@@ -434,7 +476,7 @@ uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *repl
 {
     service_call_t call;
     service_call_init(&call, svc, env);
-    service_handler_t *h = service_find_handler(svc, env->type);
+    const service_handler_t *h = service_table_find(&svc->handlers, env->type);
     if (!h) {
         service_call_fail(&call, STATUS_INVALID_ARGUMENT, "unknown message type %s", env->type);
         uint8_t *r = service_call_pack_reply(&call, reply_len);
@@ -667,16 +709,14 @@ void service_on_router(service_t *svc)
 
 /* -------------------------------------------------------- registration */
 
-int service_on(service_t *svc, const ProtobufCMessageDescriptor *request, service_kind_t kind,
-               service_handler_fn fn, void *arg)
+int service_handle(service_t *svc, const service_handler_spec_t *table, size_t n, void *arg)
 {
-    if (service_find_handler(svc, request->name)) {
-        log_error("handler registered twice", "type=%s", request->name);
-        return -1;
-    }
-    svc->handlers = xrealloc(svc->handlers, (svc->n_handlers + 1) * sizeof *svc->handlers);
-    svc->handlers[svc->n_handlers++] = (service_handler_t){request, kind, fn, arg};
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (service_table_add(&svc->handlers, table[i].request, table[i].kind, table[i].fn,
+                              table[i].arg ? (void *)table[i].arg : arg) != 0)
+            rc = -1;
+    return rc;
 }
 
 int service_subscribe(service_t *svc, const char *name, const char *router_endpoint,
@@ -725,6 +765,16 @@ void service_stop(service_t *svc)
     svc->stopping = 1;
 }
 
+/* What the runtime answers on every service. */
+static const service_handler_spec_t service_builtins[] = {
+    {&concerto__common__v1__status_request__descriptor, SERVICE_QUERY, service_handle_status, NULL},
+    {&concerto__common__v1__replay_request__descriptor, SERVICE_QUERY, service_handle_replay, NULL},
+    {&concerto__common__v1__subscriber_ack__descriptor, SERVICE_QUERY, service_handle_ack, NULL},
+    {&concerto__common__v1__prune_outbox_request__descriptor, SERVICE_QUERY, service_handle_prune,
+     NULL},
+    {&concerto__common__v1__backup_request__descriptor, SERVICE_QUERY, service_handle_backup, NULL},
+};
+
 service_t *service_new(const char *name, store_t *store)
 {
     service_t *svc = xcalloc(1, sizeof *svc);
@@ -741,16 +791,8 @@ service_t *service_new(const char *name, store_t *store)
     svc->backup_dir = slash ? xasprintf("%.*s/backups/%s", (int)(slash - db), db, name)
                             : xasprintf("backups/%s", name);
     svc->backup_step_pages = 64;
-    service_on(svc, &concerto__common__v1__status_request__descriptor, SERVICE_QUERY,
-               service_handle_status, NULL);
-    service_on(svc, &concerto__common__v1__replay_request__descriptor, SERVICE_QUERY,
-               service_handle_replay, NULL);
-    service_on(svc, &concerto__common__v1__subscriber_ack__descriptor, SERVICE_QUERY,
-               service_handle_ack, NULL);
-    service_on(svc, &concerto__common__v1__prune_outbox_request__descriptor, SERVICE_QUERY,
-               service_handle_prune, NULL);
-    service_on(svc, &concerto__common__v1__backup_request__descriptor, SERVICE_QUERY,
-               service_handle_backup, NULL);
+    service_handle(svc, service_builtins, sizeof service_builtins / sizeof service_builtins[0],
+                   NULL);
     return svc;
 }
 
@@ -780,7 +822,7 @@ void service_destroy(service_t **self_p)
     free(svc->backup_dir);
     service_drop_pending(svc);
     free(svc->to_publish);
-    free(svc->handlers);
+    service_table_clear(&svc->handlers);
     free(svc->timers);
     free(svc->name);
     free(svc);

@@ -49,6 +49,27 @@ typedef int (*service_handler_fn)(service_call_t *call, const ProtobufCMessage *
 /* Called every `interval_ms` from the loop. */
 typedef void (*service_timer_fn)(service_t *svc, void *arg);
 
+/* One row of a daemon's handler table: the request type it answers (a
+ * protoc-c descriptor, so a typo is a compile error), whether it is a
+ * command or a query, the handler, and optionally the handler's own `arg`
+ * (when NULL it gets the one given with the table: the daemon's
+ * settings). A daemon declares its table once:
+ *
+ *     static const service_handler_spec_t registry_handlers[] = {
+ *         {&concerto__registry__v1__change_recognition_request__descriptor, SERVICE_COMMAND,
+ *          registry_handle_change_recognition},
+ *         {&concerto__registry__v1__get_territory_request__descriptor, SERVICE_QUERY,
+ *          entity_on_get, &registry_territories},
+ *         ...
+ *     };
+ */
+typedef struct {
+    const ProtobufCMessageDescriptor *request;
+    service_kind_t kind;
+    service_handler_fn fn;
+    const void *arg;
+} service_handler_spec_t;
+
 typedef struct {
     const char *name;                    /* "registry": source name, log field, env prefix */
     const char *default_router;          /* "tcp://127.0.0.1:7101" */
@@ -58,8 +79,13 @@ typedef struct {
     const config_var_t *extra_vars; /* the daemon's own settings, for --help too */
     size_t n_extra_vars;
     const char *summary; /* one line for --help */
-    /* Registers handlers and subscriptions; may read `cfg`. Non-zero stops
-     * the daemon before it serves. */
+    /* The request handlers, registered before setup runs; each is passed
+     * `arg`. */
+    const service_handler_spec_t *handlers;
+    size_t n_handlers;
+    void *arg;
+    /* Optional: reads the daemon's settings (into what `arg` points to),
+     * subscribes, loads data. Non-zero stops the daemon before it serves. */
     int (*setup)(service_t *svc, const config_t *cfg);
 } service_spec_t;
 
@@ -69,9 +95,12 @@ typedef struct {
  * and exits. Returns the process exit code. */
 int service_main(const service_spec_t *spec, int argc, char **argv);
 
-/* Registration, from setup. Each request type has one handler. */
-int service_on(service_t *svc, const ProtobufCMessageDescriptor *request, service_kind_t kind,
-               service_handler_fn fn, void *arg);
+/* Registers the `n` handlers of `table`, each passed its row's `arg` or
+ * else `arg` (what service_main does with the spec's table; tests call it
+ * themselves).
+ * Each request type has one handler: -1 (logged) when a type is already
+ * taken. Requests find their handler by binary search on the type name. */
+int service_handle(service_t *svc, const service_handler_spec_t *table, size_t n, void *arg);
 
 /* Subscribes to another service's events. `name` is its source name;
  * endpoints are where its ROUTER and PUB listen. */

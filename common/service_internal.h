@@ -15,6 +15,18 @@ typedef struct {
     void *arg;
 } service_handler_t;
 
+/* Handlers sorted by type name, found by binary search. */
+typedef struct {
+    service_handler_t *v;
+    size_t n;
+} service_table_t;
+
+/* Adds a handler; -1 (logged) when the type has one already. */
+int service_table_add(service_table_t *t, const ProtobufCMessageDescriptor *desc,
+                      service_kind_t kind, service_handler_fn fn, void *arg);
+const service_handler_t *service_table_find(const service_table_t *t, const char *type);
+void service_table_clear(service_table_t *t);
+
 typedef struct subscriber subscriber_t;
 
 typedef struct {
@@ -52,8 +64,7 @@ struct service {
     size_t batch_max;
     volatile int stopping;
 
-    service_handler_t *handlers;
-    size_t n_handlers;
+    service_table_t handlers;
 
     subscriber_t **subs;
     size_t n_subs;
@@ -111,8 +122,6 @@ service_t *service_new(const char *name, store_t *store);
 void service_publish_heartbeat(service_t *svc);
 /* Reads up to batch_max requests from the ROUTER, runs and answers them. */
 void service_on_router(service_t *svc);
-/* The handler registered for `type`, or NULL. */
-service_handler_t *service_find_handler(service_t *svc, const char *type);
 /* Runs one decoded request inside the open transaction and returns the
  * packed Reply (the caller frees it). Sets *batch_failed when only rolling
  * back the whole transaction can undo the request's writes. */

@@ -247,7 +247,8 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
     svc->backup_step_pages = (int)backup_pages;
     free(svc->backup_dir);
     svc->backup_dir = xasprintf("%s/backups/%s", data_dir, spec->name);
-    if (spec->setup && spec->setup(svc, cfg) != 0) {
+    if (service_handle(svc, spec->handlers, spec->n_handlers, spec->arg) != 0 ||
+        (spec->setup && spec->setup(svc, cfg) != 0)) {
         log_error("setup failed", "service=%s", spec->name);
         goto fail;
     }

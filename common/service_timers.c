@@ -27,7 +27,7 @@ int service_call_schedule(service_call_t *call, const char *key, int64_t due_ms,
                           const ProtobufCMessage *request)
 {
     service_t *svc = call->svc;
-    const service_handler_t *h = service_find_handler(svc, request->descriptor->name);
+    const service_handler_t *h = service_table_find(&svc->handlers, request->descriptor->name);
     if (!h || h->kind != SERVICE_COMMAND) {
         log_error("timer action is not a command of this service", "key=%s type=%s", key,
                   request->descriptor->name);

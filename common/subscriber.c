@@ -28,8 +28,7 @@ struct subscriber {
     char *pub_ep;
     void *sub;
     void *dealer;
-    service_handler_t *handlers;
-    size_t n_handlers;
+    service_table_t handlers;
     uint64_t applied;     /* mirrors the cursors row */
     uint64_t source_head; /* newest head the source announced */
     int replay_pending;
@@ -60,7 +59,7 @@ void subscriber_destroy(subscriber_t **self_p)
         zmq_close(self->sub);
     if (self->dealer)
         zmq_close(self->dealer);
-    free(self->handlers);
+    service_table_clear(&self->handlers);
     free(self->source);
     free(self->router_ep);
     free(self->pub_ep);
@@ -96,9 +95,7 @@ void *subscriber_dealer_socket(subscriber_t *self)
 int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *desc,
                         service_handler_fn fn, void *arg)
 {
-    self->handlers = xrealloc(self->handlers, (self->n_handlers + 1) * sizeof *self->handlers);
-    self->handlers[self->n_handlers++] = (service_handler_t){desc, SERVICE_COMMAND, fn, arg};
-    return 0;
+    return service_table_add(&self->handlers, desc, SERVICE_COMMAND, fn, arg);
 }
 
 static uint64_t subscriber_load_cursor(subscriber_t *self)
@@ -161,14 +158,6 @@ static void subscriber_request_replay(subscriber_t *self)
         self->replay_deadline_ms = service_now_ms() + 200;
 }
 
-static service_handler_t *subscriber_find(subscriber_t *self, const char *type)
-{
-    for (size_t i = 0; i < self->n_handlers; i++)
-        if (strcmp(self->handlers[i].desc->name, type) == 0)
-            return &self->handlers[i];
-    return NULL;
-}
-
 /* Applies one event inside the open transaction. Returns 0 when the
  * cursor may move past it, -1 when the batch must roll back (a database
  * error: retried from the same cursor later). */
@@ -183,7 +172,7 @@ static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int f
                   (unsigned long long)env->sequence, envelope_error_text(err));
         return 0;
     }
-    service_handler_t *h = subscriber_find(self, env->type);
+    const service_handler_t *h = service_table_find(&self->handlers, env->type);
     if (!h)
         return 0;
     ProtobufCMessage *msg = NULL;

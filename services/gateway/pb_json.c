@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pbmsg.h"
+#include "text.h"
 #include "xalloc.h"
 
 #define MEMBER(msg, offset) ((void *)((char *)(msg) + (offset)))
@@ -51,60 +53,6 @@ typedef struct {
     size_t len;
     pb_json_error_t *err;
 } ctx_t;
-
-/* --- UTF-8 --- */
-
-/* Length of the well-formed UTF-8 sequence at s (Unicode table 3-7: no
- * overlongs, surrogates or code points past U+10FFFF), or 0; 0 for NUL
- * too, which no text the gateway passes on may hold. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-
-    if (c == 0)
-        return 0;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        len = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        len = 4;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    if (c == 0xE0)
-        lo = 0xA0;
-    else if (c == 0xED)
-        hi = 0x9F;
-    else if (c == 0xF0)
-        lo = 0x90;
-    else if (c == 0xF4)
-        hi = 0x8F;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
-static int utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t k = utf8_seq_len(p + i, n - i);
-        if (k == 0)
-            return 0;
-        i += k;
-    }
-    return 1;
-}
 
 /* --- names and paths --- */
 
@@ -172,7 +120,7 @@ static void path_append(ctx_t *ctx, const char *s, size_t n)
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < n) {
-        size_t k = p[i] < 0x20 ? 0 : utf8_seq_len(p + i, n - i);
+        size_t k = p[i] < 0x20 ? 0 : text_char_len(s + i, n - i);
         const char *src = k ? s + i : "?";
         size_t w = k ? k : 1;
         if (ctx->len + w >= sizeof(ctx->path))
@@ -228,37 +176,6 @@ __attribute__((format(printf, 2, 3))) static int fail(ctx_t *ctx, const char *fm
 }
 
 /* --- field layout --- */
-
-static size_t value_size(ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-    case PROTOBUF_C_TYPE_FLOAT:
-    case PROTOBUF_C_TYPE_ENUM:
-        return 4;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return 8;
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof(protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_STRING:
-        return sizeof(char *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof(ProtobufCBinaryData);
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof(ProtobufCMessage *);
-    }
-    assert(!"unknown protobuf-c type");
-    return 0;
-}
 
 static int is_oneof(const ProtobufCFieldDescriptor *f)
 {
@@ -332,7 +249,7 @@ static void store_singular(ProtobufCMessage *msg, const ProtobufCFieldDescriptor
         if (has_flag(f))
             *(protobuf_c_boolean *)MEMBER(msg, f->quantifier_offset) = 1;
     }
-    memcpy(MEMBER(msg, f->offset), v, value_size(f->type));
+    memcpy(MEMBER(msg, f->offset), v, pbmsg_value_size(f->type));
 }
 
 /* Appends `v` to repeated field f (the message takes its storage). */
@@ -340,7 +257,7 @@ static void store_append(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
 {
     size_t *n = MEMBER(msg, f->quantifier_offset);
     void **arr = MEMBER(msg, f->offset);
-    size_t sz = value_size(f->type);
+    size_t sz = pbmsg_value_size(f->type);
     *arr = xrealloc(*arr, (*n + 1) * sz);
     memcpy((char *)*arr + *n * sz, v, sz);
     (*n)++;
@@ -541,7 +458,7 @@ static int read_string(ctx_t *ctx, const json_t *j, value_t *v)
     size_t len = json_string_length(j);
     if (memchr(s, '\0', len) != NULL)
         return fail(ctx, "must not contain NUL characters");
-    if (!utf8_valid(s, len))
+    if (!text_valid(s, len))
         return fail(ctx, "is not valid UTF-8");
     v->s = xstrndup(s, len);
     return 0;
@@ -633,7 +550,7 @@ static int read_repeated(ctx_t *ctx, ProtobufCMessage *msg, const ProtobufCField
         return 0;
     /* Sized once, filled in place: the count only ever covers elements
      * that are complete, so an error leaves a freeable message. */
-    size_t sz = value_size(f->type);
+    size_t sz = pbmsg_value_size(f->type);
     size_t *count = MEMBER(msg, f->quantifier_offset);
     char *arr = xcalloc(n, sz);
     *(void **)MEMBER(msg, f->offset) = arr;
@@ -837,12 +754,12 @@ int pb_json_set_field_from_string(ProtobufCMessage *msg, const char *name, const
 
 json_t *pb_json_text(const char *s, size_t len)
 {
-    if (utf8_valid(s, len))
+    if (text_valid(s, len))
         return json_stringn_nocheck(s, len); /* checked just above */
     char *buf = xmalloc(len * 3 + 1);
     size_t n = 0;
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq_len((const unsigned char *)s + i, len - i);
+        size_t k = text_char_len(s + i, len - i);
         if (k == 0) {
             memcpy(buf + n, "\xEF\xBF\xBD", 3);
             n += 3;
@@ -961,7 +878,7 @@ static int is_present(const ProtobufCMessage *msg, const ProtobufCFieldDescripto
         static const unsigned char zero[sizeof(ProtobufCBinaryData)];
         if (f->type == PROTOBUF_C_TYPE_BYTES)
             return ((const ProtobufCBinaryData *)p)->len > 0;
-        return memcmp(p, zero, value_size(f->type)) != 0;
+        return memcmp(p, zero, pbmsg_value_size(f->type)) != 0;
     }
     return 1;
 }
@@ -980,7 +897,7 @@ static json_t *message_to_json(const ProtobufCMessage *msg, int depth)
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             size_t n = *(const size_t *)CMEMBER(msg, f->quantifier_offset);
             const char *arr = *(const char *const *)CMEMBER(msg, f->offset);
-            size_t sz = value_size(f->type);
+            size_t sz = pbmsg_value_size(f->type);
             v = json_array();
             for (size_t k = 0; k < n && v != NULL; k++) {
                 json_t *e = value_to_json(f, arr + k * sz, depth);

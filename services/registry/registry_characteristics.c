@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "registry_validate.h"
+#include "date.h"
 
 const char *const registry_characteristic_codes[REGISTRY_CHAR_COUNT] = {
     "intersectoral", "multi_network", "structured_permanent", "networking_synergy"};
@@ -48,8 +48,7 @@ static void registry_eval_synergy(const registry_facts_t *f, registry_verdict_t 
         snprintf(v->summary, sizeof v->summary, "no attestation on or before %s", f->as_of);
         return;
     }
-    long long age =
-        (long long)(registry_date_days(f->as_of) - registry_date_days(f->attestation_on));
+    long long age = (long long)(date_days(f->as_of) - date_days(f->attestation_on));
     v->met = age >= 0 && age <= REGISTRY_ATTESTATION_VALID_DAYS;
     snprintf(v->summary, sizeof v->summary, "latest attestation %s (%lld days old, valid for %d)",
              f->attestation_on, age, REGISTRY_ATTESTATION_VALID_DAYS);

@@ -9,7 +9,8 @@
 
 #include "registry.h"
 #include "registry_characteristics.h"
-#include "registry_validate.h"
+#include "field.h"
+#include "row.h"
 #include "xalloc.h"
 
 static void eval_fact(Concerto__Registry__V1__Characteristic *c, const char *name,
@@ -39,19 +40,29 @@ static void eval_fact_int(Concerto__Registry__V1__Characteristic *c, const char 
     " AND m.joined_on <= ?2 AND (m.left_on IS NULL OR m.left_on > ?2)"                             \
     " ORDER BY 1"
 
+/* `sql` with ?1 the Table and ?2 the date; NULL (recorded) on error. */
+static sqlite3_stmt *eval_stmt(ctx_t *ctx, const char *sql, const char *table_id, const char *as_of)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, sql);
+    if (st) {
+        sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, as_of, -1, SQLITE_TRANSIENT);
+    }
+    return st;
+}
+
 /* Distinct sectors (or networks) of the Table's active members, joined
  * with ", " into a new string; *count gets how many. */
-static char *eval_distinct(reg_ctx_t *ctx, int networks, const char *table_id, const char *as_of,
+static char *eval_distinct(ctx_t *ctx, int networks, const char *table_id, const char *as_of,
                            size_t *count)
 {
     sqlite3_stmt *st =
-        reg_stmt(ctx, networks ? EVAL_DISTINCT_SQL("network") : EVAL_DISTINCT_SQL("sector"));
+        eval_stmt(ctx, networks ? EVAL_DISTINCT_SQL("network") : EVAL_DISTINCT_SQL("sector"),
+                  table_id, as_of);
     *count = 0;
     char *out = xstrdup("");
     if (!st)
         return out;
-    sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, as_of, -1, SQLITE_TRANSIENT);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char *next =
             xasprintf("%s%s%s", out, *count ? ", " : "", (const char *)sqlite3_column_text(st, 0));
@@ -63,57 +74,56 @@ static char *eval_distinct(reg_ctx_t *ctx, int networks, const char *table_id, c
     return out;
 }
 
-static size_t eval_board_members(reg_ctx_t *ctx, const char *table_id, const char *as_of)
+static size_t eval_board_members(ctx_t *ctx, const char *table_id, const char *as_of)
 {
-    sqlite3_stmt *st = reg_stmt(ctx, "SELECT count(*) FROM membership WHERE table_id = ?1"
-                                     " AND role = 'board' AND joined_on <= ?2"
-                                     " AND (left_on IS NULL OR left_on > ?2)");
+    sqlite3_stmt *st = eval_stmt(ctx,
+                                 "SELECT count(*) FROM membership WHERE table_id = ?1"
+                                 " AND role = 'board' AND joined_on <= ?2"
+                                 " AND (left_on IS NULL OR left_on > ?2)",
+                                 table_id, as_of);
     if (!st)
         return 0;
-    sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, as_of, -1, SQLITE_TRANSIENT);
     size_t n = sqlite3_step(st) == SQLITE_ROW ? (size_t)sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return n;
 }
 
 /* The latest attestation on or before as_of: fills date and author. */
-static int eval_attestation(reg_ctx_t *ctx, const char *table_id, const char *as_of, char date[11],
+static int eval_attestation(ctx_t *ctx, const char *table_id, const char *as_of, char date[11],
                             char **author)
 {
-    sqlite3_stmt *st = reg_stmt(ctx, "SELECT attested_on, author FROM attestation"
-                                     " WHERE table_id = ?1 AND attested_on <= ?2"
-                                     " ORDER BY attested_on DESC, id DESC LIMIT 1");
+    sqlite3_stmt *st = eval_stmt(ctx,
+                                 "SELECT attested_on, author FROM attestation"
+                                 " WHERE table_id = ?1 AND attested_on <= ?2"
+                                 " ORDER BY attested_on DESC, id DESC LIMIT 1",
+                                 table_id, as_of);
     if (!st)
         return 0;
-    sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, as_of, -1, SQLITE_TRANSIENT);
     int found = sqlite3_step(st) == SQLITE_ROW;
     if (found) {
         snprintf(date, 11, "%s", (const char *)sqlite3_column_text(st, 0));
-        *author = reg_column_text(st, 1);
+        *author = row_text(st, 1);
     }
     sqlite3_reset(st);
     return found;
 }
 
-static int evaluate_handle(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+int registry_handle_get_characteristics(service_call_t *call, const ProtobufCMessage *msg,
+                                        void *arg)
 {
     const Concerto__Registry__V1__GetCharacteristicsRequest *req = (const void *)msg;
     const registry_config_t *cfg = arg;
-    reg_ctx_t ctx;
-    reg_ctx_init(&ctx, call, cfg);
-    reg_check_slug(&ctx, "table_id", req->table_id, 1);
-    reg_check_date(&ctx, "as_of", req->as_of, 0);
+    ctx_t ctx;
+    ctx_init(&ctx, call);
+    field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
+    field_date(&ctx, "as_of", req->as_of, 0);
     if (ctx.problems)
-        return reg_fail(&ctx);
-    const char *as_of = reg_nonempty(req->as_of) ? req->as_of : ctx.today;
-    reg_table_t *t = registry_table_load(&ctx, req->table_id);
-    if (!t) {
-        reg_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
-        return reg_fail(&ctx);
-    }
+        return ctx_fail(&ctx);
+    const char *as_of = field_nonempty(req->as_of) ? req->as_of : ctx.today;
+    reg_table_t *t =
+        (reg_table_t *)entity_require(&ctx, &registry_table_entity, "table_id", req->table_id);
+    if (!t)
+        return ctx_fail(&ctx);
     const reg_governance_t *g = t->governance;
     registry_facts_t f = {
         .as_of = as_of, .incorporated = -1, .board_seats = -1, .meetings_per_year = -1};
@@ -181,7 +191,7 @@ static int evaluate_handle(service_call_t *call, const ProtobufCMessage *msg, vo
         eval_fact(&cs[REGISTRY_CHAR_SYNERGY], "author", att_author ? att_author : "");
     }
 
-    int rc = reg_finish(&ctx, &res.base);
+    int rc = ctx_finish(&ctx, &res.base);
     for (int i = 0; i < REGISTRY_CHAR_COUNT; i++) {
         for (size_t j = 0; j < cs[i].n_facts; j++)
             protobuf_c_message_free_unpacked(&cs[i].facts[j]->base, NULL);
@@ -192,10 +202,4 @@ static int evaluate_handle(service_call_t *call, const ProtobufCMessage *msg, vo
     free(att_author);
     protobuf_c_message_free_unpacked(&t->base, NULL);
     return rc;
-}
-
-int registry_evaluate_setup(service_t *svc, const registry_config_t *cfg)
-{
-    return service_on(svc, &concerto__registry__v1__get_characteristics_request__descriptor,
-                      SERVICE_QUERY, evaluate_handle, (void *)cfg);
 }

@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "log.h"
+#include "field.h"
 #include "outbox.h"
+#include "page.h"
+#include "pbmsg.h"
 #include "registry.h"
 #include "xalloc.h"
 
@@ -18,44 +21,20 @@ typedef struct {
     int failed;
 } history_page_t;
 
-/* Unpacks the event payload into the matching typed field; returns 0 if
- * the type is one of a Table's events. */
+/* Unpacks the event into the entry's field of the event's type (each of a
+ * Table's events has one); returns -1 for a type it has none for. */
 static int history_decode(Concerto__Registry__V1__HistoryEntry *e, const envelope_t *env)
 {
-    static const ProtobufCMessageDescriptor *const types[] = {
-        &concerto__registry__v1__table_registered__descriptor,
-        &concerto__registry__v1__table_updated__descriptor,
-        &concerto__registry__v1__recognition_changed__descriptor,
-        &concerto__registry__v1__membership_started__descriptor,
-        &concerto__registry__v1__membership_ended__descriptor,
-        &concerto__registry__v1__attestation_recorded__descriptor,
-    };
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        if (strcmp(types[i]->name, env->type) != 0)
+    const ProtobufCMessageDescriptor *d = e->base.descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const ProtobufCMessageDescriptor *type = f->descriptor;
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE || strcmp(type->name, env->type) != 0)
             continue;
         ProtobufCMessage *m = NULL;
-        if (envelope_unpack_payload(env, types[i], &m) != ENVELOPE_OK)
+        if (envelope_unpack_payload(env, type, &m) != ENVELOPE_OK)
             return -1;
-        switch (i) {
-        case 0:
-            e->table_registered = (void *)m;
-            break;
-        case 1:
-            e->table_updated = (void *)m;
-            break;
-        case 2:
-            e->recognition_changed = (void *)m;
-            break;
-        case 3:
-            e->membership_started = (void *)m;
-            break;
-        case 4:
-            e->membership_ended = (void *)m;
-            break;
-        default:
-            e->attestation_recorded = (void *)m;
-            break;
-        }
+        *(ProtobufCMessage **)pbmsg_member(&e->base, f) = m;
         return 0;
     }
     return -1;
@@ -97,18 +76,19 @@ static int history_visit(uint64_t seq, const uint8_t *frame, size_t len, void *a
     return 0;
 }
 
-static int history_handle(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+int registry_handle_get_table_history(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     const Concerto__Registry__V1__GetTableHistoryRequest *req = (const void *)msg;
-    reg_ctx_t ctx;
-    reg_ctx_init(&ctx, call, arg);
-    reg_check_slug(&ctx, "table_id", req->table_id, 1);
-    size_t limit = (size_t)reg_limit(&ctx, req->limit);
-    if (!ctx.problems && !registry_exists(&ctx, REGISTRY_TABLE, req->table_id))
-        reg_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
+    ctx_t ctx;
+    (void)arg;
+    ctx_init(&ctx, call);
+    field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
+    size_t limit = (size_t)page_limit(&ctx, req->limit);
+    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TABLE_EXISTS, req->table_id))
+        ctx_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
                       req->table_id);
     if (ctx.problems)
-        return reg_fail(&ctx);
+        return ctx_fail(&ctx);
     Concerto__Registry__V1__TableHistory h = CONCERTO__REGISTRY__V1__TABLE_HISTORY__INIT;
     h.table_id = req->table_id;
     h.entries = xcalloc(limit, sizeof *h.entries);
@@ -118,20 +98,14 @@ static int history_handle(service_call_t *call, const ProtobufCMessage *msg, voi
     if (outbox_read_subject(ctx.store, subject, req->after_sequence, limit + 1, history_visit,
                             &page) < 0 ||
         page.failed)
-        reg_problem(&ctx, STATUS_INTERNAL, "cannot read the history");
+        ctx_problem(&ctx, STATUS_INTERNAL, "cannot read the history");
     if (page.more && h.n_entries) {
         h.has_next_after_sequence = 1;
         h.next_after_sequence = h.entries[h.n_entries - 1]->sequence;
     }
-    int rc = reg_finish(&ctx, &h.base);
+    int rc = ctx_finish(&ctx, &h.base);
     for (size_t i = 0; i < h.n_entries; i++)
         protobuf_c_message_free_unpacked(&h.entries[i]->base, NULL);
     free(h.entries);
     return rc;
-}
-
-int registry_history_setup(service_t *svc, const registry_config_t *cfg)
-{
-    return service_on(svc, &concerto__registry__v1__get_table_history_request__descriptor,
-                      SERVICE_QUERY, history_handle, (void *)cfg);
 }

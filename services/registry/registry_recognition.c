@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "registry_validate.h"
+#include "shape.h"
 
 static const struct {
     const char *from;
@@ -16,7 +17,7 @@ static const struct {
 
 int registry_recognition_known(const char *status)
 {
-    return status && registry_in_vocabulary(registry_statuses, status);
+    return status && shape_word(registry_statuses, status);
 }
 
 int registry_recognition_allowed(const char *from, const char *to)

@@ -1,11 +1,12 @@
 /* registry_service: the registry daemon's spec: settings (the
- * characteristics' thresholds, demo data), schema, handlers, and loading
- * the demo data at start when no Table is registered (see
- * registry_service.h). */
+ * characteristics' thresholds, demo data), schema, the table of its
+ * handlers, and loading the demo data at start when no Table is
+ * registered (see registry_service.h). */
 #include "registry_service.h"
 
 #include <string.h>
 
+#include "concerto/common/v1/table_status.pb-c.h"
 #include "log.h"
 #include "registry_import.h"
 #include "registry_schema.h"
@@ -24,14 +25,43 @@ static const config_var_t registry_vars[] = {
 
 static registry_config_t registry_cfg;
 
+#define REG(name) (&concerto__registry__v1__##name##__descriptor)
+
+/* Every request the registry answers. */
+static const service_handler_spec_t registry_handlers[] = {
+    {REG(register_territory_request), SERVICE_COMMAND, entity_on_register,
+     &registry_territory_entity},
+    {REG(update_territory_request), SERVICE_COMMAND, entity_on_update, &registry_territory_entity},
+    {REG(get_territory_request), SERVICE_QUERY, entity_on_get, &registry_territory_entity},
+    {REG(list_territories_request), SERVICE_QUERY, page_on_list, &registry_territory_list},
+    {REG(register_organization_request), SERVICE_COMMAND, entity_on_register,
+     &registry_organization_entity},
+    {REG(update_organization_request), SERVICE_COMMAND, entity_on_update,
+     &registry_organization_entity},
+    {REG(get_organization_request), SERVICE_QUERY, entity_on_get, &registry_organization_entity},
+    {REG(list_organizations_request), SERVICE_QUERY, page_on_list, &registry_organization_list},
+    {REG(register_table_request), SERVICE_COMMAND, registry_handle_register_table, NULL},
+    {REG(update_table_request), SERVICE_COMMAND, entity_on_update, &registry_table_entity},
+    {REG(change_recognition_request), SERVICE_COMMAND, registry_handle_change_recognition, NULL},
+    {REG(get_table_request), SERVICE_QUERY, entity_on_get, &registry_table_entity},
+    {REG(list_tables_request), SERVICE_QUERY, page_on_list, &registry_table_list},
+    /* The registry's part of the gateway's fan-out status: the Table. */
+    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY, entity_on_get,
+     &registry_table_entity},
+    {REG(add_membership_request), SERVICE_COMMAND, registry_handle_add_membership, NULL},
+    {REG(end_membership_request), SERVICE_COMMAND, registry_handle_end_membership, NULL},
+    {REG(list_memberships_request), SERVICE_QUERY, page_on_list, &registry_membership_list},
+    {REG(record_attestation_request), SERVICE_COMMAND, registry_handle_record_attestation, NULL},
+    {REG(list_attestations_request), SERVICE_QUERY, page_on_list, &registry_attestation_list},
+    {REG(get_characteristics_request), SERVICE_QUERY, registry_handle_get_characteristics, NULL},
+    {REG(get_table_history_request), SERVICE_QUERY, registry_handle_get_table_history, NULL},
+    {REG(import_request), SERVICE_COMMAND, registry_handle_import, NULL},
+};
+#define N_HANDLERS (sizeof registry_handlers / sizeof registry_handlers[0])
+
 int registry_register_handlers(service_t *svc, const registry_config_t *cfg)
 {
-    if (registry_territory_setup(svc, cfg) || registry_organization_setup(svc, cfg) ||
-        registry_table_setup(svc, cfg) || registry_membership_setup(svc, cfg) ||
-        registry_evaluate_setup(svc, cfg) || registry_history_setup(svc, cfg) ||
-        registry_import_setup(svc, cfg))
-        return -1;
-    return 0;
+    return service_handle(svc, registry_handlers, N_HANDLERS, (void *)cfg);
 }
 
 static int registry_table_count(service_t *svc)
@@ -99,8 +129,6 @@ static int registry_setup(service_t *svc, const config_t *cfg)
     registry_cfg.min_sectors = (unsigned)sectors;
     registry_cfg.min_networks = (unsigned)networks;
     registry_cfg.min_meetings = (unsigned)meetings;
-    if (registry_register_handlers(svc, &registry_cfg) != 0)
-        return -1;
     const char *demo = config_str(cfg, "CONCERTO_REGISTRY_DEMO_DATA");
     if (*demo) {
         int n = registry_table_count(svc);
@@ -126,6 +154,9 @@ void registry_spec_init(service_spec_t *spec)
     spec->n_migrations = registry_migration_count;
     spec->extra_vars = registry_vars;
     spec->n_extra_vars = sizeof registry_vars / sizeof registry_vars[0];
+    spec->handlers = registry_handlers;
+    spec->n_handlers = N_HANDLERS;
+    spec->arg = &registry_cfg;
     spec->summary = "The registry of Montréal's Tables de quartier: territories, Tables, member "
                     "organizations, memberships, recognition and the four characteristics.\n"
                     "Also: concerto-registry import DIR (see concerto-registry import --help).";

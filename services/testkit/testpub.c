@@ -136,23 +136,16 @@ static int testpub_handle_clock(service_call_t *call, const ProtobufCMessage *ms
     return service_call_reply(call, &res.base);
 }
 
-static int testpub_setup(service_t *svc, const config_t *cfg)
-{
-    (void)cfg;
-    if (service_on(svc, &concerto__test__v1__emit__descriptor, SERVICE_COMMAND, testpub_handle_emit,
-                   NULL) != 0 ||
-        service_on(svc, &concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND,
-                   testpub_handle_schedule, NULL) != 0 ||
-        service_on(svc, &concerto__test__v1__cancel_timer__descriptor, SERVICE_COMMAND,
-                   testpub_handle_cancel, NULL) != 0 ||
-        service_on(svc, &concerto__test__v1__list_timers__descriptor, SERVICE_QUERY,
-                   testpub_handle_list, NULL) != 0 ||
-        service_on(svc, &concerto__test__v1__clock_request__descriptor, SERVICE_QUERY,
-                   testpub_handle_clock, NULL) != 0)
-        return -1;
-    return service_on(svc, &concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
-                      testpub_handle_table_status, NULL);
-}
+static const service_handler_spec_t testpub_handlers[] = {
+    {&concerto__test__v1__emit__descriptor, SERVICE_COMMAND, testpub_handle_emit, NULL},
+    {&concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND, testpub_handle_schedule,
+     NULL},
+    {&concerto__test__v1__cancel_timer__descriptor, SERVICE_COMMAND, testpub_handle_cancel, NULL},
+    {&concerto__test__v1__list_timers__descriptor, SERVICE_QUERY, testpub_handle_list, NULL},
+    {&concerto__test__v1__clock_request__descriptor, SERVICE_QUERY, testpub_handle_clock, NULL},
+    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
+     testpub_handle_table_status, NULL},
+};
 
 int main(int argc, char **argv)
 {
@@ -169,7 +162,8 @@ int main(int argc, char **argv)
         .summary = "Test publisher: emits one event per Emit command, now or on a durable timer.",
         .extra_vars = testpub_vars,
         .n_extra_vars = sizeof testpub_vars / sizeof testpub_vars[0],
-        .setup = testpub_setup,
+        .handlers = testpub_handlers,
+        .n_handlers = sizeof testpub_handlers / sizeof testpub_handlers[0],
     };
     return service_main(&spec, argc, argv);
 }

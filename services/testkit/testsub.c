@@ -74,9 +74,12 @@ static int testsub_setup(service_t *svc, const config_t *cfg)
     if (service_on_event(svc, "testpub", &concerto__test__v1__ping__descriptor, testsub_on_ping,
                          NULL) != 0)
         return -1;
-    return service_on(svc, &concerto__test__v1__stats__descriptor, SERVICE_QUERY,
-                      testsub_handle_stats, NULL);
+    return 0;
 }
+
+static const service_handler_spec_t testsub_handlers[] = {
+    {&concerto__test__v1__stats__descriptor, SERVICE_QUERY, testsub_handle_stats, NULL},
+};
 
 int main(int argc, char **argv)
 {
@@ -93,6 +96,8 @@ int main(int argc, char **argv)
         .extra_vars = vars,
         .n_extra_vars = sizeof vars / sizeof vars[0],
         .summary = "Test subscriber: applies testpub's events and counts them.",
+        .handlers = testsub_handlers,
+        .n_handlers = sizeof testsub_handlers / sizeof testsub_handlers[0],
         .setup = testsub_setup,
     };
     return service_main(&spec, argc, argv);

@@ -65,7 +65,10 @@ static int setup(void **state)
     store_options_t opt = {":memory:", NULL, 0};
     f->store = store_open(&opt, schema, 1, err, sizeof err);
     f->svc = service_new_for_test("unit", f->store);
-    service_on(f->svc, &concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL);
+    static const service_handler_spec_t handlers[] = {
+        {&concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL},
+    };
+    assert_int_equal(service_handle(f->svc, handlers, 1, NULL), 0);
     *state = f;
     return 0;
 }
@@ -247,6 +250,59 @@ static void test_unknown_type_and_garbage_get_invalid_argument(void **state)
     concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
+static int handle_stats(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)msg;
+    Concerto__Test__V1__StatsResult res = CONCERTO__TEST__V1__STATS_RESULT__INIT;
+    res.has_applied = 1;
+    res.applied = *(const uint64_t *)arg;
+    return service_call_reply(call, &res.base);
+}
+
+/* Handlers come from a table: each type finds its own (among the
+ * runtime's built-in ones), with the table's argument, and a type may
+ * have one handler only. */
+static void test_handler_table_dispatches_each_type_and_refuses_a_second(void **state)
+{
+    fixture_t *f = *state;
+    static const uint64_t seven = 7;
+    static const service_handler_spec_t more[] = {
+        {&concerto__test__v1__stats__descriptor, SERVICE_QUERY, handle_stats, NULL},
+    };
+    assert_int_equal(service_handle(f->svc, more, 1, (void *)&seven), 0);
+    assert_int_equal(service_handle(f->svc, more, 1, (void *)&seven), -1);
+    static const service_handler_spec_t again[] = {
+        {&concerto__test__v1__emit__descriptor, SERVICE_QUERY, handle_stats, NULL},
+    };
+    assert_int_equal(service_handle(f->svc, again, 1, NULL), -1);
+
+    Concerto__Test__V1__Stats stats = CONCERTO__TEST__V1__STATS__INIT;
+    size_t plen = 0, len = 0;
+    uint8_t *p = message_pack(&stats.base, &plen);
+    uint8_t id[16];
+    envelope_t env;
+    envelope_prepare(&env, id, "test", stats.base.descriptor->name, p, plen);
+    uint8_t *frame = envelope_pack(&env, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_OK);
+    assert_string_equal(r->result_type, "concerto.test.v1.StatsResult");
+    Concerto__Test__V1__StatsResult *res =
+        concerto__test__v1__stats_result__unpack(NULL, r->result.len, r->result.data);
+    assert_int_equal(res->applied, 7);
+    concerto__test__v1__stats_result__free_unpacked(res, NULL);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    free(frame);
+    free(p);
+
+    /* The emit handler is still the first one registered. */
+    frame = frame_for("x", NULL, NULL, &len);
+    r = dispatch(f, frame, len);
+    assert_int_equal(r->status, STATUS_OK);
+    assert_string_equal(r->result_type, "concerto.test.v1.Emitted");
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    free(frame);
+}
+
 static void test_status_request_reports_head(void **state)
 {
     fixture_t *f = *state;
@@ -355,6 +411,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_fails_when_its_ack_cannot_be_recorded, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_handler_table_dispatches_each_type_and_refuses_a_second, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -256,13 +256,15 @@ static int setup(void **state)
     fixture_t *f = calloc(1, sizeof *f);
     f->store = open_store(":memory:");
     f->svc = service_new_for_test("unit", f->store);
-    service_on(f->svc, &concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL);
-    service_on(f->svc, &concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND,
-               handle_schedule, NULL);
-    service_on(f->svc, &concerto__test__v1__list_timers__descriptor, SERVICE_QUERY, handle_list,
-               NULL);
-    service_on(f->svc, &concerto__test__v1__clock_request__descriptor, SERVICE_COMMAND,
-               handle_schedule_query, NULL);
+    static const service_handler_spec_t handlers[] = {
+        {&concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL},
+        {&concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND, handle_schedule, NULL},
+        {&concerto__test__v1__list_timers__descriptor, SERVICE_QUERY, handle_list, NULL},
+        {&concerto__test__v1__clock_request__descriptor, SERVICE_COMMAND, handle_schedule_query,
+         NULL},
+    };
+    assert_int_equal(service_handle(f->svc, handlers, sizeof handlers / sizeof handlers[0], NULL),
+                     0);
     emit_calls = 0;
     emit_fails_internal = 0;
     *state = f;

@@ -674,6 +674,14 @@ static void test_lists_filter_search_and_page(void **state)
     char *last = NULL;
     expect_tables(&req, 1, "tqmn", &last);
     assert_null(last);
+    /* A cursor is bound to the filters it was made with: with others it
+     * would page through another query. A new page size is fine. */
+    req.search = "tqmn";
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "cursor", "other filters");
+    req.search = NULL;
+    req.limit = 2;
+    expect_tables(&req, 1, "tqmn", NULL);
+    req.limit = 1;
     free(cursor);
     req.cursor = "not-a-cursor";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "cursor", NULL);

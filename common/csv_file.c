@@ -1,6 +1,6 @@
-/* registry_csv: CSV files parsed with libcsv, with line numbers and
- * limits (see registry_csv.h). */
-#include "registry_csv.h"
+/* csv_file: CSV files parsed with libcsv, with line numbers and
+ * limits (see csv_file.h). */
+#include "csv_file.h"
 
 #include <csv.h>
 #include <stdarg.h>
@@ -11,9 +11,9 @@
 #include "xalloc.h"
 
 typedef struct {
-    registry_csv_t *csv;
-    const registry_csv_limits_t *limits;
-    registry_csv_error_t *err;
+    csv_file_t *csv;
+    const csv_file_limits_t *limits;
+    csv_file_error_t *err;
     size_t line; /* line being fed to the parser */
     char **cur;  /* cells of the row being read */
     size_t n_cur;
@@ -21,12 +21,12 @@ typedef struct {
     size_t next_row_line; /* where the row after the last one starts */
     size_t rows_cap;
     int failed;
-} registry_csv_state_t;
+} csv_file_state_t;
 
-static void registry_csv_fail(registry_csv_state_t *st, size_t line, const char *fmt, ...)
+static void csv_file_fail(csv_file_state_t *st, size_t line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void registry_csv_fail(registry_csv_state_t *st, size_t line, const char *fmt, ...)
+static void csv_file_fail(csv_file_state_t *st, size_t line, const char *fmt, ...)
 {
     if (st->failed)
         return;
@@ -38,24 +38,24 @@ static void registry_csv_fail(registry_csv_state_t *st, size_t line, const char 
     va_end(ap);
 }
 
-static void registry_csv_free_cells(char **cells, size_t n)
+static void csv_file_free_cells(char **cells, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(cells[i]);
     free(cells);
 }
 
-static void registry_csv_on_field(void *data, size_t len, void *arg)
+static void csv_file_on_field(void *data, size_t len, void *arg)
 {
-    registry_csv_state_t *st = arg;
+    csv_file_state_t *st = arg;
     if (st->failed)
         return;
     if (len > st->limits->max_cell) {
-        registry_csv_fail(st, st->line, "a field is longer than %zu bytes", st->limits->max_cell);
+        csv_file_fail(st, st->line, "a field is longer than %zu bytes", st->limits->max_cell);
         return;
     }
     if (st->n_cur == st->limits->max_columns) {
-        registry_csv_fail(st, st->line, "more than %zu fields", st->limits->max_columns);
+        csv_file_fail(st, st->line, "more than %zu fields", st->limits->max_columns);
         return;
     }
     if (st->n_cur == 0) {
@@ -65,7 +65,7 @@ static void registry_csv_on_field(void *data, size_t len, void *arg)
     st->cur[st->n_cur++] = data ? xstrndup(data, len) : xstrdup("");
 }
 
-static int registry_csv_all_empty(char **cells, size_t n)
+static int csv_file_all_empty(char **cells, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (cells[i][0])
@@ -73,29 +73,29 @@ static int registry_csv_all_empty(char **cells, size_t n)
     return 1;
 }
 
-static void registry_csv_on_row(int term, void *arg)
+static void csv_file_on_row(int term, void *arg)
 {
     (void)term;
-    registry_csv_state_t *st = arg;
+    csv_file_state_t *st = arg;
     char **cells = st->cur;
     size_t n = st->n_cur;
     st->cur = NULL;
     st->n_cur = 0;
     st->next_row_line = st->line + 1;
     if (st->failed || n == 0) {
-        registry_csv_free_cells(cells, n);
+        csv_file_free_cells(cells, n);
         return;
     }
-    registry_csv_t *csv = st->csv;
+    csv_file_t *csv = st->csv;
     if (!csv->columns) {
         for (size_t i = 0; i < n; i++) {
             if (!cells[i][0]) {
-                registry_csv_fail(st, st->cur_line, "header column %zu is empty", i + 1);
+                csv_file_fail(st, st->cur_line, "header column %zu is empty", i + 1);
                 break;
             }
             for (size_t j = 0; j < i; j++)
                 if (strcmp(cells[i], cells[j]) == 0) {
-                    registry_csv_fail(st, st->cur_line, "header column %s appears twice", cells[i]);
+                    csv_file_fail(st, st->cur_line, "header column %s appears twice", cells[i]);
                     break;
                 }
         }
@@ -103,29 +103,29 @@ static void registry_csv_on_row(int term, void *arg)
         csv->n_columns = n;
         return;
     }
-    if (registry_csv_all_empty(cells, n)) {
-        registry_csv_free_cells(cells, n);
+    if (csv_file_all_empty(cells, n)) {
+        csv_file_free_cells(cells, n);
         return;
     }
     if (n != csv->n_columns) {
-        registry_csv_fail(st, st->cur_line, "%zu fields but the header has %zu", n, csv->n_columns);
-        registry_csv_free_cells(cells, n);
+        csv_file_fail(st, st->cur_line, "%zu fields but the header has %zu", n, csv->n_columns);
+        csv_file_free_cells(cells, n);
         return;
     }
     if (csv->n_rows == st->limits->max_rows) {
-        registry_csv_fail(st, st->cur_line, "more than %zu rows", st->limits->max_rows);
-        registry_csv_free_cells(cells, n);
+        csv_file_fail(st, st->cur_line, "more than %zu rows", st->limits->max_rows);
+        csv_file_free_cells(cells, n);
         return;
     }
     if (csv->n_rows == st->rows_cap) {
         st->rows_cap = st->rows_cap ? st->rows_cap * 2 : 64;
         csv->rows = xrealloc(csv->rows, st->rows_cap * sizeof *csv->rows);
     }
-    csv->rows[csv->n_rows++] = (registry_csv_row_t){st->cur_line, n, cells};
+    csv->rows[csv->n_rows++] = (csv_file_row_t){st->cur_line, n, cells};
 }
 
-int registry_csv_parse(const char *text, size_t len, const registry_csv_limits_t *limits,
-                       registry_csv_t **out, registry_csv_error_t *err)
+int csv_file_parse(const char *text, size_t len, const csv_file_limits_t *limits, csv_file_t **out,
+                   csv_file_error_t *err)
 {
     *out = NULL;
     memset(err, 0, sizeof *err);
@@ -138,52 +138,51 @@ int registry_csv_parse(const char *text, size_t len, const registry_csv_limits_t
         snprintf(err->message, sizeof err->message, "cannot start the CSV parser");
         return -1;
     }
-    registry_csv_state_t st = {.csv = xcalloc(1, sizeof(registry_csv_t)),
-                               .limits = limits,
-                               .err = err,
-                               .line = 1,
-                               .next_row_line = 1};
+    csv_file_state_t st = {.csv = xcalloc(1, sizeof(csv_file_t)),
+                           .limits = limits,
+                           .err = err,
+                           .line = 1,
+                           .next_row_line = 1};
     /* Feed one line at a time so that callbacks know the line number. */
     size_t pos = 0;
     while (pos < len && !st.failed) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t chunk = nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
-        if (csv_parse(&p, text + pos, chunk, registry_csv_on_field, registry_csv_on_row, &st) !=
-            chunk)
-            registry_csv_fail(&st, st.line, "malformed CSV (%s)", csv_strerror(csv_error(&p)));
+        if (csv_parse(&p, text + pos, chunk, csv_file_on_field, csv_file_on_row, &st) != chunk)
+            csv_file_fail(&st, st.line, "malformed CSV (%s)", csv_strerror(csv_error(&p)));
         pos += chunk;
         if (nl)
             st.line++;
     }
-    if (!st.failed && csv_fini(&p, registry_csv_on_field, registry_csv_on_row, &st) != 0)
-        registry_csv_fail(&st, st.next_row_line,
-                          "malformed CSV (quoted field not closed by the end of the file)");
+    if (!st.failed && csv_fini(&p, csv_file_on_field, csv_file_on_row, &st) != 0)
+        csv_file_fail(&st, st.next_row_line,
+                      "malformed CSV (quoted field not closed by the end of the file)");
     csv_free(&p);
-    registry_csv_free_cells(st.cur, st.n_cur);
+    csv_file_free_cells(st.cur, st.n_cur);
     if (!st.failed && !st.csv->columns)
-        registry_csv_fail(&st, 0, "no header line");
+        csv_file_fail(&st, 0, "no header line");
     if (st.failed) {
-        registry_csv_destroy(&st.csv);
+        csv_file_destroy(&st.csv);
         return -1;
     }
     *out = st.csv;
     return 0;
 }
 
-void registry_csv_destroy(registry_csv_t **self_p)
+void csv_file_destroy(csv_file_t **self_p)
 {
-    registry_csv_t *self = *self_p;
+    csv_file_t *self = *self_p;
     if (!self)
         return;
-    registry_csv_free_cells(self->columns, self->n_columns);
+    csv_file_free_cells(self->columns, self->n_columns);
     for (size_t i = 0; i < self->n_rows; i++)
-        registry_csv_free_cells(self->rows[i].cells, self->rows[i].n_cells);
+        csv_file_free_cells(self->rows[i].cells, self->rows[i].n_cells);
     free(self->rows);
     free(self);
     *self_p = NULL;
 }
 
-int registry_csv_column(const registry_csv_t *self, const char *name)
+int csv_file_column(const csv_file_t *self, const char *name)
 {
     for (size_t i = 0; i < self->n_columns; i++)
         if (strcmp(self->columns[i], name) == 0)
@@ -191,7 +190,7 @@ int registry_csv_column(const registry_csv_t *self, const char *name)
     return -1;
 }
 
-const char *registry_csv_cell(const registry_csv_row_t *row, int col)
+const char *csv_file_cell(const csv_file_row_t *row, int col)
 {
     if (col < 0 || (size_t)col >= row->n_cells || !row->cells[col][0])
         return NULL;

@@ -1,4 +1,4 @@
-/* registry_csv: CSV parsing with libcsv, line numbers and limits. */
+/* csv_file: CSV parsing with libcsv, line numbers and limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,24 +8,24 @@
 
 #include <cmocka.h>
 
-#include "registry_csv.h"
+#include "csv_file.h"
 
-static const registry_csv_limits_t lim = {100, 10, 50};
+static const csv_file_limits_t lim = {100, 10, 50};
 
-static registry_csv_t *parse_ok(const char *text)
+static csv_file_t *parse_ok(const char *text)
 {
-    registry_csv_t *csv = NULL;
-    registry_csv_error_t err;
-    assert_int_equal(registry_csv_parse(text, strlen(text), &lim, &csv, &err), 0);
+    csv_file_t *csv = NULL;
+    csv_file_error_t err;
+    assert_int_equal(csv_file_parse(text, strlen(text), &lim, &csv, &err), 0);
     assert_non_null(csv);
     return csv;
 }
 
-static registry_csv_error_t parse_fails(const char *text, const registry_csv_limits_t *l)
+static csv_file_error_t parse_fails(const char *text, const csv_file_limits_t *l)
 {
-    registry_csv_t *csv = NULL;
-    registry_csv_error_t err;
-    assert_int_equal(registry_csv_parse(text, strlen(text), l, &csv, &err), -1);
+    csv_file_t *csv = NULL;
+    csv_file_error_t err;
+    assert_int_equal(csv_file_parse(text, strlen(text), l, &csv, &err), -1);
     assert_null(csv);
     return err;
 }
@@ -33,47 +33,47 @@ static registry_csv_error_t parse_fails(const char *text, const registry_csv_lim
 static void test_parses_header_rows_and_quoted_fields(void **state)
 {
     (void)state;
-    registry_csv_t *csv =
+    csv_file_t *csv =
         parse_ok("id,name,notes\ntqmn,\"Table de quartier, Nord\",\"a \"\"quote\"\"\"\n");
     assert_int_equal(csv->n_columns, 3);
     assert_int_equal(csv->n_rows, 1);
-    assert_int_equal(registry_csv_column(csv, "name"), 1);
-    assert_int_equal(registry_csv_column(csv, "nope"), -1);
-    assert_string_equal(registry_csv_cell(&csv->rows[0], 1), "Table de quartier, Nord");
-    assert_string_equal(registry_csv_cell(&csv->rows[0], 2), "a \"quote\"");
+    assert_int_equal(csv_file_column(csv, "name"), 1);
+    assert_int_equal(csv_file_column(csv, "nope"), -1);
+    assert_string_equal(csv_file_cell(&csv->rows[0], 1), "Table de quartier, Nord");
+    assert_string_equal(csv_file_cell(&csv->rows[0], 2), "a \"quote\"");
     assert_int_equal(csv->rows[0].line, 2);
-    registry_csv_destroy(&csv);
+    csv_file_destroy(&csv);
     assert_null(csv);
 }
 
 static void test_keeps_line_numbers_across_blank_lines_and_crlf(void **state)
 {
     (void)state;
-    registry_csv_t *csv = parse_ok("\xEF\xBB\xBF"
-                                   "id,name\r\na,A\r\n\r\nb,B\r\n,\nc,\"multi\nline\"\n");
+    csv_file_t *csv = parse_ok("\xEF\xBB\xBF"
+                               "id,name\r\na,A\r\n\r\nb,B\r\n,\nc,\"multi\nline\"\n");
     assert_string_equal(csv->columns[0], "id");
     assert_int_equal(csv->n_rows, 3);
     assert_int_equal(csv->rows[0].line, 2);
     assert_int_equal(csv->rows[1].line, 4);
     assert_int_equal(csv->rows[2].line, 6);
-    assert_string_equal(registry_csv_cell(&csv->rows[2], 1), "multi\nline");
-    registry_csv_destroy(&csv);
+    assert_string_equal(csv_file_cell(&csv->rows[2], 1), "multi\nline");
+    csv_file_destroy(&csv);
 }
 
 static void test_empty_cells_read_as_absent(void **state)
 {
     (void)state;
-    registry_csv_t *csv = parse_ok("a,b,c\n1,,3");
-    assert_null(registry_csv_cell(&csv->rows[0], 1));
-    assert_string_equal(registry_csv_cell(&csv->rows[0], 2), "3");
-    assert_null(registry_csv_cell(&csv->rows[0], -1));
-    registry_csv_destroy(&csv);
+    csv_file_t *csv = parse_ok("a,b,c\n1,,3");
+    assert_null(csv_file_cell(&csv->rows[0], 1));
+    assert_string_equal(csv_file_cell(&csv->rows[0], 2), "3");
+    assert_null(csv_file_cell(&csv->rows[0], -1));
+    csv_file_destroy(&csv);
 }
 
 static void test_rejects_a_row_with_the_wrong_field_count(void **state)
 {
     (void)state;
-    registry_csv_error_t err = parse_fails("a,b\n1,2\n1,2,3\n", &lim);
+    csv_file_error_t err = parse_fails("a,b\n1,2\n1,2,3\n", &lim);
     assert_int_equal(err.line, 3);
     assert_non_null(strstr(err.message, "3 fields"));
 }
@@ -81,7 +81,7 @@ static void test_rejects_a_row_with_the_wrong_field_count(void **state)
 static void test_rejects_malformed_quotes_with_their_line(void **state)
 {
     (void)state;
-    registry_csv_error_t err = parse_fails("a,b\n1,2\n3,\"x\"y\n", &lim);
+    csv_file_error_t err = parse_fails("a,b\n1,2\n3,\"x\"y\n", &lim);
     assert_int_equal(err.line, 3);
     assert_non_null(strstr(err.message, "malformed"));
     err = parse_fails("a,b\n1,2\n1,\"never closed\n\n", &lim);
@@ -92,7 +92,7 @@ static void test_rejects_malformed_quotes_with_their_line(void **state)
 static void test_rejects_duplicate_or_empty_header_columns(void **state)
 {
     (void)state;
-    registry_csv_error_t err = parse_fails("id,name,id\n", &lim);
+    csv_file_error_t err = parse_fails("id,name,id\n", &lim);
     assert_int_equal(err.line, 1);
     assert_non_null(strstr(err.message, "twice"));
     err = parse_fails("id,,name\n", &lim);
@@ -104,8 +104,8 @@ static void test_rejects_duplicate_or_empty_header_columns(void **state)
 static void test_enforces_row_column_and_cell_limits(void **state)
 {
     (void)state;
-    registry_csv_limits_t small = {2, 3, 5};
-    registry_csv_error_t err = parse_fails("a\n1\n2\n3\n", &small);
+    csv_file_limits_t small = {2, 3, 5};
+    csv_file_error_t err = parse_fails("a\n1\n2\n3\n", &small);
     assert_int_equal(err.line, 4);
     assert_non_null(strstr(err.message, "more than 2 rows"));
     err = parse_fails("a,b,c,d\n", &small);

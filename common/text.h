@@ -1,0 +1,43 @@
+/* text: UTF-8 text. The project's one UTF-8 check (envelopes, the gateway's
+ * JSON, handler input), the limits of input text, and the folded form of
+ * names for search. Built on utf8proc.
+ *
+ * Well-formed UTF-8 here is Unicode's (table 3-7): no overlong forms, no
+ * surrogates, nothing past U+10FFFF, and no NUL, which no text Concerto
+ * passes on may hold. */
+#ifndef CONCERTO_TEXT_H
+#define CONCERTO_TEXT_H
+
+#include <stddef.h>
+
+/* Bytes of the well-formed character at `s` (at most `n` bytes may be
+ * read), or 0 when it is ill-formed, cut short, or NUL. */
+size_t text_char_len(const char *s, size_t n);
+/* 1 when the `n` bytes at `s` are well-formed UTF-8 without NUL. */
+int text_valid(const char *s, size_t n);
+
+typedef enum {
+    TEXT_OK = 0,
+    TEXT_BAD_UTF8,
+    TEXT_CONTROL, /* control characters (tabs and newlines only where allowed) */
+    TEXT_TOO_LONG,
+    TEXT_BLANK, /* empty or only white space */
+} text_problem_t;
+
+/* Checks the NUL-terminated `s`: well-formed, not blank, at most
+ * `max_chars` code points, free of control characters (tab, CR and LF are
+ * allowed when `multiline`). */
+text_problem_t text_check(const char *s, size_t max_chars, int multiline);
+/* "must be valid UTF-8", ...; the caller adds the maximum for TOO_LONG. */
+const char *text_problem_text(text_problem_t p);
+
+/* The search form of a name, compared ignoring case, accents and
+ * punctuation: compatibility decomposition, marks stripped, case folded,
+ * anything but letters and digits turned into single spaces between
+ * words. "Côte-des-Neiges–Notre-Dame-de-Grâce" folds to
+ * "cote des neiges notre dame de grace"; the result needs no escaping in a
+ * LIKE pattern. Returns a new string the caller frees, or NULL if `s` is
+ * not valid UTF-8. */
+char *text_fold(const char *s);
+
+#endif

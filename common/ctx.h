@@ -36,8 +36,8 @@
 typedef struct {
     service_call_t *call;
     store_t *store;
-    const char *actor;        /* who asked; "" when the envelope says nobody */
-    char today[DATE_LEN + 1]; /* the date "today" means for this call */
+    const char *actor;          /* who asked; "" when the envelope says nobody */
+    char today[CLOCK_DATE_LEN]; /* the date "today" means for this call */
     /* During an import: the file and line being applied, else NULL. */
     const char *file;
     size_t line;

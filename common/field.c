@@ -70,8 +70,8 @@ int field_date(ctx_t *ctx, const char *path, const char *s, int flags)
     if (date_valid(s))
         return 1;
     ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path,
-                  "must be a calendar date YYYY-MM-DD between %d and %d", DATE_MIN_YEAR,
-                  DATE_MAX_YEAR);
+                  "must be a calendar date YYYY-MM-DD between %d and %d", CLOCK_MIN_YEAR,
+                  CLOCK_MAX_YEAR);
     return 0;
 }
 

@@ -125,7 +125,7 @@ status_t registry_membership_add(ctx_t *ctx,
  * (id 0 when there is none). */
 static int64_t membership_active(ctx_t *ctx,
                                  const Concerto__Registry__V1__EndMembershipRequest *req,
-                                 char joined[DATE_LEN + 1])
+                                 char joined[CLOCK_DATE_LEN])
 {
     sqlite3_stmt *st = ctx_stmt(ctx, "SELECT id, joined_on FROM membership"
                                      " WHERE table_id = :table_id"
@@ -136,7 +136,7 @@ static int64_t membership_active(ctx_t *ctx,
     int64_t id = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
         id = sqlite3_column_int64(st, 0);
-        snprintf(joined, DATE_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(joined, CLOCK_DATE_LEN, "%s", (const char *)sqlite3_column_text(st, 1));
     }
     sqlite3_reset(st);
     return id;
@@ -159,7 +159,7 @@ status_t registry_membership_end(ctx_t *ctx,
     membership_check_refs(ctx, req->table_id, req->organization_id);
     if (ctx->problems != mark)
         return ctx->last_status;
-    char joined[DATE_LEN + 1] = "";
+    char joined[CLOCK_DATE_LEN] = "";
     int64_t id = membership_active(ctx, req, joined);
     if (ctx->problems != mark)
         return ctx->last_status;

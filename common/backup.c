@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirs.h"
 #include "xalloc.h"
 
 struct backup {
@@ -36,21 +37,6 @@ const char *backup_name_problem(const char *name)
     if (n >= k && strcmp(name + n - k, backup_partial_suffix) == 0)
         return "must not end in '.partial', which marks copies under way";
     return NULL;
-}
-
-static int backup_mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(path, 0750);
-        *p = '/';
-    }
-    int rc = (mkdir(path, 0750) == 0 || errno == EEXIST) ? 0 : -1;
-    free(path);
-    return rc;
 }
 
 /* The partial file and what SQLite may have left beside it. */
@@ -98,7 +84,7 @@ int backup_start(sqlite3 *src, const char *dir, const char *name, backup_t **out
     self->partial = xasprintf("%s%s", self->path, backup_partial_suffix);
     self->state = BACKUP_FAILED; /* until the copy has begun */
     int rc = BACKUP_ERR;
-    if (backup_mkdir_p(dir) != 0) {
+    if (dirs_make(dir) != 0) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
     } else if (lstat(self->path, &st) == 0) {
         snprintf(err, errlen, "%s exists; a backup never overwrites a file", self->path);

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fiscal_year.h"
+#include "dirs.h"
 #include "log.h"
 #include "service_internal.h"
 #include "xalloc.h"
@@ -162,21 +162,6 @@ static void service_vars_free(service_vars_t *sv)
     free(sv->vars);
 }
 
-static int service_mkdir_p(const char *dir)
-{
-    char *path = xstrdup(dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(path, 0750);
-        *p = '/';
-    }
-    int rc = (mkdir(path, 0750) == 0 || errno == EEXIST) ? 0 : -1;
-    free(path);
-    return rc;
-}
-
 static const char *service_or(const char *value, const char *fallback)
 {
     return value && *value ? value : fallback;
@@ -227,7 +212,7 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
     const char *data_dir = config_str(cfg, "CONCERTO_DATA_DIR");
     char *db_default = xasprintf("%s/%s.db", data_dir, spec->name);
     const char *db_path = service_or(config_str(cfg, sv->names[4]), db_default);
-    if (service_mkdir_p(data_dir) != 0) {
+    if (dirs_make(data_dir) != 0) {
         log_error("cannot create data directory", "path=%s error=\"%s\"", data_dir,
                   strerror(errno));
         free(db_default);

@@ -101,6 +101,15 @@ def send_until_acked(ctx, endpoint, frames, before_wait=None, deadline_s=60):
         sock.close()
 
 
+def emit(ctx, router, payloads):
+    """One Emit command per payload, each until acknowledged."""
+    frames = {}
+    for payload in payloads:
+        e = envelope(D.Emit(payload=payload))
+        frames[e.id] = e.SerializeToString()
+    send_until_acked(ctx, router, frames)
+
+
 def request(ctx, endpoint, msg, timeout_ms=3000):
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
@@ -318,11 +327,7 @@ def test_oversize_frame_is_dropped_and_daemon_keeps_serving(system):
 
 def test_status_reports_head_and_subscriber_cursor(system):
     pub, sub, ctx, env, tmp = system
-    frames = {}
-    for i in range(5):
-        e = envelope(D.Emit(payload=b"s%d" % i))
-        frames[e.id] = e.SerializeToString()
-    send_until_acked(ctx, env["CONCERTO_TESTPUB_ROUTER"], frames)
+    emit(ctx, env["CONCERTO_TESTPUB_ROUTER"], [b"s%d" % i for i in range(5)])
     hb = subscriber_cursor_at(ctx, env, 5)
     assert hb.service == "testsub"
     assert hb.cursors[0].source == "testpub"
@@ -336,11 +341,7 @@ def test_status_reports_head_and_subscriber_cursor(system):
 
 def test_prune_never_passes_slowest_subscriber(system):
     pub, sub, ctx, env, tmp = system
-    frames = {}
-    for i in range(20):
-        e = envelope(D.Emit(payload=b"p%d" % i))
-        frames[e.id] = e.SerializeToString()
-    send_until_acked(ctx, env["CONCERTO_TESTPUB_ROUTER"], frames)
+    emit(ctx, env["CONCERTO_TESTPUB_ROUTER"], [b"p%d" % i for i in range(20)])
     # A second subscriber that has applied only 7 events holds pruning back.
     rep = request(ctx, env["CONCERTO_TESTPUB_ROUTER"],
                   E.SubscriberAck(subscriber="slow", applied_sequence=7))
@@ -365,9 +366,16 @@ def backup(ctx, router, name):
     rep = request(ctx, router, E.BackupRequest(path=name))
     if rep.status != E.OK:
         return rep, None
-    done = wait_until(lambda: (lambda b: b if b and b.state != E.BACKUP_RUNNING else None)(
-        backup_status(ctx, router)), timeout=10, what="the backup to finish")
-    return rep, done
+    return rep, backup_finished(ctx, router)
+
+
+def backup_finished(ctx, router, timeout=10):
+    """Waits for the last backup to end; returns its BackupStatus."""
+    def finished():
+        status = backup_status(ctx, router)
+        return status if status and status.state != E.BACKUP_RUNNING else None
+
+    return wait_until(finished, timeout=timeout, what="the backup to finish")
 
 
 def test_backups_go_to_their_own_folder_and_never_overwrite(system):
@@ -377,11 +385,7 @@ def test_backups_go_to_their_own_folder_and_never_overwrite(system):
     refused."""
     pub, sub, ctx, env, tmp = system
     router = env["CONCERTO_TESTPUB_ROUTER"]
-    frames = {}
-    for i in range(5):
-        e = envelope(D.Emit(payload=b"b%d" % i))
-        frames[e.id] = e.SerializeToString()
-    send_until_acked(ctx, router, frames)
+    emit(ctx, router, [b"b%d" % i for i in range(5)])
     subscriber_cursor_at(ctx, env, 5)
     for name, owner in (("testsub.db", "testpub"), ("testpub.db", "testpub")):
         rep, done = backup(ctx, router, name)
@@ -419,11 +423,7 @@ def test_a_backup_runs_in_steps_while_the_daemon_answers(tmp_path):
     pub = Daemon("testpub", [os.path.join(BIN, "concerto-testpub")], env, str(tmp_path)).start()
     ctx = zmq.Context()
     try:
-        frames = {}
-        for i in range(40):  # about 2,000 pages
-            e = envelope(D.Emit(payload=os.urandom(200_000)))
-            frames[e.id] = e.SerializeToString()
-        send_until_acked(ctx, router, frames)
+        emit(ctx, router, [os.urandom(200_000) for _ in range(40)])  # about 2,000 pages
         sock = ctx.socket(zmq.DEALER)
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(router)
@@ -442,8 +442,7 @@ def test_a_backup_runs_in_steps_while_the_daemon_answers(tmp_path):
         assert hb.backup.pages_done < hb.backup.pages_total
         assert answers[2].status == E.FAILED_PRECONDITION
         assert "running" in answers[2].message
-        done = wait_until(lambda: (lambda b: b if b.state != E.BACKUP_RUNNING else None)(
-            backup_status(ctx, router)), timeout=30, what="the backup to finish")
+        done = backup_finished(ctx, router, timeout=30)
         assert done.state == E.BACKUP_DONE and done.pages_total > 1500
         assert done.finished_ms >= done.started_ms > 0
         assert os.path.getsize(os.path.join(tmp_path, "backups", "testpub", "big.db")) == done.bytes
@@ -455,11 +454,7 @@ def test_a_backup_runs_in_steps_while_the_daemon_answers(tmp_path):
 def test_new_subscriber_moves_past_events_pruned_before_it_came(system):
     pub, sub, ctx, env, tmp = system
     router = env["CONCERTO_TESTPUB_ROUTER"]
-    frames = {}
-    for i in range(10):
-        e = envelope(D.Emit(payload=b"old%d" % i))
-        frames[e.id] = e.SerializeToString()
-    send_until_acked(ctx, router, frames)
+    emit(ctx, router, [b"old%d" % i for i in range(10)])
     wait_applied(ctx, env, 10, timeout=10)
     # The subscriber is replaced by a new one with no history, after every
     # event it could have needed has been pruned.

@@ -126,16 +126,12 @@ static int64_t count(fixture_t *f, const char *sql)
     return v;
 }
 
-static void frame_free_and_emit_ok(fixture_t *f, uint8_t *frame)
+/* No row, no event, no idempotency record. */
+static void assert_nothing_kept(fixture_t *f)
 {
-    free(frame);
-    size_t len = 0;
-    frame = frame_for("after", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
-    assert_int_equal(r->status, STATUS_OK);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
-    concerto__common__v1__reply__free_unpacked(r, NULL);
-    free(frame);
+    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
 }
 
 static void test_same_command_twice_gives_same_reply_and_one_change(void **state)
@@ -204,9 +200,7 @@ static void test_failed_handler_leaves_no_row_no_event_no_key(void **state)
     assert_int_equal(r->n_fields, 1);
     assert_string_equal(r->fields[0]->field, "payload");
     assert_string_equal(r->fields[0]->description, "must not be fail");
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    assert_nothing_kept(f);
     concerto__common__v1__reply__free_unpacked(r, NULL);
     free(frame);
 }
@@ -328,34 +322,38 @@ static void test_status_request_reports_head(void **state)
 
 /* The runtime could not undo a failed command's writes: its batch must not
  * commit them. */
+/* Dispatches an Emit with `payload` under a fresh envelope id. */
+static Concerto__Common__V1__Reply *emit_payload(fixture_t *f, const char *payload)
+{
+    size_t len = 0;
+    uint8_t *frame = frame_for(payload, NULL, NULL, &len);
+    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    free(frame);
+    return r;
+}
+
 static void test_failed_rollback_to_savepoint_fails_the_batch(void **state)
 {
     fixture_t *f = *state;
-    size_t len = 0;
-    uint8_t *frame = frame_for("release-then-fail", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = emit_payload(f, "release-then-fail");
     assert_int_equal(r->status, STATUS_INTERNAL);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    assert_nothing_kept(f);
     assert_false(store_in_transaction(f->store));
     concerto__common__v1__reply__free_unpacked(r, NULL);
-    free(frame);
 }
 
 static void test_failed_release_of_savepoint_fails_the_batch(void **state)
 {
     fixture_t *f = *state;
-    size_t len = 0;
-    uint8_t *frame = frame_for("release-then-ok", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = emit_payload(f, "release-then-ok");
     assert_int_equal(r->status, STATUS_INTERNAL);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    assert_nothing_kept(f);
     concerto__common__v1__reply__free_unpacked(r, NULL);
     /* The next command runs normally. */
-    frame_free_and_emit_ok(f, frame);
+    r = emit_payload(f, "after");
+    assert_int_equal(r->status, STATUS_OK);
+    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
 static Concerto__Common__V1__Reply *dispatch_message(fixture_t *f, const ProtobufCMessage *msg)
@@ -377,10 +375,7 @@ static Concerto__Common__V1__Reply *dispatch_message(fixture_t *f, const Protobu
 static void test_replay_fails_when_its_ack_cannot_be_recorded(void **state)
 {
     fixture_t *f = *state;
-    size_t len = 0;
-    uint8_t *frame = frame_for("a", NULL, NULL, &len);
-    concerto__common__v1__reply__free_unpacked(dispatch(f, frame, len), NULL);
-    free(frame);
+    concerto__common__v1__reply__free_unpacked(emit_payload(f, "a"), NULL);
     assert_int_equal(store_exec(f->store, "DROP TABLE subscriber_acks"), 0);
     Concerto__Common__V1__ReplayRequest req = CONCERTO__COMMON__V1__REPLAY_REQUEST__INIT;
     req.subscriber = "sub";

@@ -194,7 +194,7 @@ int log_start(void)
     if (log_q.running)
         return 0;
     /* The writer must never take a signal the loop waits for (SIGTERM
-     * interrupting zmq_poll, libuv's signal pipe). */
+     * interrupting the services' poll, libuv's signal pipe). */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

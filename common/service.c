@@ -1,4 +1,4 @@
-/* service: the daemon runtime (see service.h): configuration, the zmq_poll
+/* service: the daemon runtime (see service.h): configuration, the poll
  * loop, request dispatch with group commit and idempotency, event
  * publishing, heartbeats, the runtime's own requests, and shutdown. */
 #include "service.h"
@@ -658,13 +658,14 @@ Concerto__Common__V1__Reply *service_submit(service_t *svc, const ProtobufCMessa
 }
 
 /* Reads up to batch_max requests from the ROUTER and answers them. */
-void service_on_router(service_t *svc)
+int service_on_router(service_t *svc)
 {
     service_request_t *reqs = xcalloc(svc->batch_max, sizeof *reqs);
     size_t n = 0;
     /* Bounded reads, malformed messages included, so one busy peer cannot
      * hold the loop. */
-    for (size_t reads = 0; n < svc->batch_max && reads < 2 * svc->batch_max; reads++) {
+    size_t reads = 0;
+    for (; n < svc->batch_max && reads < 2 * svc->batch_max; reads++) {
         transport_msg_t m;
         if (transport_recv(svc->router, &m, ZMQ_DONTWAIT) != 0)
             break;
@@ -705,6 +706,7 @@ void service_on_router(service_t *svc)
         free(reqs[i].reply);
     }
     free(reqs);
+    return reads > 0;
 }
 
 /* -------------------------------------------------------- registration */

@@ -1,6 +1,6 @@
 /* service: the runtime every Concerto daemon runs on.
  *
- * One thread, one zmq_poll loop. A ROUTER takes commands and queries, each
+ * One thread, one poll loop. A ROUTER takes commands and queries, each
  * an Envelope whose type names the request message; the runtime unpacks it
  * with the registered descriptor and calls the handler. A PUB carries the
  * service's events and a heartbeat with its head sequence.

@@ -120,8 +120,10 @@ void service_heartbeat_clear(Concerto__Common__V1__Heartbeat *hb);
 
 service_t *service_new(const char *name, store_t *store);
 void service_publish_heartbeat(service_t *svc);
-/* Reads up to batch_max requests from the ROUTER, runs and answers them. */
-void service_on_router(service_t *svc);
+/* Reads up to batch_max requests from the ROUTER, runs and answers them.
+ * Returns 1 when it read anything (more may wait, and its replies may have
+ * hidden the ZMQ_FD edge of the next request), 0 when nothing was there. */
+int service_on_router(service_t *svc);
 /* Runs one decoded request inside the open transaction and returns the
  * packed Reply (the caller frees it). Sets *batch_failed when only rolling
  * back the whole transaction can undo the request's writes. */
@@ -156,10 +158,12 @@ int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *de
 int subscriber_start(subscriber_t *self);
 void *subscriber_sub_socket(subscriber_t *self);
 void *subscriber_dealer_socket(subscriber_t *self);
-/* Drains both sockets (bounded) and applies what can be applied. */
-void subscriber_on_readable(subscriber_t *self);
-/* Timer work: replay timeouts and acks to the source. */
-void subscriber_tick(subscriber_t *self, int64_t now_ms);
+/* Drains both sockets (bounded) and applies what can be applied. Returns 1
+ * when it read anything, 0 when both were empty. */
+int subscriber_on_readable(subscriber_t *self);
+/* Timer work: replay timeouts and acks to the source. Returns 1 when it
+ * sent on the DEALER (which may hide the ZMQ_FD edge of a reply). */
+int subscriber_tick(subscriber_t *self, int64_t now_ms);
 uint64_t subscriber_applied(subscriber_t *self);
 uint64_t subscriber_source_head(subscriber_t *self);
 

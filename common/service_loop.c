@@ -1,7 +1,8 @@
 /* service_loop: a daemon's life: configuration from the environment,
- * sockets, the zmq_poll loop with its timers, and orderly shutdown on
- * SIGTERM or SIGINT. */
+ * sockets, the loop (poll(2) on the sockets' ZMQ_FDs) with its timers, and
+ * orderly shutdown on SIGTERM or SIGINT. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static void service_install_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = service_on_signal;
     sigemptyset(&sa.sa_mask);
-    /* No SA_RESTART: zmq_poll must return EINTR so the loop sees the flag. */
+    /* No SA_RESTART: poll must return EINTR so the loop sees the flag. */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -52,7 +53,9 @@ static long service_poll_timeout(service_t *svc, int64_t now, int64_t next_heart
     return (long)wait;
 }
 
-static void service_run_timers(service_t *svc, int64_t now)
+/* Runs the timers; `maybe[1 + i]` is set for each subscriber that sent on
+ * its DEALER (see service_watch_t). */
+static void service_run_timers(service_t *svc, int64_t now, int *maybe)
 {
     for (size_t i = 0; i < svc->n_timers; i++) {
         struct service_timer *t = &svc->timers[i];
@@ -62,18 +65,98 @@ static void service_run_timers(service_t *svc, int64_t now)
         t->fn(svc, t->arg);
     }
     for (size_t i = 0; i < svc->n_subs; i++)
-        subscriber_tick(svc->subs[i], now);
+        if (subscriber_tick(svc->subs[i], now))
+            maybe[1 + i] = 1;
+}
+
+/* The loop waits on the sockets' ZMQ_FDs with poll(2) rather than on the
+ * sockets with zmq_poll, which asks every socket for ZMQ_EVENTS before and
+ * after it waits (two system calls per socket and turn in libzmq).
+ * ZMQ_FD only signals edges, and a send or receive may consume the edge
+ * of a message already waiting, so each watched unit keeps a "may be
+ * readable" flag, as the gateway's zwatch does: set when one of its fds
+ * polls readable, and after a turn that read or sent anything on it;
+ * cleared only when its drain found nothing, the one receive that also
+ * consumes any pending edge. While a flag is set the loop does not block.
+ * Units: the ROUTER (flag 0) and each subscriber, whose SUB and DEALER
+ * are drained together (flag 1 + i). */
+typedef struct {
+    struct pollfd *fds; /* the ROUTER, then each subscriber's SUB and DEALER */
+    size_t n_fds;
+    int *maybe;
+    struct pollfd *ask; /* the fds of the units whose flag is clear */
+    size_t *ask_unit;
+} service_watch_t;
+
+static size_t service_watch_unit(size_t fd_index)
+{
+    return fd_index == 0 ? 0 : 1 + (fd_index - 1) / 2;
+}
+
+static int service_watch_init(service_watch_t *w, service_t *svc)
+{
+    w->n_fds = 1 + 2 * svc->n_subs;
+    w->fds = xcalloc(w->n_fds, sizeof *w->fds);
+    w->ask = xcalloc(w->n_fds, sizeof *w->ask);
+    w->ask_unit = xcalloc(w->n_fds, sizeof *w->ask_unit);
+    w->maybe = xcalloc(1 + svc->n_subs, sizeof *w->maybe);
+    for (size_t i = 0; i < w->n_fds; i++) {
+        void *sock = i == 0        ? svc->router
+                     : (i - 1) % 2 ? subscriber_dealer_socket(svc->subs[(i - 1) / 2])
+                                   : subscriber_sub_socket(svc->subs[(i - 1) / 2]);
+        size_t len = sizeof w->fds[i].fd;
+        if (zmq_getsockopt(sock, ZMQ_FD, &w->fds[i].fd, &len) != 0)
+            return -1;
+        w->fds[i].events = POLLIN;
+    }
+    /* Messages may be queued already (replies to the subscribers' first
+     * replay requests). */
+    for (size_t u = 0; u < 1 + svc->n_subs; u++)
+        w->maybe[u] = 1;
+    return 0;
+}
+
+static void service_watch_free(service_watch_t *w)
+{
+    free(w->fds);
+    free(w->ask);
+    free(w->ask_unit);
+    free(w->maybe);
+}
+
+/* Polls the fds of the units not already flagged, for at most `timeout`
+ * ms (0 when a unit is flagged: the loop must not block then), and flags
+ * those that are readable. With every unit flagged there is nothing to ask.
+ * Returns 0, or -1 with errno set. */
+static int service_watch_wait(service_watch_t *w, long timeout)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_fds; i++) {
+        size_t u = service_watch_unit(i);
+        if (w->maybe[u]) {
+            timeout = 0;
+            continue;
+        }
+        w->ask[n] = w->fds[i];
+        w->ask_unit[n++] = u;
+    }
+    if (n == 0)
+        return 0;
+    if (poll(w->ask, (nfds_t)n, (int)timeout) < 0)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        if (w->ask[k].revents)
+            w->maybe[w->ask_unit[k]] = 1;
+    return 0;
 }
 
 static int service_loop(service_t *svc)
 {
-    size_t n_items = 1 + 2 * svc->n_subs;
-    zmq_pollitem_t *items = xcalloc(n_items, sizeof *items);
-    items[0] = (zmq_pollitem_t){svc->router, 0, ZMQ_POLLIN, 0};
-    for (size_t i = 0; i < svc->n_subs; i++) {
-        items[1 + 2 * i] = (zmq_pollitem_t){subscriber_sub_socket(svc->subs[i]), 0, ZMQ_POLLIN, 0};
-        items[2 + 2 * i] =
-            (zmq_pollitem_t){subscriber_dealer_socket(svc->subs[i]), 0, ZMQ_POLLIN, 0};
+    service_watch_t w;
+    if (service_watch_init(&w, svc) != 0) {
+        log_error("cannot watch the sockets", "error=\"%s\"", zmq_strerror(errno));
+        service_watch_free(&w);
+        return -1;
     }
     int64_t next_heartbeat = service_now_ms();
     while (!svc->stopping && !service_signalled) {
@@ -85,24 +168,23 @@ static int service_loop(service_t *svc)
         /* A running backup copies a few pages each turn: no waiting then. */
         long timeout =
             service_backup_running(svc) ? 0 : service_poll_timeout(svc, now, next_heartbeat);
-        int rc = zmq_poll(items, (int)n_items, timeout);
-        if (rc < 0) {
+        if (service_watch_wait(&w, timeout) != 0) {
             if (errno == EINTR)
                 continue;
-            log_error("poll failed", "error=\"%s\"", zmq_strerror(errno));
-            free(items);
+            log_error("poll failed", "error=\"%s\"", strerror(errno));
+            service_watch_free(&w);
             return -1;
         }
-        if (items[0].revents & ZMQ_POLLIN)
-            service_on_router(svc);
+        if (w.maybe[0])
+            w.maybe[0] = service_on_router(svc);
         for (size_t i = 0; i < svc->n_subs; i++)
-            if ((items[1 + 2 * i].revents | items[2 + 2 * i].revents) & ZMQ_POLLIN)
-                subscriber_on_readable(svc->subs[i]);
+            if (w.maybe[1 + i])
+                w.maybe[1 + i] = subscriber_on_readable(svc->subs[i]);
         service_backup_step(svc);
-        service_run_timers(svc, service_now_ms());
+        service_run_timers(svc, service_now_ms(), w.maybe);
         service_timers_fire_due(svc);
     }
-    free(items);
+    service_watch_free(&w);
     return 0;
 }
 

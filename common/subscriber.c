@@ -280,12 +280,14 @@ static void subscriber_on_heartbeat(subscriber_t *self, const envelope_t *env)
         subscriber_request_replay(self);
 }
 
-static void subscriber_drain_sub(subscriber_t *self)
+/* Returns how many messages it read. */
+static int subscriber_drain_sub(subscriber_t *self)
 {
     envelope_t **batch = NULL;
     size_t n = 0, cap = 0;
     size_t max_frame = (size_t)self->svc->topt.max_frame;
-    for (int i = 0; i < SUBSCRIBER_DRAIN_MAX; i++) {
+    int i = 0;
+    for (; i < SUBSCRIBER_DRAIN_MAX; i++) {
         transport_msg_t m;
         if (transport_recv(self->sub, &m, ZMQ_DONTWAIT) != 0)
             break;
@@ -315,9 +317,10 @@ static void subscriber_drain_sub(subscriber_t *self)
     }
     if (n && subscriber_apply(self, batch, n, 0) != 0 && !self->replay_pending)
         subscriber_request_replay(self);
-    for (size_t i = 0; i < n; i++)
-        envelope_free(&batch[i]);
+    for (size_t k = 0; k < n; k++)
+        envelope_free(&batch[k]);
     free(batch);
+    return i;
 }
 
 /* An empty page below the source's head: every event after the cursor was
@@ -382,10 +385,12 @@ static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__R
     }
 }
 
-static void subscriber_drain_dealer(subscriber_t *self)
+/* Returns how many messages it read. */
+static int subscriber_drain_dealer(subscriber_t *self)
 {
     size_t max_frame = (size_t)self->svc->topt.max_frame;
-    for (int i = 0; i < SUBSCRIBER_DRAIN_MAX; i++) {
+    int i = 0;
+    for (; i < SUBSCRIBER_DRAIN_MAX; i++) {
         transport_msg_t m;
         if (transport_recv(self->dealer, &m, ZMQ_DONTWAIT) != 0)
             break;
@@ -406,12 +411,13 @@ static void subscriber_drain_dealer(subscriber_t *self)
         envelope_free(&env);
         transport_msg_close(&m);
     }
+    return i;
 }
 
-void subscriber_on_readable(subscriber_t *self)
+int subscriber_on_readable(subscriber_t *self)
 {
-    subscriber_drain_sub(self);
-    subscriber_drain_dealer(self);
+    int got = subscriber_drain_sub(self);
+    return subscriber_drain_dealer(self) + got > 0;
 }
 
 int subscriber_start(subscriber_t *self)
@@ -438,10 +444,13 @@ int subscriber_start(subscriber_t *self)
     return 0;
 }
 
-void subscriber_tick(subscriber_t *self, int64_t now_ms)
+int subscriber_tick(subscriber_t *self, int64_t now_ms)
 {
-    if (self->replay_pending && now_ms >= self->replay_deadline_ms)
+    int sent = 0;
+    if (self->replay_pending && now_ms >= self->replay_deadline_ms) {
         subscriber_request_replay(self);
+        sent = 1;
+    }
     if (now_ms >= self->next_ack_ms && self->applied != self->acked) {
         Concerto__Common__V1__SubscriberAck ack = CONCERTO__COMMON__V1__SUBSCRIBER_ACK__INIT;
         ack.subscriber = self->svc->name;
@@ -451,5 +460,7 @@ void subscriber_tick(subscriber_t *self, int64_t now_ms)
         if (subscriber_send(self, &ack.base, id) == 0)
             self->acked = self->applied;
         self->next_ack_ms = now_ms + SUBSCRIBER_ACK_INTERVAL_MS;
+        sent = 1;
     }
+    return sent;
 }

@@ -43,6 +43,21 @@ static int uuid_increment_random(uint8_t id[UUID_LEN])
     return 1;
 }
 
+/* Random bytes from a pool refilled 256 bytes at a time: one getrandom
+ * call then serves 25 ids, where one call an id was a system call on every
+ * request and reply made in a new millisecond. */
+static void uuid_random(uint8_t *out, size_t n)
+{
+    static uint8_t pool[256];
+    static size_t left;
+    if (left < n) {
+        randombytes_buf(pool, sizeof pool);
+        left = sizeof pool;
+    }
+    memcpy(out, pool + sizeof pool - left, n);
+    left -= n;
+}
+
 void uuid7_generate(uint8_t out[UUID_LEN])
 {
     /* Idempotent and cheap after the first call; makes the CSPRNG safe to
@@ -58,7 +73,7 @@ void uuid7_generate(uint8_t out[UUID_LEN])
         for (int i = 0; i < 6; i++)
             out[i] = (uint8_t)(ms >> (40 - 8 * i));
     } else {
-        randombytes_buf(out + 6, UUID_LEN - 6);
+        uuid_random(out + 6, UUID_LEN - 6);
         for (int i = 0; i < 6; i++)
             out[i] = (uint8_t)(ms >> (40 - 8 * i));
     }

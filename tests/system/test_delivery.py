@@ -251,6 +251,26 @@ def test_a_stderr_nobody_reads_costs_log_lines_not_answers():
             proc.stderr.close()
 
 
+def test_every_request_is_answered_one_at_a_time_and_in_bursts(system):
+    """The loop waits on the sockets' ZMQ_FD edges: a reply sent may hide
+    the edge of the next request, which must still be read at once, one
+    request at a time as in bursts (a missed edge would hang a request until
+    another came)."""
+    pub, sub, ctx, env, tmp = system
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(env["CONCERTO_TESTPUB_ROUTER"])
+    try:
+        for size in [1] * 500 + [2, 3, 50, 300, 1000] * 4:
+            for _ in range(size):
+                sock.send(envelope(E.StatusRequest()).SerializeToString())
+            for _ in range(size):
+                assert sock.poll(2000), "a request was not answered"
+                assert reply_of(sock.recv())[1].status == E.OK
+    finally:
+        sock.close()
+
+
 def test_same_command_twice_gives_same_reply_and_one_event(system):
     pub, sub, ctx, env, tmp = system
     e = envelope(D.Emit(payload=b"once"))

@@ -6,8 +6,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${CONCERTO_BUILD_DIR:-$ROOT/build}
-SERVICES=(registry funding forum reporting) # started in this order, gateway last
-declare -A SERVICE_PORT=([registry]=7101 [funding]=7201 [forum]=7301 [reporting]=7401)
 # What partners may send to each daemon (CONCERTO_GATEWAY_PARTNER_TYPES);
 # each daemon adds its partner commands here when it exists.
 declare -A SERVICE_PARTNER_TYPES=(
@@ -15,6 +13,9 @@ declare -A SERVICE_PARTNER_TYPES=(
 )
 STOP_SECS=${CONCERTO_STOP_TIMEOUT:-10}
 READY_SECS=${CONCERTO_READY_TIMEOUT:-60}
+RESTART_LIMIT=${CONCERTO_RESTART_LIMIT:-5}
+RESTART_WINDOW=${CONCERTO_RESTART_WINDOW:-60}
+LAST_LINES=20
 
 usage() {
     cat <<EOF
@@ -25,33 +26,40 @@ install packages):
   1. deploy/install-deps.sh build   (installs missing Debian packages)
   2. configures and builds Release into ./build (incremental)
   3. creates \$CONCERTO_DATA_DIR (default ./data) and, on first start, demo
-     secrets in \$CONCERTO_DATA_DIR/secrets: the gateway's CURVE key pair,
-     a demo partner key pair and allow-list, and an admin token printed
-     once and kept in secrets/admin.token (mode 0600)
-  4. starts every daemon that is built (registry, funding, forum,
-     reporting, then the gateway), their logs prefixed by name, waits until
-     they answer, and prints URLs to try
-  5. on Ctrl-C or SIGTERM stops them (SIGTERM, then SIGKILL after
-     \$CONCERTO_STOP_TIMEOUT s, default 10) and exits 0; if a daemon dies,
-     says which, stops the others and exits 1.
+     secrets in \$CONCERTO_SECRETS_DIR (default \$CONCERTO_DATA_DIR/secrets):
+     the gateway's CURVE key pair, a demo partner key pair and allow-list,
+     and an admin token printed once and kept in admin.token (mode 0600)
+  4. starts every daemon of common/services.def that is built (in its
+     order: registry, funding, forum, reporting), then the gateway, their
+     logs prefixed by name, waits until they answer, and prints URLs to try
+  5. supervises them: a daemon that exits is logged and restarted after a
+     backoff (0.5 s, 1 s, 2 s... at most 30 s); a daemon that exits
+     \$CONCERTO_RESTART_LIMIT times (5) within \$CONCERTO_RESTART_WINDOW s
+     (60), such as one with a bad setting or a port in use, makes this
+     script stop everything and exit 1, printing its last log lines
+  6. on Ctrl-C, SIGTERM or SIGHUP stops them (SIGTERM, then SIGKILL after
+     \$CONCERTO_STOP_TIMEOUT s, default 10) and exits 0.
 
 Options:
   --no-build       skip steps 1 and 2 (run what ./build already has)
   --init-secrets   only create the missing secrets (step 3) and exit; the
-                   container image runs this before the gateway
+                   one-shot \`secrets\` service of docker-compose.yml runs this
   --help           this text
 
 Every daemon reads its settings from the environment; see
 build/bin/concerto-<daemon> --help. This script sets, when they are not set:
   CONCERTO_DATA_DIR               ./data (made absolute)
-  CONCERTO_GATEWAY_TOKENS         \$CONCERTO_DATA_DIR/secrets/tokens
-  CONCERTO_GATEWAY_PARTNERS       \$CONCERTO_DATA_DIR/secrets/partners
-  CONCERTO_GATEWAY_CURVE_SECRET   \$CONCERTO_DATA_DIR/secrets/gateway.key
-  CONCERTO_GATEWAY_CURVE_PUBLIC   \$CONCERTO_DATA_DIR/secrets/gateway.pub
+  CONCERTO_SECRETS_DIR            \$CONCERTO_DATA_DIR/secrets
+  CONCERTO_GATEWAY_TOKENS         \$CONCERTO_SECRETS_DIR/tokens
+  CONCERTO_GATEWAY_PARTNERS       \$CONCERTO_SECRETS_DIR/partners
+  CONCERTO_GATEWAY_CURVE_SECRET   \$CONCERTO_SECRETS_DIR/gateway.key
+  CONCERTO_GATEWAY_CURVE_PUBLIC   \$CONCERTO_SECRETS_DIR/gateway.pub
   CONCERTO_REGISTRY_DEMO_DATA     services/registry/demo (demo Tables)
   CONCERTO_GATEWAY_REQUIRED_SERVICES  the services started here
   CONCERTO_GATEWAY_PARTNER_TYPES  the partner commands of the services started here
-and reads CONCERTO_BUILD_DIR (./build), CONCERTO_READY_TIMEOUT (60 s).
+and reads CONCERTO_BUILD_DIR (./build), CONCERTO_READY_TIMEOUT (60 s),
+CONCERTO_STOP_TIMEOUT (10 s), CONCERTO_RESTART_LIMIT (5) and
+CONCERTO_RESTART_WINDOW (60 s).
 EOF
 }
 
@@ -95,7 +103,8 @@ build() {
 NEW_TOKEN=""
 
 secrets_defaults() {
-    local dir=$CONCERTO_DATA_DIR/secrets
+    export CONCERTO_SECRETS_DIR=${CONCERTO_SECRETS_DIR:-$CONCERTO_DATA_DIR/secrets}
+    local dir=$CONCERTO_SECRETS_DIR
     export CONCERTO_GATEWAY_TOKENS=${CONCERTO_GATEWAY_TOKENS:-$dir/tokens}
     export CONCERTO_GATEWAY_PARTNERS=${CONCERTO_GATEWAY_PARTNERS:-$dir/partners}
     export CONCERTO_GATEWAY_CURVE_SECRET=${CONCERTO_GATEWAY_CURVE_SECRET:-$dir/gateway.key}
@@ -120,7 +129,7 @@ make_keypair() {
 
 # Creates whichever demo secret is missing; never overwrites one.
 secrets_init() {
-    local dir=$CONCERTO_DATA_DIR/secrets keygen old_umask
+    local dir=$CONCERTO_SECRETS_DIR keygen old_umask
     old_umask=$(umask)
     umask 077 # everything made here is for the daemons' user only
     mkdir -p "$dir"
@@ -170,39 +179,117 @@ secrets_init() {
 
 # -------------------------------------------------------------- daemons
 
-PIDS=()
-NAMES=()
+# The daemons, their variables' prefix and default ROUTER port, in the
+# order they start (gateway last), from common/services.def.
+SERVICES=()
+declare -A SERVICE_VAR=() SERVICE_PORT=()
 
-start_daemon() {
-    local name=$1 bin=$2 label
-    label=$(printf '%-9s | ' "$name")
-    # Own session: the terminal's Ctrl-C reaches this script only, which
-    # then stops the daemons in order. The log prefixer ignores INT/TERM so
-    # it outlives its daemon's last lines.
-    setsid "$bin" </dev/null > >(
-        trap '' INT TERM
-        exec sed -u "s/^/$label/"
-    ) 2>&1 &
-    PIDS+=($!)
-    NAMES+=("$name")
+read_services() {
+    local def=$ROOT/common/services.def name var router
+    [ -f "$def" ] || die "missing $def"
+    # SERVICE(name, NAME, router_port, pub_port), one a line.
+    while read -r name var router; do
+        SERVICES+=("$name")
+        SERVICE_VAR[$name]=$var
+        SERVICE_PORT[$name]=$router
+    done < <(sed -nE 's/^SERVICE\(([a-z]+), *([A-Z_]+), *([0-9]+), *[0-9]+\).*/\1 \2 \3/p' "$def")
+    [ ${#SERVICES[@]} -gt 0 ] || die "no SERVICE line in $def"
 }
 
-# Index of the first daemon that is no longer running, or nothing.
-first_dead() {
-    local i
-    for i in "${!PIDS[@]}"; do
-        kill -0 "${PIDS[$i]}" 2>/dev/null || {
-            echo "$i"
-            return
-        }
+# One entry per daemon run here, by index: its name and binary, its pid
+# while it runs (empty while it waits to restart), when to restart it, and
+# the times of its recent exits (ms).
+NAMES=()
+BINS=()
+PIDS=()
+RESTART_AT=()
+EXITS=()
+LOG_DIR=""
+NOW=0
+
+# Sets NOW to the wall clock in milliseconds, without a subshell.
+now_ms() {
+    NOW=${EPOCHREALTIME//[!0-9]/}
+    NOW=$((NOW / 1000))
+}
+
+add_daemon() {
+    NAMES+=("$1")
+    BINS+=("$2")
+    PIDS+=("")
+    RESTART_AT+=(0)
+    EXITS+=("")
+    start_daemon $((${#NAMES[@]} - 1))
+}
+
+start_daemon() {
+    local i=$1 label
+    label=$(printf '%-9s | ' "${NAMES[$i]}")
+    # Own session: the terminal's Ctrl-C reaches this script only, which
+    # then stops the daemons in order. The log prefixer ignores INT/TERM so
+    # it outlives its daemon's last lines; it keeps this run's output in
+    # LOG_DIR for the report of a daemon that will not start.
+    setsid "${BINS[$i]}" </dev/null > >(
+        trap '' INT TERM
+        tee "$LOG_DIR/${NAMES[$i]}.log" | sed -u "s/^/$label/"
+    ) 2>&1 &
+    PIDS[i]=$!
+    say "${NAMES[$i]} started (pid $!)"
+}
+
+# "status N" with the signal's name when N says the process was killed.
+exit_text() {
+    if [ "$1" -gt 128 ] && kill -l $(($1 - 128)) >/dev/null 2>&1; then
+        echo "status $1, SIG$(kill -l $(($1 - 128)))"
+    else
+        echo "status $1"
+    fi
+}
+
+# Daemon $1 exited with status $2 (NOW is current): schedules its restart
+# after a backoff that doubles with each recent exit (0.5 s, 1 s, 2 s...,
+# 30 s at most), or gives up at RESTART_LIMIT exits within RESTART_WINDOW s.
+daemon_exited() {
+    local i=$1 rc=$2 t recent=() delay
+    for t in ${EXITS[$i]}; do
+        [ $((NOW - t)) -ge $((RESTART_WINDOW * 1000)) ] || recent+=("$t")
+    done
+    recent+=("$NOW")
+    EXITS[i]=${recent[*]}
+    [ ${#recent[@]} -lt "$RESTART_LIMIT" ] || give_up "$i" "$rc"
+    delay=$((500 << (${#recent[@]} - 1)))
+    [ "$delay" -le 30000 ] || delay=30000
+    RESTART_AT[i]=$((NOW + delay))
+    say "${NAMES[$i]} exited ($(exit_text "$rc")); restarting in $((delay / 1000)).$((delay % 1000 / 100))s" \
+        "(exit ${#recent[@]} of $RESTART_LIMIT allowed within ${RESTART_WINDOW}s)"
+}
+
+# One pass of supervision: notes the daemons that exited, restarts those
+# whose backoff is over.
+supervise() {
+    local i rc
+    now_ms
+    for i in "${!NAMES[@]}"; do
+        if [ -n "${PIDS[$i]}" ]; then
+            if kill -0 "${PIDS[$i]}" 2>/dev/null; then
+                continue
+            fi
+            rc=0
+            wait "${PIDS[$i]}" 2>/dev/null || rc=$?
+            PIDS[i]=""
+            daemon_exited "$i" "$rc"
+        elif [ "$NOW" -ge "${RESTART_AT[$i]}" ]; then
+            start_daemon "$i"
+        fi
     done
 }
 
 stop_all() {
     local i pid rc t
     trap '' INT TERM
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    for ((i = ${#NAMES[@]} - 1; i >= 0; i--)); do
         pid=${PIDS[$i]}
+        [ -n "$pid" ] || continue
         kill -TERM "$pid" 2>/dev/null || true
         for ((t = 0; t < STOP_SECS * 10; t++)); do
             kill -0 "$pid" 2>/dev/null || break
@@ -214,22 +301,20 @@ stop_all() {
         fi
         rc=0
         wait "$pid" 2>/dev/null || rc=$?
-        say "${NAMES[$i]} stopped (exit $rc)"
+        PIDS[i]=""
+        say "${NAMES[$i]} stopped ($(exit_text "$rc"))"
     done
-    PIDS=()
     wait 2>/dev/null || true # the log prefixers, so the last lines show
 }
 
-# Stops everything and exits 1 because daemon $1 (an index) has died.
-died() {
-    local i=$1 rc=0
-    wait "${PIDS[$i]}" 2>/dev/null || rc=$?
-    say "error: ${NAMES[$i]} exited (status $rc); stopping the others"
-    unset "PIDS[$i]"
-    PIDS=("${PIDS[@]}")
-    unset "NAMES[$i]"
-    NAMES=("${NAMES[@]}")
+# Daemon $1 keeps exiting (last status $2): stops everything and exits 1,
+# ending with that daemon's last log lines.
+give_up() {
+    local name=${NAMES[$1]} rc=$2
     stop_all
+    say "error: $name exited $RESTART_LIMIT times within ${RESTART_WINDOW}s" \
+        "(last: $(exit_text "$rc")); everything is stopped. Its last lines:"
+    tail -n "$LAST_LINES" "$LOG_DIR/$name.log" | sed "s/^/$(printf '%-9s | ' "$name")/" >&2
     exit 1
 }
 
@@ -245,14 +330,12 @@ http_status() {
 
 STOPPING=0
 
-# Sleeps a little; returns 1 when asked to stop; exits through died() when
-# a daemon has exited.
+# Sleeps a little and supervises; returns 1 when asked to stop.
 tick() {
-    sleep 0.2
+    sleep "${1:-0.2}"
     [ "$STOPPING" = 0 ] || return 1
-    local dead
-    dead=$(first_dead)
-    [ -z "$dead" ] || died "$dead"
+    supervise
+    return 0
 }
 
 wait_service() {
@@ -279,7 +362,7 @@ wait_gateway() {
 
 banner() {
     local gw=$1 host=$2 port=$3 rel_token
-    rel_token=$CONCERTO_DATA_DIR/secrets/admin.token
+    rel_token=$CONCERTO_SECRETS_DIR/admin.token
     rel_token=${rel_token#"$PWD"/}
     {
         echo
@@ -317,8 +400,7 @@ banner() {
 }
 
 router_endpoint() {
-    local var
-    var="CONCERTO_${1^^}_ROUTER"
+    local var="CONCERTO_${SERVICE_VAR[$1]}_ROUTER"
     echo "${!var:-tcp://127.0.0.1:${SERVICE_PORT[$1]}}"
 }
 
@@ -360,11 +442,19 @@ main() {
         export CONCERTO_REGISTRY_DEMO_DATA=$ROOT/services/registry/demo
     fi
 
-    trap 'STOPPING=1' INT TERM
+    read_services
+    LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/concerto-run.XXXXXX")
+    trap 'rm -rf "$LOG_DIR"' EXIT
+    trap 'STOPPING=1' INT TERM HUP
+    # Bash reports a job killed by a signal the shell does not trap with a
+    # message of its own; supervise() says it instead. (KILL cannot be
+    # caught: the trap only marks it as handled here.)
+    # shellcheck disable=SC2173
+    trap : KILL SEGV ABRT BUS FPE ILL TRAP SYS
     local name gw=""
     for name in "${SERVICES[@]}"; do
         [ -x "$BUILD/bin/concerto-$name" ] || continue
-        start_daemon "$name" "$BUILD/bin/concerto-$name"
+        add_daemon "$name" "$BUILD/bin/concerto-$name"
     done
     # The gateway is ready when the services started here are.
     if [ -z "${CONCERTO_GATEWAY_REQUIRED_SERVICES+x}" ]; then
@@ -396,19 +486,13 @@ main() {
     case $host in '' | 0.0.0.0 | '*') host=127.0.0.1 ;; '::') host=::1 ;; esac
     if [ "$STOPPING" = 0 ] && [ -x "$BUILD/bin/concerto-gateway" ]; then
         gw=gateway
-        start_daemon gateway "$BUILD/bin/concerto-gateway"
+        add_daemon gateway "$BUILD/bin/concerto-gateway"
         wait_gateway "$host" "$port"
     fi
-    [ ${#PIDS[@]} -gt 0 ] || die "no daemon is built yet (looked in $BUILD/bin)"
+    [ ${#NAMES[@]} -gt 0 ] || die "no daemon is built yet (looked in $BUILD/bin)"
     [ "$STOPPING" = 1 ] || banner "$gw" "$host" "$port"
 
-    local dead
-    while [ "$STOPPING" = 0 ]; do
-        dead=$(first_dead)
-        [ -z "$dead" ] || died "$dead"
-        # Returns when a daemon exits or a signal arrives.
-        wait -n "${PIDS[@]}" 2>/dev/null || true
-    done
+    while tick 0.5; do :; done
     say "stopping"
     stop_all
     exit 0

@@ -3,6 +3,7 @@
 Everything here drives real processes over real sockets:
 
 - ``free_port()`` / ``tcp_endpoint()``: loopback ports nobody listens on.
+- ``services_def()``: the daemons of common/services.def, in its order.
 - ``Daemon``: one Concerto binary with its environment, stderr captured to a
   log file in the test's temporary directory; ``start()``, ``stop()``
   (SIGTERM, then SIGKILL after a timeout), ``kill()``, ``log()``,
@@ -37,6 +38,7 @@ import heapq
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -56,8 +58,16 @@ BIN = os.environ.get("CONCERTO_BIN", os.path.join(SOURCE, "build/bin"))
 DEMO_DATA = os.path.join(SOURCE, "services/registry/demo")
 
 SERVICES = ("registry", "funding", "forum", "reporting")
+SERVICE_LINE = re.compile(r"^SERVICE\((\w+), *(\w+), *(\d+), *(\d+)\)", re.M)
 HEARTBEAT_TYPE = "concerto.common.v1.Heartbeat"
 REPLY_TYPE = "concerto.common.v1.Reply"
+
+
+def services_def():
+    """(name, NAME, router_port, pub_port) of each SERVICE line of
+    common/services.def, in its order."""
+    with open(os.path.join(SOURCE, "common/services.def")) as f:
+        return [(n, v, int(r), int(p)) for n, v, r, p in SERVICE_LINE.findall(f.read())]
 
 
 # --------------------------------------------------------------- ports

@@ -8,8 +8,9 @@ BUILD="build-essential cmake pkg-config ca-certificates
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev sqlite3
 libuv1-dev libhttp-parser-dev libjansson-dev libsodium-dev libcmocka-dev
 libutf8proc-dev libcsv-dev tzdata"
-# System tests, fuzzing and benchmarks.
-TEST="python3 python3-zmq python3-protobuf python3-pytest protobuf-compiler
+# System tests, fuzzing, benchmarks and the compose stage (its engine comes
+# from ../shared/tools/docker-engine.sh, see .ci/run).
+TEST="python3 python3-zmq python3-protobuf python3-pytest python3-yaml protobuf-compiler
 curl wrk clang libclang-rt-14-dev valgrind docker-compose"
 
 case "${1:-all}" in

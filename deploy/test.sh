@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # deploy/test.sh: THE test command (README, .ci/run). Installs the Debian
-# packages, builds Release into ./build and runs ctest there, then builds
-# ./build-asan with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# ctest there too, plus static checks of the deployment files. Every stage
-# runs even when an earlier one failed; the exit status is non-zero if any
-# failed, and the last line is "summary: N passed, M failed".
+# packages, builds Release into ./build and runs ctest there, runs the
+# compose stage (tests/compose/: docker-compose.yml on a real Docker engine,
+# when one answers), then builds ./build-asan with AddressSanitizer +
+# UndefinedBehaviorSanitizer and runs ctest there too, plus static checks
+# of the deployment files. Every stage runs even when an earlier one
+# failed; the exit status is non-zero if any failed, and the last line is
+# "summary: N passed, M failed". A skipped stage is listed as skipped
+# (with why) and counts as neither.
 #
-# Settings: CONCERTO_TEST_JOBS (2), CONCERTO_TEST_SKIP_ASAN=1 (release only).
+# Settings: CONCERTO_TEST_JOBS (2), CONCERTO_TEST_SKIP_ASAN=1 (release
+# only), CONCERTO_TEST_SKIP_COMPOSE=1 or =<why> (skip the compose stage).
+# The compose stage uses the engine DOCKER_HOST names (.ci/run starts one
+# with ../shared/tools/docker-engine.sh), Debian's /usr/bin/docker and
+# /usr/bin/docker-compose.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 exec </dev/null
 JOBS=${CONCERTO_TEST_JOBS:-2}
+COMPOSE_LOCK=${TMPDIR:-/tmp}/concerto-compose-stage.lock
 START=$(date +%s)
 PASSED=0
 FAILED=0
 RESULTS=()
+SKIPPED=()
 
 note() {
     printf '\n=== test.sh: %s\n' "$*"
@@ -31,6 +40,13 @@ record() {
     else
         RESULTS+=("$1 FAILED${4:+ ($4)}: $2 passed, $3 failed")
     fi
+}
+
+# Records a stage that did not run: NAME WHY
+skip() {
+    echo "test.sh: $1 skipped: $2"
+    SKIPPED+=("$1")
+    RESULTS+=("$1 SKIPPED: $2")
 }
 
 # build_and_test NAME DIR CMAKE-ARGS...
@@ -74,13 +90,61 @@ static_checks() {
             bad=$((bad + 1))
         fi
     done
-    if command -v docker-compose >/dev/null && [ -f docker-compose.yml ]; then
-        if docker-compose -f docker-compose.yml config -q; then ok=$((ok + 1)); else
+    if [ -x /usr/bin/docker-compose ] && [ -f docker-compose.yml ]; then
+        if /usr/bin/docker-compose -f docker-compose.yml config -q; then ok=$((ok + 1)); else
             echo "docker-compose config rejects docker-compose.yml"
             bad=$((bad + 1))
         fi
     fi
     record checks "$ok" "$bad"
+}
+
+# Why the compose stage cannot run here, or nothing.
+compose_unavailable() {
+    case ${CONCERTO_TEST_SKIP_COMPOSE:-} in
+    '') ;;
+    1) echo "CONCERTO_TEST_SKIP_COMPOSE=1" && return ;;
+    *) echo "$CONCERTO_TEST_SKIP_COMPOSE" && return ;;
+    esac
+    if [ ! -x /usr/bin/docker ] || [ ! -x /usr/bin/docker-compose ]; then
+        echo "no /usr/bin/docker or /usr/bin/docker-compose (Debian's docker.io and docker-compose)"
+    elif ! /usr/bin/docker version >/dev/null 2>&1; then
+        echo "no Docker engine answers at ${DOCKER_HOST:-the default socket}" \
+            "(.ci/run starts one; or eval \"\$(../shared/tools/docker-engine.sh)\")"
+    fi
+}
+
+# The compose stage: tests/compose/ with pytest, one result per step. One
+# stage at a time per machine: they share the project name and ports.
+compose_stage() {
+    local why log rc passed failed errors
+    why=$(compose_unavailable)
+    if [ -n "$why" ]; then
+        skip compose "$why"
+        return
+    fi
+    note "compose: docker-compose.yml on the engine at ${DOCKER_HOST:-the default socket}"
+    log=$(mktemp)
+    (
+        flock -w 1200 9 || {
+            echo "test.sh: another compose stage held $COMPOSE_LOCK for 20 minutes"
+            exit 1
+        }
+        PYTHONPATH="$ROOT/build/python:$ROOT/tests/system" CONCERTO_BIN="$ROOT/build/bin" \
+            CONCERTO_SOURCE="$ROOT" timeout 1200 /usr/bin/python3 -m pytest -s -x -q \
+            -p no:cacheprovider "$ROOT/tests/compose"
+    ) 9>"$COMPOSE_LOCK" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    passed=$(grep -oE '[0-9]+ passed' "$log" | tail -1 | cut -d' ' -f1)
+    failed=$(grep -oE '[0-9]+ failed' "$log" | tail -1 | cut -d' ' -f1)
+    errors=$(grep -oE '[0-9]+ errors?' "$log" | tail -1 | cut -d' ' -f1)
+    rm -f "$log"
+    failed=$((${failed:-0} + ${errors:-0}))
+    if [ "$rc" != 0 ] && [ "$failed" = 0 ]; then
+        record compose "${passed:-0}" 1 "pytest exit $rc"
+    else
+        record compose "${passed:-0}" "$failed"
+    fi
 }
 
 note "install-deps"
@@ -92,6 +156,7 @@ fi
 
 static_checks
 build_and_test release "$ROOT/build" -DCMAKE_BUILD_TYPE=Release
+compose_stage
 if [ "${CONCERTO_TEST_SKIP_ASAN:-0}" != 1 ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -103,5 +168,6 @@ note "done in $((elapsed / 60))m$((elapsed % 60))s"
 for r in "${RESULTS[@]}"; do
     echo "  $r"
 done
+[ ${#SKIPPED[@]} = 0 ] || echo "skipped, not passed: ${SKIPPED[*]}"
 echo "summary: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 
 import pytest
 import yaml
@@ -299,12 +300,13 @@ def test_a_csv_import_from_a_container(stack):
 
 class Writer(threading.Thread):
     """Registers Tables one after another until stopped; keeps the paths
-    of those acknowledged (201) and counts the others."""
+    of those acknowledged (201) and counts the other answers by status
+    ("none" when the connection failed)."""
 
     def __init__(self, stack, prefix):
         super().__init__(daemon=True)
         self.stack, self.prefix = stack, prefix
-        self.acked, self.refused, self.stopping = [], 0, threading.Event()
+        self.acked, self.refused, self.stopping = [], Counter(), threading.Event()
 
     def run(self):
         client = self.stack.http(token=self.stack.token)
@@ -317,12 +319,12 @@ class Writer(threading.Thread):
             try:
                 status = client.request("POST", "/v1/tables", body=body).status
             except OSError:
-                status = None
+                status = "none"
                 time.sleep(0.1)
             if status == 201:
                 self.acked.append(f"/v1/tables/{table_id}")
             else:
-                self.refused += 1
+                self.refused[status] += 1
             time.sleep(0.01)
         client.close()
 
@@ -378,7 +380,7 @@ def test_sigkill_of_the_daemon_recovers_through_the_restart_policy(stack, servic
            f"restarted by the policy after {restarted:.1f} s (restart count {restarts + 1}), "
            f"healthy after {healthy:.1f} s, "
            f"/readyz 200 after {ready:.1f} s; writes during the round: {len(writer.acked)} "
-           f"acknowledged, {writer.refused} refused or unanswered; all "
+           f"acknowledged, others {dict(writer.refused) or 'none'}; all "
            f"{len(stack.acked)} acknowledged so far readable")
 
 

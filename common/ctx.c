@@ -7,10 +7,11 @@
 
 #include "log.h"
 
-/* The one place a call learns its date. */
+/* The one place a call learns its date: Montréal's, at the call's business
+ * time (common/clock.h). */
 static void ctx_set_today(ctx_t *ctx)
 {
-    date_from_ms(service_call_now_ms(ctx->call), ctx->today);
+    snprintf(ctx->today, sizeof ctx->today, "%s", service_call_today(ctx->call));
 }
 
 void ctx_init(ctx_t *ctx, service_call_t *call)

@@ -37,7 +37,7 @@ typedef struct {
     service_call_t *call;
     store_t *store;
     const char *actor;          /* who asked; "" when the envelope says nobody */
-    char today[CLOCK_DATE_LEN]; /* the date "today" means for this call */
+    char today[CLOCK_DATE_LEN]; /* Montréal's date at the call's business time */
     /* During an import: the file and line being applied, else NULL. */
     const char *file;
     size_t line;

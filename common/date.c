@@ -18,11 +18,3 @@ int64_t date_days(const char *s)
     tm.tm_mon -= 1;
     return (int64_t)timegm(&tm) / 86400;
 }
-
-void date_from_ms(int64_t ms, char out[CLOCK_DATE_LEN])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, CLOCK_DATE_LEN, "%Y-%m-%d", &tm);
-}

@@ -12,7 +12,5 @@
 int date_valid(const char *s);
 /* Days since 1970-01-01 of a date that date_valid accepts (0 otherwise). */
 int64_t date_days(const char *s);
-/* The UTC date of a Unix millisecond instant. */
-void date_from_ms(int64_t ms, char out[CLOCK_DATE_LEN]);
 
 #endif

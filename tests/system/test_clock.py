@@ -3,15 +3,20 @@
 CONCERTO_CLOCK_START sets business time (logged at start); a value that is
 not an instant, a zone the system cannot load or a fiscal year that starts
 in January stops the daemon before it serves, with the reason. Every
-daemon lists both settings in --help.
+daemon lists both settings in --help. The registry's "today" (default
+dates, "not in the future") is Montréal's date.
 """
 import os
 import subprocess
 import tempfile
 
 import pytest
+import zmq
 
-from concerto_harness import BIN, service_env, start_service, tcp_endpoint
+from concerto.common.v1 import envelope_pb2 as E
+from concerto.registry.v1 import registry_pb2 as R
+from concerto_harness import (BIN, DEMO_DATA, make_envelope, parse_envelope, parse_reply,
+                              service_env, start_service, tcp_endpoint)
 
 REGISTRY = os.path.join(BIN, "concerto-registry")
 
@@ -64,5 +69,47 @@ def test_clock_start_is_logged_with_montreal_date():
         try:
             d.wait_log("business clock set")
             assert "start=2026-11-26T03:30:00Z today=2026-11-25 zone=America/Toronto" in d.log()
+        finally:
+            assert d.stop() == 0, d.log()
+
+
+def ask(endpoint, msg, result_type=None):
+    """One request to a daemon's ROUTER; returns the Reply and its result."""
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.linger = 0
+    sock.connect(endpoint)
+    try:
+        sock.send(make_envelope(msg.DESCRIPTOR.full_name, msg, source="pytest",
+                                actor="operator:pytest"))
+        assert sock.poll(10000), "no reply within 10 s"
+        reply = parse_reply(parse_envelope(sock.recv()))
+    finally:
+        sock.close()
+    result = None
+    if result_type is not None and reply.status == E.OK:
+        result = result_type()
+        result.ParseFromString(reply.result)
+    return reply, result
+
+
+def test_registry_today_is_montreal_date_not_utc():
+    """03:30 UTC on November 26 is still November 25 in Montréal."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = start_service("registry", tmp, env={"CONCERTO_CLOCK_START": "2026-11-26T03:30:00Z",
+                                                "CONCERTO_REGISTRY_DEMO_DATA": DEMO_DATA})
+        try:
+            d.wait_log("demo data imported")
+            reply, member = ask(d.router, R.AddMembershipRequest(
+                table_id="tqmn", organization_id="cdc-centre-sud", role="observer"), R.Membership)
+            assert reply.status == E.OK, reply.message
+            assert member.joined_on == "2026-11-25"
+            reply, _ = ask(d.router, R.RecordAttestationRequest(
+                table_id="tqmn", attested_on="2026-11-26", author="Conseil de la TQMN"))
+            assert reply.status == E.INVALID_ARGUMENT
+            assert "must not be in the future (today is 2026-11-25)" in reply.message
+            reply, att = ask(d.router, R.RecordAttestationRequest(
+                table_id="tqmn", author="Conseil de la TQMN"), R.Attestation)
+            assert reply.status == E.OK, reply.message
+            assert att.attested_on == "2026-11-25"
         finally:
             assert d.stop() == 0, d.log()

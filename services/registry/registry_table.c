@@ -210,6 +210,9 @@ static const entity_read_only_t table_read_only[] = {
                     "(POST /v1/tables/{id}/recognition)"},
     {"created_ms", NULL},
     {"updated_ms", NULL},
+    {"scheduled_recognition", "is read-only: schedule a decision with ChangeRecognitionRequest"},
+    {"location", "is read-only: it follows territory_id"},
+    {"disputes", "is read-only: see OpenDisputeRequest"},
     {NULL, NULL},
 };
 

@@ -195,6 +195,11 @@ def test_register_and_update_territory_organization_and_table(op):
                                             "territoryId": "http-hood",
                                             "recognition": {"status": "recognized"}}),
           400, "INVALID_ARGUMENT", "table.recognition")
+    for field, value in (("location", {"boroughId": "x"}),
+                         ("scheduledRecognition", {"status": "withdrawn"}),
+                         ("disputes", [{"grounds": "x"}])):
+        error(op.request("PATCH", "/v1/tables/http-table", {field: value}),
+              400, "INVALID_ARGUMENT", "table." + field, "read-only")
     table = ok(op.request("PATCH", "/v1/tables/http-table", {"contact": {"phone": "438-555-0199"}}))
     assert table["contact"] == {"email": "info@table-http.org", "phone": "438-555-0199"}
     assert table["foundingYear"] == 2001

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "caller.h"
 #include "text.h"
 #include "uuid.h"
 #include "xalloc.h"
@@ -24,7 +25,8 @@ const char *envelope_error_text(int err)
     case ENVELOPE_BAD_TYPE:
         return "envelope type missing or not a message type name";
     case ENVELOPE_BAD_FIELD:
-        return "envelope correlation id, source, actor or idempotency key out of bounds";
+        return "envelope correlation id, source, actor, idempotency key, caller, format or "
+               "entity tags out of bounds";
     case ENVELOPE_WRONG_TYPE:
         return "payload is not of the expected type";
     case ENVELOPE_BAD_PAYLOAD:
@@ -80,8 +82,13 @@ int envelope_check(const envelope_t *env)
         return ENVELOPE_BAD_TYPE;
     if ((env->has_correlation_id && env->correlation_id.len != UUID_LEN) ||
         !envelope_text_valid(env->source) || !envelope_text_valid(env->actor) ||
-        !envelope_text_valid(env->idempotency_key))
+        !envelope_text_valid(env->idempotency_key) || !envelope_text_valid(env->format) ||
+        (env->caller && !caller_check(env->caller, envelope_text_valid)) ||
+        env->n_if_none_match > ENVELOPE_MAX_TAGS)
         return ENVELOPE_BAD_FIELD;
+    for (size_t i = 0; i < env->n_if_none_match; i++)
+        if (!envelope_text_valid(env->if_none_match[i]))
+            return ENVELOPE_BAD_FIELD;
     return ENVELOPE_OK;
 }
 

@@ -16,7 +16,8 @@ typedef Concerto__Common__V1__Envelope envelope_t;
 
 #define ENVELOPE_DEFAULT_MAX_FRAME (1024 * 1024)
 #define ENVELOPE_MAX_TYPE_LEN 200
-#define ENVELOPE_MAX_TEXT_LEN 256 /* source, actor, idempotency key */
+#define ENVELOPE_MAX_TEXT_LEN 256 /* source, actor, key, caller, scopes, format, tags */
+#define ENVELOPE_MAX_TAGS 32      /* entity tags of If-None-Match */
 
 typedef enum {
     ENVELOPE_OK = 0,
@@ -24,7 +25,7 @@ typedef enum {
     ENVELOPE_MALFORMED = -2,   /* not a protobuf Envelope */
     ENVELOPE_BAD_ID = -3,      /* id missing or not 16 bytes */
     ENVELOPE_BAD_TYPE = -4,    /* type missing, too long or not a type name */
-    ENVELOPE_BAD_FIELD = -5,   /* correlation id, source, actor or key out of bounds */
+    ENVELOPE_BAD_FIELD = -5,   /* correlation id, source, actor, key, caller... out of bounds */
     ENVELOPE_WRONG_TYPE = -6,  /* payload is not of the expected message type */
     ENVELOPE_BAD_PAYLOAD = -7, /* payload bytes do not decode as their type */
 } envelope_error_t;

@@ -17,6 +17,7 @@
 #include "xalloc.h"
 
 #define REPLY_TYPE "concerto.common.v1.Reply"
+#define DEFAULT_MAX_DOCUMENT (32 * 1024 * 1024)
 
 int64_t service_now_ms(void)
 {
@@ -49,6 +50,7 @@ void service_call_clear(service_call_t *call)
     for (size_t i = 0; i < call->n_events; i++)
         outbox_event_clear(&call->events[i]);
     free(call->events);
+    service_document_free(&call->doc);
     memset(call, 0, sizeof *call);
 }
 
@@ -85,6 +87,16 @@ const envelope_t *service_call_envelope(service_call_t *call)
 const char *service_call_actor(service_call_t *call)
 {
     return call->env && call->env->actor ? call->env->actor : "";
+}
+
+caller_t service_call_caller(service_call_t *call)
+{
+    return caller_of(call->env);
+}
+
+int service_call_scope_allows(service_call_t *call, const char *scope, const char *value)
+{
+    return caller_scope_allows(call->env, scope, value);
 }
 
 int64_t service_call_now_ms(service_call_t *call)
@@ -165,7 +177,15 @@ int service_call_emit(service_call_t *call, const char *subject, const ProtobufC
     return 0;
 }
 
-uint8_t *service_call_pack_reply(service_call_t *call, size_t *len)
+size_t service_reply_limit(service_t *svc)
+{
+    /* The Envelope around a Reply: id and correlation id (18 bytes each),
+     * time, type and source names, the payload's length; 128 bytes and the
+     * name hold them with room to spare. */
+    return (size_t)svc->topt.max_frame - 128 - strlen(svc->name);
+}
+
+static uint8_t *service_call_pack(service_call_t *call, size_t *len)
 {
     Concerto__Common__V1__Reply reply = CONCERTO__COMMON__V1__REPLY__INIT;
     reply.has_status = 1;
@@ -202,10 +222,35 @@ uint8_t *service_call_pack_reply(service_call_t *call, size_t *len)
         reply.result.data = call->result;
         reply.result.len = call->result_len;
     }
+    service_document_pack(call, &reply);
     uint8_t *out = message_pack(&reply.base, len);
     free(fv);
     free(fvp);
     return out;
+}
+
+uint8_t *service_call_pack_reply(service_call_t *call, size_t *len)
+{
+    uint8_t *out = service_call_pack(call, len);
+    size_t limit = service_reply_limit(call->svc);
+    if (*len <= limit)
+        return out;
+    free(out);
+    size_t size = *len;
+    const char *type = call->env && call->env->type ? call->env->type : "-";
+    log_error("answer too large", "type=%s bytes=%zu limit=%zu", type, size, limit);
+    /* Only the error is left: no result, document or violations. */
+    service_call_t err;
+    service_call_init(&err, call->svc, call->env);
+    err.command = call->command;
+    service_call_clear(call);
+    *call = err;
+    service_call_fail(call, STATUS_INTERNAL,
+                      "the answer to %s would be %zu bytes, over the %zu-byte frame limit: a "
+                      "list must be paged, a document answered with "
+                      "service_call_reply_document",
+                      type, size, limit);
+    return service_call_pack(call, len);
 }
 
 uint8_t *service_pack_reply(service_t *svc, const ProtobufCBinaryData *request_id,
@@ -288,6 +333,25 @@ void service_heartbeat_fill(service_t *svc, Concerto__Common__V1__Heartbeat *hb)
         c->source_head = subscriber_source_head(svc->subs[i]);
         hb->cursors[i] = c;
     }
+}
+
+int service_call_cursor(service_call_t *call, const char *source,
+                        Concerto__Common__V1__SubscriberCursor *out)
+{
+    service_t *svc = call->svc;
+    concerto__common__v1__subscriber_cursor__init(out);
+    for (size_t i = 0; i < svc->n_subs; i++) {
+        if (strcmp(subscriber_source(svc->subs[i]), source) != 0)
+            continue;
+        out->source = (char *)subscriber_source(svc->subs[i]);
+        out->has_applied_sequence = out->has_source_head = out->has_lag = 1;
+        out->applied_sequence = subscriber_applied(svc->subs[i]);
+        out->source_head = subscriber_source_head(svc->subs[i]);
+        out->lag =
+            out->source_head > out->applied_sequence ? out->source_head - out->applied_sequence : 0;
+        return 0;
+    }
+    return -1;
 }
 
 void service_heartbeat_clear(Concerto__Common__V1__Heartbeat *hb)
@@ -483,6 +547,7 @@ uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *repl
         service_call_clear(&call);
         return r;
     }
+    call.command = h->kind == SERVICE_COMMAND;
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t payload_len = env->has_payload ? env->payload.len : 0;
     char key[ENVELOPE_MAX_TEXT_LEN + 1];
@@ -530,6 +595,10 @@ uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *repl
     if (status == STATUS_OK) {
         size_t rlen = 0;
         uint8_t *r = service_call_pack_reply(&call, &rlen);
+        if (call.status != STATUS_OK) { /* too large to send: nothing may happen */
+            free(r);
+            goto undo;
+        }
         if (h->kind == SERVICE_COMMAND &&
             idempotency_record(svc->store, key, hash, r, rlen, service_now_ms()) != 0) {
             free(r);
@@ -793,6 +862,8 @@ service_t *service_new(const char *name, store_t *store)
     svc->backup_dir = slash ? xasprintf("%.*s/backups/%s", (int)(slash - db), db, name)
                             : xasprintf("backups/%s", name);
     svc->backup_step_pages = 64;
+    svc->max_document = DEFAULT_MAX_DOCUMENT;
+    service_document_setup(svc);
     service_handle(svc, service_builtins, sizeof service_builtins / sizeof service_builtins[0],
                    NULL);
     return svc;
@@ -823,6 +894,7 @@ void service_destroy(service_t **self_p)
     backup_destroy(&svc->backup);
     free(svc->backup_dir);
     service_drop_pending(svc);
+    download_store_destroy(&svc->downloads);
     free(svc->to_publish);
     service_table_clear(&svc->handlers);
     free(svc->timers);

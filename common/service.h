@@ -25,6 +25,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stdint.h>
 
+#include "caller.h"
 #include "config.h"
 #include "envelope.h"
 #include "status.h"
@@ -126,6 +127,17 @@ sqlite3 *service_call_db(service_call_t *call);
 const envelope_t *service_call_envelope(service_call_t *call);
 /* Who asked: the envelope's actor, or "" when none was given. */
 const char *service_call_actor(service_call_t *call);
+/* The caller as the gateway authenticated it: its role (public, reader,
+ * operator, admin, partner; none for the daemon's own work) and name.
+ * Decide with it what to show (caller_identified: contact details only to
+ * callers with a token) and record who acted. Trusted as it arrives on the
+ * ROUTER (docs/architecture.md, "The caller"). */
+caller_t service_call_caller(service_call_t *call);
+/* Whether the caller may act on `value` under a partner scope this daemon
+ * owns ("funder", "centraide"): always for callers with a token or none;
+ * for a partner, when its allow-list line gives the scope with that value
+ * or "*". Answer PERMISSION_DENIED otherwise. */
+int service_call_scope_allows(service_call_t *call, const char *scope, const char *value);
 /* Business time (common/clock.h) at the start of this call, Unix
  * milliseconds: what decisions and records of this call go by. */
 int64_t service_call_now_ms(service_call_t *call);
@@ -133,7 +145,8 @@ int64_t service_call_now_ms(service_call_t *call);
  * default dates and "not in the future" checks. Owned by the call. */
 const char *service_call_today(service_call_t *call);
 
-/* Answers OK with `result` (may be NULL for an empty answer). */
+/* Answers OK with `result` (may be NULL for an empty answer). An answer
+ * larger than a frame is replaced by an INTERNAL error saying so. */
 int service_call_reply(service_call_t *call, const ProtobufCMessage *result);
 /* Answers `status` with a message; returns `status`. */
 int service_call_fail(service_call_t *call, status_t status, const char *fmt, ...)
@@ -147,6 +160,40 @@ void service_call_violation(service_call_t *call, const char *field, const char 
     __attribute__((format(printf, 3, 4)));
 /* Number of violations added so far. */
 size_t service_call_violation_count(service_call_t *call);
+
+/* How far this service has applied the events of `source` (a
+ * subscription): fills `out` (its source string borrowed) with the
+ * applied sequence, the newest head seen and the lag between them. The
+ * answer to the gateway's TableStatusRequest carries it for the registry
+ * (table_status.proto). Returns -1 when `source` is not subscribed. */
+int service_call_cursor(service_call_t *call, const char *source,
+                        Concerto__Common__V1__SubscriberCursor *out);
+
+/* --- documents and conditional answers (service_document.c) --- */
+
+/* The format the gateway chose for this request among those its route
+ * offers ("json", "csv", "xlsx", "html", "ics"), or "" when the route offers
+ * no choice. Answer "json" and "" with a message, the others with a
+ * document. */
+const char *service_call_format(service_call_t *call);
+/* Names the state the answer is built from: anything that changes whenever
+ * the answer would (a sequence, the time of the last change). The runtime
+ * makes an opaque tag of it and the format, which the gateway sends as the
+ * ETag. Returns 1 when the caller already holds that tag (its If-None-Match
+ * names it): the runtime has answered "not modified", and the handler
+ * returns STATUS_OK without building anything. Returns 0 otherwise, and
+ * the answer will carry the tag. Call it first. */
+int service_call_version(service_call_t *call, const char *version);
+/* Answers OK with a document of `content_type` ("text/csv; charset=utf-8"),
+ * to be saved as `file_name` (NULL: shown in place), from the bytes in
+ * *data (taken: freed with free, *data set to NULL). A document larger than
+ * a reply frame is kept by the runtime and read by the gateway in parts:
+ * no handler pages a document. Refused with INTERNAL, naming the sizes: a
+ * document over CONCERTO_MAX_DOCUMENT, and one larger than a frame from a
+ * command (its answer is kept for retries). Answered UNAVAILABLE when too
+ * many large documents are being downloaded. Returns the status answered. */
+int service_call_reply_document(service_call_t *call, const char *content_type,
+                                const char *file_name, uint8_t **data, size_t len);
 
 /* Appends an event to the outbox in this call's transaction; it is
  * published after commit, or dropped if the call fails. `subject` names

@@ -4,6 +4,7 @@
 
 #include "backup.h"
 #include "clock.h"
+#include "download.h"
 #include "outbox.h"
 #include "service.h"
 #include "transport.h"
@@ -50,6 +51,9 @@ struct service_call {
     /* Events emitted by this call, published after the batch commits. */
     outbox_event_t *events;
     size_t n_events;
+    int command; /* a SERVICE_COMMAND: its answer is kept for retries */
+    /* A document answer or a version tag (service_document.c). */
+    struct service_document *doc;
 };
 
 struct service {
@@ -93,6 +97,9 @@ struct service {
      * instant before which a failed firing is not tried again. */
     int64_t timers_next_due_ms;
     int64_t timers_retry_ms;
+
+    int64_t max_document;        /* CONCERTO_MAX_DOCUMENT */
+    download_store_t *downloads; /* documents larger than a frame; made on first use */
 };
 
 int64_t service_now_ms(void);
@@ -110,8 +117,21 @@ void service_drop_pending(service_t *svc);
 /* Packs an Envelope(Reply) answering `request_id`. */
 uint8_t *service_pack_reply(service_t *svc, const ProtobufCBinaryData *request_id,
                             const uint8_t *reply, size_t reply_len, size_t *len);
-/* Packs the call's answer as a Reply message. */
+/* Packs the call's answer as a Reply message. An answer that would not
+ * fit in a reply frame is replaced by an INTERNAL error saying so (the
+ * call's status changes): nothing larger than the frame limit is sent,
+ * since a peer's ZMQ_MAXMSGSIZE would drop the whole link. */
 uint8_t *service_call_pack_reply(service_call_t *call, size_t *len);
+/* The largest packed Reply that fits, with its Envelope, in one frame. */
+size_t service_reply_limit(service_t *svc);
+
+/* --- service_document.c --- */
+void service_document_free(struct service_document **doc_p);
+/* Adds the call's document or version tag to an OK `reply` (borrowed
+ * pointers, valid while the call lives). */
+void service_document_pack(service_call_t *call, Concerto__Common__V1__Reply *reply);
+/* Registers DownloadPartRequest and the expiry of abandoned downloads. */
+void service_document_setup(service_t *svc);
 
 /* Heartbeat of this service: head sequence and subscriber cursors. The
  * caller frees the result with service_heartbeat_clear. */

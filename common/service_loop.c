@@ -220,6 +220,8 @@ static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
         {"CONCERTO_LOG_LEVEL", "info", "debug, info, warn or error"},
         {"CONCERTO_HEARTBEAT_MS", "1000", "interval between heartbeats on PUB"},
         {"CONCERTO_MAX_FRAME", "1048576", "largest frame accepted, in bytes"},
+        {"CONCERTO_MAX_DOCUMENT", "33554432",
+         "largest document answered, in bytes (larger than a frame: read in parts)"},
         {"CONCERTO_BATCH_MAX", "256", "requests committed together at most (group commit)"},
         {"CONCERTO_CLOCK_START", "",
          "business time at start, an ISO 8601 instant such as 2026-11-26T03:30:00Z, running on "
@@ -280,9 +282,11 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
                                 const config_t *cfg)
 {
     char err[512];
-    int64_t heartbeat, max_frame, batch, backup_pages;
+    int64_t heartbeat, max_frame, batch, backup_pages, max_document;
     if (config_int(cfg, "CONCERTO_HEARTBEAT_MS", 50, 60000, &heartbeat, err, sizeof err) ||
         config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 * 1024 * 1024, &max_frame, err,
+                   sizeof err) ||
+        config_int(cfg, "CONCERTO_MAX_DOCUMENT", 1024, 1024 * 1024 * 1024, &max_document, err,
                    sizeof err) ||
         config_int(cfg, "CONCERTO_BATCH_MAX", 1, 10000, &batch, err, sizeof err) ||
         config_int(cfg, "CONCERTO_BACKUP_STEP_PAGES", 1, 1000000, &backup_pages, err, sizeof err)) {
@@ -314,6 +318,7 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
     svc->backup_step_pages = (int)backup_pages;
     free(svc->backup_dir);
     svc->backup_dir = xasprintf("%s/backups/%s", data_dir, spec->name);
+    svc->max_document = max_document;
     if (service_handle(svc, spec->handlers, spec->n_handlers, spec->arg) != 0 ||
         (spec->setup && spec->setup(svc, cfg) != 0)) {
         log_error("setup failed", "service=%s", spec->name);

@@ -46,6 +46,8 @@ const char *apierror_code_for_http(int http_status)
         return "NOT_FOUND";
     case 405:
         return APIERROR_METHOD_NOT_ALLOWED;
+    case 406:
+        return APIERROR_NOT_ACCEPTABLE;
     case 408:
         return APIERROR_REQUEST_TIMEOUT;
     case 409:

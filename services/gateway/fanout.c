@@ -24,8 +24,9 @@ struct fanout {
     http_ref_t ref;
     int route;
     int outstanding;
-    json_t *doc;      /* the request's own fields, then "services" */
-    json_t *services; /* borrowed from doc */
+    json_t *doc;       /* the request's own fields, then "services" */
+    json_t *services;  /* borrowed from doc */
+    json_t *not_found; /* the registry's error when it knows no such Table */
     fanout_part_t parts[ROUTE_N_SERVICES];
 };
 
@@ -45,11 +46,22 @@ static json_t *fanout_error(const char *state, const char *code, const char *mes
     return fanout_entry(state, apierror_json(code, message, NULL, 0));
 }
 
+/* Answers once every service has: 404 with the registry's error when
+ * the registry, which owns the Tables, knows no such Table; the merged
+ * document otherwise. */
 static void fanout_finish(fanout_t *fan)
 {
     if (--fan->outstanding > 0)
         return;
-    gateway_respond_json(fan->gw, fan->ref, 200, fan->doc, fan->route);
+    if (fan->not_found) {
+        json_decref(fan->doc);
+        size_t len = 0;
+        char *body = apierror_text(fan->not_found, &len);
+        http_server_respond(fan->gw->http, fan->ref, 404, NULL, 0, "application/json", &body, len,
+                            fan->route);
+    } else {
+        gateway_respond_json(fan->gw, fan->ref, 200, fan->doc, fan->route);
+    }
     free(fan);
 }
 
@@ -86,6 +98,8 @@ static void fanout_on_reply(void *arg, upstream_outcome_t outcome,
     json_t *entry = NULL;
     if (outcome == UPSTREAM_REPLY) {
         entry = fanout_reply_entry(reply);
+        if (part->service == ROUTE_REGISTRY && reply_render_status(reply) == STATUS_NOT_FOUND)
+            fan->not_found = json_incref(json_object_get(entry, "error"));
     } else {
         char message[160];
         int status = gateway_failure(gw, outcome, name, message, sizeof message);

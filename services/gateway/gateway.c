@@ -10,12 +10,14 @@
 
 #include "apierror.h"
 #include "envelope.h"
+#include "docstream.h"
 #include "fanout.h"
 #include "gateway_internal.h"
 #include "gateway_protos.h"
 #include "json_text.h"
 #include "log.h"
 #include "msg_types.h"
+#include "negotiate.h"
 #include "reply_render.h"
 #include "request_build.h"
 #include "status.h"
@@ -91,15 +93,15 @@ typedef struct {
     int route;
     int ok_status;
     route_target_t service;
+    int vary; /* the route offers formats: answers vary with Accept */
     char request_id[UUID_STR_LEN];
 } gateway_call_t;
 
-static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
-                             const Concerto__Common__V1__Reply *reply)
+/* A failed call, or a reply that is not OK: the JSON error. */
+static void gateway_answer_failure(gateway_call_t *call, upstream_outcome_t outcome,
+                                   const Concerto__Common__V1__Reply *reply)
 {
-    gateway_call_t *call = arg;
     gateway_t *gw = call->gw;
-    gw->calls_in_progress--;
     http_header_t rid = {"X-Request-Id", call->request_id};
     size_t len = 0;
     char *body = NULL;
@@ -107,19 +109,7 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
     if (outcome == UPSTREAM_REPLY) {
         int st = reply_render_status(reply);
         status = apierror_http_status(st, call->ok_status);
-        if (st == STATUS_OK) {
-            const char *why = NULL;
-            json_t *doc = reply_render_result(reply, &why);
-            if (doc) {
-                body = json_text(doc, &len);
-                json_decref(doc);
-            } else {
-                status = 502;
-                body = apierror_body(APIERROR_BAD_GATEWAY, why, NULL, 0, &len);
-            }
-        } else {
-            body = apierror_text(reply_render_error(reply, st), &len);
-        }
+        body = apierror_text(reply_render_error(reply, st), &len);
     } else {
         char message[160];
         status = gateway_failure(gw, outcome, routes_target_name(call->service), message,
@@ -128,6 +118,104 @@ static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
     }
     http_server_respond(gw->http, call->ref, status, &rid, 1, "application/json", &body, len,
                         call->route);
+}
+
+static void gateway_answer_bad_gateway(gateway_call_t *call, int status, const char *why)
+{
+    http_header_t rid = {"X-Request-Id", call->request_id};
+    size_t len = 0;
+    char *body = apierror_body(apierror_code_for_http(status), why, NULL, 0, &len);
+    http_server_respond(call->gw->http, call->ref, status, &rid, 1, "application/json", &body, len,
+                        call->route);
+}
+
+/* A document larger than a frame: checked against the gateway's limits
+ * before anything is sent, then streamed. */
+static void gateway_answer_download(gateway_call_t *call, const Concerto__Common__V1__Reply *reply,
+                                    const http_header_t *headers, size_t n_headers)
+{
+    gateway_t *gw = call->gw;
+    char why[200];
+    int status = 0;
+    if (reply->document_size > (uint64_t)gw->opt.max_document) {
+        status = 500;
+        snprintf(why, sizeof why,
+                 "the document is %llu bytes, over the gateway's limit of %lld "
+                 "(CONCERTO_MAX_DOCUMENT)",
+                 (unsigned long long)reply->document_size, (long long)gw->opt.max_document);
+    } else if (gw->downloads >= gw->opt.max_downloads) {
+        status = 503;
+        snprintf(why, sizeof why, "%zu large documents are being downloaded already; retry later",
+                 gw->downloads);
+    }
+    if (status) {
+        docstream_release(gw, call->service, &reply->download_id);
+        gateway_answer_bad_gateway(call, status, why);
+        return;
+    }
+    docstream_head_t head = {call->ok_status, headers, n_headers, reply->content_type};
+    docstream_start(gw, call->ref, call->route, call->service, reply, &head);
+}
+
+/* An OK reply: 304, a document, or the result as JSON, with the
+ * version as ETag. */
+static void gateway_answer_ok(gateway_call_t *call, const Concerto__Common__V1__Reply *reply)
+{
+    gateway_t *gw = call->gw;
+    char etag[REPLY_RENDER_ETAG_MAX], disposition[REPLY_RENDER_DISPOSITION_MAX];
+    const char *why = NULL;
+    if (reply_render_headers(reply, etag, disposition, &why) != 0) {
+        if (reply->has_download_id)
+            docstream_release(gw, call->service, &reply->download_id);
+        gateway_answer_bad_gateway(call, 502, why);
+        return;
+    }
+    http_header_t headers[4] = {{"X-Request-Id", call->request_id}};
+    size_t n = 1;
+    if (etag[0])
+        headers[n++] = (http_header_t){"ETag", etag};
+    if (call->vary)
+        headers[n++] = (http_header_t){"Vary", "Accept"};
+    if (disposition[0])
+        headers[n++] = (http_header_t){"Content-Disposition", disposition};
+    size_t len = 0;
+    char *body = NULL;
+    if (reply->not_modified) {
+        http_server_respond(gw->http, call->ref, 304, headers, n, NULL, &body, 0, call->route);
+        return;
+    }
+    if (reply->content_type && reply->has_download_id) {
+        gateway_answer_download(call, reply, headers, n);
+        return;
+    }
+    if (reply->content_type) {
+        len = reply->document.len;
+        body = xmalloc(len ? len : 1);
+        memcpy(body, reply->document.data, len);
+        http_server_respond(gw->http, call->ref, call->ok_status, headers, n, reply->content_type,
+                            &body, len, call->route);
+        return;
+    }
+    json_t *doc = reply_render_result(reply, &why);
+    if (!doc) {
+        gateway_answer_bad_gateway(call, 502, why);
+        return;
+    }
+    body = json_text(doc, &len);
+    json_decref(doc);
+    http_server_respond(gw->http, call->ref, call->ok_status, headers, n, "application/json", &body,
+                        len, call->route);
+}
+
+static void gateway_on_reply(void *arg, upstream_outcome_t outcome,
+                             const Concerto__Common__V1__Reply *reply)
+{
+    gateway_call_t *call = arg;
+    call->gw->calls_in_progress--;
+    if (outcome == UPSTREAM_REPLY && reply_render_status(reply) == STATUS_OK)
+        gateway_answer_ok(call, reply);
+    else
+        gateway_answer_failure(call, outcome, reply);
     free(call);
 }
 
@@ -140,6 +228,7 @@ static void gateway_single(gateway_t *gw, http_ref_t ref, const route_t *route, 
     call->route = index;
     call->ok_status = route->ok_status;
     call->service = route->target;
+    call->vary = route->n_formats > 0;
     uint8_t id[UUID_LEN];
     int rc = upstream_call(gw->upstreams[route->target], ureq, gw->opt.deadline_ms,
                            gateway_on_reply, call, id);
@@ -153,6 +242,114 @@ static void gateway_single(gateway_t *gw, http_ref_t ref, const route_t *route, 
     }
     uuid_format(id, call->request_id);
     gw->calls_in_progress++;
+}
+
+/* ------------------------------------------------------------ the request */
+
+/* The wire role of an HTTP caller: its token's, or public without one. */
+static Concerto__Common__V1__Role gateway_role(const auth_token_t *who)
+{
+    switch (who ? who->role : AUTH_PUBLIC) {
+    case AUTH_READER:
+        return CONCERTO__COMMON__V1__ROLE__ROLE_READER;
+    case AUTH_OPERATOR:
+        return CONCERTO__COMMON__V1__ROLE__ROLE_OPERATOR;
+    case AUTH_ADMIN:
+        return CONCERTO__COMMON__V1__ROLE__ROLE_ADMIN;
+    default:
+        return CONCERTO__COMMON__V1__ROLE__ROLE_PUBLIC;
+    }
+}
+
+/* What the request asks beyond its message: the format of a document
+ * route, and the versions a GET already holds. Returns 0, or answers the
+ * client (400, 406) and returns -1. */
+static int gateway_negotiate(gateway_t *gw, http_ref_t ref, const route_t *route, int index,
+                             const http_request_t *req, int *format, negotiate_tags_t *tags)
+{
+    *format = -1;
+    if (route->n_formats) {
+        char *asked = NULL;
+        if (request_format_param(req, &asked) < 0) {
+            gateway_respond_error(gw, ref, 400, "malformed query string, or format given twice",
+                                  index);
+            return -1;
+        }
+        *format = negotiate_format(route->formats, route->n_formats, asked, req->accept);
+        free(asked);
+        if (*format < 0) {
+            char message[160];
+            int n = snprintf(message, sizeof message, "this resource is offered as");
+            for (int i = 0; i < route->n_formats; i++)
+                n += snprintf(message + n, sizeof message - (size_t)n, "%s %s (%s)", i ? "," : "",
+                              format_name((format_t)route->formats[i]),
+                              format_media_type((format_t)route->formats[i]));
+            gateway_respond_error(gw, ref, 406, message, index);
+            return -1;
+        }
+    }
+    if (req->method == HTTP_GET && req->if_none_match &&
+        negotiate_if_none_match(req->if_none_match, tags) != 0) {
+        apierror_field_t f = {"If-None-Match", "\"tag\", W/\"tag\" or *; at most 32 tags of "
+                                               "at most 128 characters"};
+        gateway_respond_fields(gw, ref, 400, "INVALID_ARGUMENT", "invalid If-None-Match", &f, 1,
+                               NULL, 0, index);
+        return -1;
+    }
+    return 0;
+}
+
+/* Builds the request message and sends it, with the caller, to its
+ * service or to every service. */
+static void gateway_forward(gateway_t *gw, http_ref_t ref, const route_t *route, int index,
+                            const route_match_t *m, const http_request_t *req,
+                            const auth_token_t *who)
+{
+    if (req->idempotency_key && !request_key_valid(req->idempotency_key)) {
+        apierror_field_t f = {"Idempotency-Key", "1-200 printable characters, not starting "
+                                                 "with partner/"};
+        gateway_respond_fields(gw, ref, 400, "INVALID_ARGUMENT", "invalid Idempotency-Key", &f, 1,
+                               NULL, 0, index);
+        return;
+    }
+    int format = -1;
+    negotiate_tags_t tags = {{0}, 0};
+    if (gateway_negotiate(gw, ref, route, index, req, &format, &tags) != 0)
+        return;
+    ProtobufCMessage *msg = NULL;
+    request_build_error_t e;
+    if (request_build(route, m, req, &msg, &e) != 0) {
+        negotiate_tags_clear(&tags);
+        apierror_field_t f = {e.field.field, e.field.message};
+        int has_field = e.field.field[0] || e.field.message[0];
+        gateway_respond_fields(gw, ref, e.status, apierror_code_for_http(e.status), e.message, &f,
+                               has_field ? 1 : 0, NULL, 0, index);
+        return;
+    }
+    Concerto__Common__V1__Caller caller = CONCERTO__COMMON__V1__CALLER__INIT;
+    caller.has_role = 1;
+    caller.role = gateway_role(who);
+    caller.name = who ? (char *)who->name : NULL;
+    size_t len = 0;
+    uint8_t *payload = message_pack(msg, &len);
+    upstream_request_t ureq = {.type = route->request->name,
+                               .payload = payload,
+                               .payload_len = len,
+                               .actor = who ? who->name : NULL,
+                               .idempotency_key = req->idempotency_key,
+                               .caller = &caller,
+                               .format = format >= 0 ? format_name((format_t)format) : NULL,
+                               .if_none_match = tags.tags,
+                               .n_if_none_match = tags.n};
+    if (route->target == ROUTE_ALL) {
+        ureq.n_if_none_match = 0; /* a merged answer has no one version */
+        fanout_start(gw, ref, index, msg, &ureq);
+    } else {
+        gateway_single(gw, ref, route, index, &ureq);
+    }
+    free(payload);
+    negotiate_tags_clear(&tags);
+    protobuf_c_message_free_unpacked(msg, NULL);
 }
 
 /* ------------------------------------------------------------ dispatch */
@@ -217,35 +414,8 @@ static void gateway_on_request(void *arg, http_ref_t ref, const http_request_t *
         gateway_locals[route->local](gw, ref, index);
         return;
     }
-    if (req->idempotency_key && !request_key_valid(req->idempotency_key)) {
-        route_match_clear(&m);
-        apierror_field_t f = {"Idempotency-Key", "1-200 printable characters, not starting "
-                                                 "with partner/"};
-        gateway_respond_fields(gw, ref, 400, "INVALID_ARGUMENT", "invalid Idempotency-Key", &f, 1,
-                               NULL, 0, index);
-        return;
-    }
-    ProtobufCMessage *msg = NULL;
-    request_build_error_t e;
-    int rc = request_build(route, &m, req, &msg, &e);
+    gateway_forward(gw, ref, route, index, &m, req, who);
     route_match_clear(&m);
-    if (rc != 0) {
-        apierror_field_t f = {e.field.field, e.field.message};
-        int has_field = e.field.field[0] || e.field.message[0];
-        gateway_respond_fields(gw, ref, e.status, apierror_code_for_http(e.status), e.message, &f,
-                               has_field ? 1 : 0, NULL, 0, index);
-        return;
-    }
-    size_t len = 0;
-    uint8_t *payload = message_pack(msg, &len);
-    upstream_request_t ureq = {route->request->name, payload, len, who ? who->name : NULL,
-                               req->idempotency_key};
-    if (route->target == ROUTE_ALL)
-        fanout_start(gw, ref, index, msg, &ureq);
-    else
-        gateway_single(gw, ref, route, index, &ureq);
-    free(payload);
-    protobuf_c_message_free_unpacked(msg, NULL);
 }
 
 static void gateway_on_done(void *arg, int route, int status, uint64_t duration_us)
@@ -263,9 +433,11 @@ static void gateway_on_refused(void *arg)
 /* ------------------------------------------------------------ setup */
 
 #define ROUTE(METHOD, PATTERN, SERVICE, DESC, ROLE, BODY, STATUS)                                  \
-    {HTTP_##METHOD, PATTERN, ROUTE_##SERVICE, &DESC, AUTH_##ROLE, BODY, STATUS},
+    {HTTP_##METHOD, PATTERN, ROUTE_##SERVICE, &DESC, AUTH_##ROLE, BODY, STATUS, NULL},
+#define ROUTE_DOC(METHOD, PATTERN, SERVICE, DESC, ROLE, FORMATS, STATUS)                           \
+    {HTTP_##METHOD, PATTERN, ROUTE_##SERVICE, &DESC, AUTH_##ROLE, NULL, STATUS, FORMATS},
 #define ROUTE_LOCAL(METHOD, PATTERN, HANDLER, ROLE)                                                \
-    {HTTP_##METHOD, PATTERN, ROUTE_LOCAL, NULL, AUTH_##ROLE, NULL, 200},
+    {HTTP_##METHOD, PATTERN, ROUTE_LOCAL, NULL, AUTH_##ROLE, NULL, 200, NULL},
 typedef struct {
     int method;
     const char *pattern;
@@ -274,11 +446,13 @@ typedef struct {
     auth_role_t role;
     const char *body_field;
     int ok_status;
+    const char *formats; /* NULL: a plain JSON route */
 } gateway_builtin_route_t;
 static const gateway_builtin_route_t gateway_builtin_routes[] = {
 #include "routes.def"
 };
 #undef ROUTE
+#undef ROUTE_DOC
 #undef ROUTE_LOCAL
 
 static int gateway_load_routes(gateway_t *gw, char *err, size_t errlen)
@@ -289,8 +463,11 @@ static int gateway_load_routes(gateway_t *gw, char *err, size_t errlen)
     for (size_t i = 0; i < n; i++) {
         const gateway_builtin_route_t *r = &gateway_builtin_routes[i];
         int is_local = r->target == ROUTE_LOCAL;
-        if (routes_add(gw->routes, r->method, r->pattern, r->target, r->request, r->body_field,
-                       r->role, r->ok_status, is_local ? local : -1, err, errlen) < 0)
+        int index =
+            routes_add(gw->routes, r->method, r->pattern, r->target, r->request, r->body_field,
+                       r->role, r->ok_status, is_local ? local : -1, err, errlen);
+        if (index < 0 ||
+            (r->formats && routes_set_formats(gw->routes, index, r->formats, err, errlen) != 0))
             return -1;
         if (is_local)
             local++;
@@ -396,7 +573,7 @@ void gateway_drain(gateway_t *self)
 int gateway_busy(const gateway_t *self)
 {
     return (self->http && http_server_connections(self->http) > 0) || self->calls_in_progress > 0 ||
-           (self->partner && partner_inflight(self->partner) > 0);
+           self->downloads > 0 || (self->partner && partner_inflight(self->partner) > 0);
 }
 
 void gateway_destroy(gateway_t **self_p)
@@ -405,8 +582,9 @@ void gateway_destroy(gateway_t **self_p)
     if (!self)
         return;
     *self_p = NULL;
-    /* Upstreams first: their cancelled calls answer HTTP clients and
-     * partners, which must still exist. */
+    /* Downloads, then upstreams: their cancelled calls answer HTTP clients
+     * and partners, which must still exist. */
+    docstream_stop_all(self);
     for (int s = 0; s < ROUTE_N_SERVICES; s++)
         upstream_destroy(&self->upstreams[s]);
     partner_destroy(&self->partner);

@@ -24,6 +24,8 @@ typedef struct {
     int heartbeat_misses;
     size_t max_inflight; /* per service */
     int64_t max_frame;
+    int64_t max_document;    /* the largest document sent, in bytes */
+    size_t max_downloads;    /* documents streamed at once at most (then 503) */
     const char *tokens_file; /* "" for none */
     int public_reads;
     const char *routes_file; /* "" for none */

@@ -14,9 +14,17 @@
  * the header-block limit does. */
 #define HTTP_READER_SLICE 1024
 
-enum { HDR_CONTENT_TYPE, HDR_AUTHORIZATION, HDR_IDEMPOTENCY_KEY, HDR_EXPECT, HDR_COUNT };
-static const char *const http_reader_header_names[HDR_COUNT] = {"content-type", "authorization",
-                                                                "idempotency-key", "expect"};
+enum {
+    HDR_CONTENT_TYPE,
+    HDR_AUTHORIZATION,
+    HDR_IDEMPOTENCY_KEY,
+    HDR_EXPECT,
+    HDR_ACCEPT,
+    HDR_IF_NONE_MATCH,
+    HDR_COUNT
+};
+static const char *const http_reader_header_names[HDR_COUNT] = {
+    "content-type", "authorization", "idempotency-key", "expect", "accept", "if-none-match"};
 
 struct http_reader {
     http_parser parser;
@@ -215,6 +223,7 @@ static int http_reader_on_headers_complete(http_parser *p)
     if (p->method == HTTP_CONNECT)
         return http_reader_fail(self, 400, "CONNECT is not supported");
     req->method = p->method;
+    req->http_1_0 = p->http_major == 1 && p->http_minor == 0;
     req->url = self->arena;
     req->url_len = self->url_len;
     struct http_parser_url u;
@@ -231,6 +240,8 @@ static int http_reader_on_headers_complete(http_parser *p)
     req->content_type = http_reader_header(self, HDR_CONTENT_TYPE);
     req->authorization = http_reader_header(self, HDR_AUTHORIZATION);
     req->idempotency_key = http_reader_header(self, HDR_IDEMPOTENCY_KEY);
+    req->accept = http_reader_header(self, HDR_ACCEPT);
+    req->if_none_match = http_reader_header(self, HDR_IF_NONE_MATCH);
     const char *expect = http_reader_header(self, HDR_EXPECT);
     req->expect_continue = expect && strcasecmp(expect, "100-continue") == 0;
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > 0) {

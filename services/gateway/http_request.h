@@ -31,6 +31,7 @@ void http_request_set_global_limit(size_t max_header_bytes);
 typedef struct {
     int method;      /* enum http_method */
     int keep_alive;  /* the connection may stay open after the answer */
+    int http_1_0;    /* an HTTP/1.0 request: no chunked answers */
     const char *url; /* the request target, NUL-terminated */
     size_t url_len;
     const char *path; /* into url; not NUL-terminated */
@@ -41,6 +42,8 @@ typedef struct {
     const char *content_type;
     const char *authorization;
     const char *idempotency_key;
+    const char *accept;
+    const char *if_none_match;
     int expect_continue; /* Expect: 100-continue */
     const char *body;    /* NULL when empty */
     size_t body_len;

@@ -17,10 +17,11 @@
 #define HTTP_HEAD_MAX 2048
 
 typedef enum {
-    CONN_READING, /* reading a request (or idle between requests) */
-    CONN_WAITING, /* a request is with the application */
-    CONN_WRITING, /* the answer is being written */
-    CONN_LINGER,  /* answered with close: discard input until EOF */
+    CONN_READING,   /* reading a request (or idle between requests) */
+    CONN_WAITING,   /* a request is with the application */
+    CONN_WRITING,   /* the answer is being written */
+    CONN_STREAMING, /* a streamed answer: head sent, body in chunks */
+    CONN_LINGER,    /* answered with close: discard input until EOF */
 } conn_state_t;
 
 typedef struct conn {
@@ -41,6 +42,8 @@ typedef struct conn {
     int request_timer; /* the request-read timer runs for this request */
     int continue_sent;
     int close_after;  /* close once the answer is written */
+    int chunked;      /* the streamed answer is framed in chunks (HTTP/1.1) */
+    int detached;     /* the stream's producer is gone: tell it nothing more */
     uint64_t done_ns; /* when the request's last byte arrived */
 } conn_t;
 
@@ -50,6 +53,9 @@ typedef struct {
     char *head;
     char *body;
     int final; /* the answer (not a 100 Continue) */
+    /* A streamed chunk's producer, told when it is written or lost. */
+    http_stream_fn on_written;
+    void *arg;
 } conn_write_t;
 
 struct http_server {
@@ -163,7 +169,8 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     conn_t *c = stream->data;
     if (nread == 0 || c->closing)
         return;
-    if (nread == UV_EOF && (c->state == CONN_WAITING || c->state == CONN_WRITING)) {
+    if (nread == UV_EOF &&
+        (c->state == CONN_WAITING || c->state == CONN_WRITING || c->state == CONN_STREAMING)) {
         /* Half-closed after its requests: they are still answered, and
          * reading again after the last one fails, which closes. */
         conn_read_stop(c);
@@ -271,16 +278,21 @@ static void conn_on_write(uv_write_t *req, int status)
     conn_write_t *w = (conn_write_t *)req;
     conn_t *c = w->conn;
     int final = w->final;
+    http_stream_fn on_written = w->on_written;
+    void *arg = w->arg;
     free(w->head);
     free(w->body);
     free(w);
-    if (c->closing || !final)
+    if (on_written && !c->detached)
+        on_written(arg, status < 0 || c->closing ? -1 : 0);
+    if (c->closing)
         return;
     if (status < 0) {
         conn_close(c);
         return;
     }
-    conn_written(c);
+    if (final)
+        conn_written(c);
 }
 
 /* Writes at once when the socket takes it all (nearly always): a queued
@@ -346,29 +358,23 @@ static void http_server_log_path(const http_request_t *req, char *out, size_t ou
     out[n] = '\0';
 }
 
-/* Writes status line, headers and body; `req` may be NULL (reader errors). */
-static void conn_answer(conn_t *c, const http_request_t *req, int status,
-                        const http_header_t *headers, size_t n_headers, const char *content_type,
-                        char *body, size_t len, int route)
+/* Formats the status line and headers into `head` (HTTP_HEAD_MAX bytes):
+ * Content-Length `len`, or chunked framing when `chunked`, or neither for
+ * statuses without a body. Returns the length, or -1 when it does not fit
+ * (only huge extra headers, a programmer error, get there). */
+static int conn_head(conn_t *c, char *head, int status, const http_header_t *headers,
+                     size_t n_headers, const char *content_type, size_t len, int chunked)
 {
     http_server_t *s = c->server;
-    if (!req || !req->keep_alive || s->draining)
-        c->close_after = 1;
     char length[48] = "";
     /* Every 503 is a passing condition (overload, a service down, shutdown). */
     const char *retry = status == 503 ? "Retry-After: 1\r\n" : "";
-    if (status == 204) {
-        /* RFC 9110: no body, no Content-Length, nothing to type. */
-        free(body);
-        body = NULL;
-        len = 0;
+    if (status == 204 || status == 304) /* RFC 9110: no body, nothing to type */
         content_type = NULL;
-    } else {
+    else if (chunked)
+        snprintf(length, sizeof length, "Transfer-Encoding: chunked\r\n");
+    else
         snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
-    }
-    /* Formatted on the stack: conn_write copies it only in the rare case
-     * that the socket does not take it at once. */
-    char head[HTTP_HEAD_MAX];
     int n =
         snprintf(head, HTTP_HEAD_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s%s", status,
                  http_server_reason(status), http_server_date(s), length,
@@ -380,12 +386,17 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     if (n > 0 && n < HTTP_HEAD_MAX)
         n += snprintf(head + n, HTTP_HEAD_MAX - (size_t)n, "\r\n");
     if (n <= 0 || n >= HTTP_HEAD_MAX) {
-        /* Only a programmer error (huge extra headers) gets here. */
         log_error("response head too long", "status=%d", status);
-        free(body);
-        conn_close(c);
-        return;
+        return -1;
     }
+    return n;
+}
+
+/* The access log line and the metrics callback of an answer of `len`
+ * bytes. */
+static void conn_account(conn_t *c, const http_request_t *req, int status, size_t len, int route)
+{
+    http_server_t *s = c->server;
     uint64_t duration_us = (uv_hrtime() - c->done_ns) / 1000;
     if (s->opt.access_log) {
         char path[260];
@@ -396,6 +407,31 @@ static void conn_answer(conn_t *c, const http_request_t *req, int status,
     }
     if (s->cb.on_done)
         s->cb.on_done(s->cb.arg, route, status, duration_us);
+}
+
+/* Writes status line, headers and body; `req` may be NULL (reader errors). */
+static void conn_answer(conn_t *c, const http_request_t *req, int status,
+                        const http_header_t *headers, size_t n_headers, const char *content_type,
+                        char *body, size_t len, int route)
+{
+    http_server_t *s = c->server;
+    if (!req || !req->keep_alive || s->draining)
+        c->close_after = 1;
+    if (status == 204 || status == 304) {
+        free(body);
+        body = NULL;
+        len = 0;
+    }
+    /* Formatted on the stack: conn_write copies it only in the rare case
+     * that the socket does not take it at once. */
+    char head[HTTP_HEAD_MAX];
+    int n = conn_head(c, head, status, headers, n_headers, content_type, len, 0);
+    if (n < 0) {
+        free(body);
+        conn_close(c);
+        return;
+    }
+    conn_account(c, req, status, len, route);
     c->state = CONN_WRITING;
     c->gen = 0;
     conn_arm(c, s->opt.request_timeout_ms);
@@ -598,12 +634,14 @@ int http_server_port(const http_server_t *self)
     return self->port;
 }
 
-static conn_t *http_server_lookup(const http_server_t *self, http_ref_t ref)
+/* The connection `ref` names, if it is still the same one and in `state`
+ * (CONN_WAITING for an answer, CONN_STREAMING for a stream's pieces). */
+static conn_t *http_server_lookup(const http_server_t *self, http_ref_t ref, conn_state_t state)
 {
     if (ref.slot >= self->opt.max_connections || ref.gen == 0)
         return NULL;
     conn_t *c = self->slots[ref.slot];
-    if (!c || c->closing || c->gen != ref.gen || c->state != CONN_WAITING)
+    if (!c || c->closing || c->gen != ref.gen || c->state != state)
         return NULL;
     return c;
 }
@@ -615,7 +653,7 @@ int http_server_respond(http_server_t *self, http_ref_t ref, int status,
     char *b = body ? *body : NULL;
     if (body)
         *body = NULL;
-    conn_t *c = http_server_lookup(self, ref);
+    conn_t *c = http_server_lookup(self, ref, CONN_WAITING);
     if (!c) {
         free(b);
         return -1;
@@ -623,6 +661,100 @@ int http_server_respond(http_server_t *self, http_ref_t ref, int status,
     conn_answer(c, http_reader_request(c->reader), status, headers, n_headers, content_type, b,
                 b ? len : 0, route);
     return 0;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+/* Queues bytes through uv_write, so that `on_written` always runs later,
+ * from the loop. */
+static int conn_queue(conn_t *c, char *head, size_t head_len, char *body, size_t body_len,
+                      int final, http_stream_fn on_written, void *arg)
+{
+    conn_write_t *w = xcalloc(1, sizeof *w);
+    w->conn = c;
+    w->head = head;
+    w->body = body;
+    w->final = final;
+    w->on_written = on_written;
+    w->arg = arg;
+    uv_buf_t bufs[3] = {uv_buf_init(head, (unsigned)head_len),
+                        uv_buf_init(body ? body : "", (unsigned)body_len),
+                        uv_buf_init((char *)"\r\n", c->chunked && body_len ? 2 : 0)};
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, 3, conn_on_write) != 0) {
+        free(w->head);
+        free(w->body);
+        free(w);
+        conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+int http_server_stream_start(http_server_t *self, http_ref_t ref, int status,
+                             const http_header_t *headers, size_t n_headers,
+                             const char *content_type, uint64_t size, int route)
+{
+    conn_t *c = http_server_lookup(self, ref, CONN_WAITING);
+    if (!c)
+        return -1;
+    const http_request_t *req = http_reader_request(c->reader);
+    if (!req->keep_alive || self->draining)
+        c->close_after = 1;
+    c->chunked = !req->http_1_0;
+    char head[HTTP_HEAD_MAX];
+    int n = conn_head(c, head, status, headers, n_headers, content_type, (size_t)size, c->chunked);
+    if (n < 0) {
+        conn_close(c);
+        return -1;
+    }
+    conn_account(c, req, status, (size_t)size, route);
+    c->state = CONN_STREAMING;
+    c->detached = 0;
+    conn_arm(c, self->opt.request_timeout_ms);
+    return conn_queue(c, xstrndup(head, (size_t)n), (size_t)n, NULL, 0, 0, NULL, NULL);
+}
+
+int http_server_stream_write(http_server_t *self, http_ref_t ref, char **data, size_t len,
+                             http_stream_fn on_written, void *arg)
+{
+    char *body = *data;
+    *data = NULL;
+    conn_t *c = http_server_lookup(self, ref, CONN_STREAMING);
+    if (!c || len == 0) {
+        free(body);
+        return -1;
+    }
+    /* Each chunk written in time restarts the write timeout: a reader
+     * that keeps up is never cut off, one that stalls is. */
+    conn_arm(c, self->opt.request_timeout_ms);
+    char *size = NULL;
+    size_t size_len = 0;
+    if (c->chunked) {
+        size = xasprintf("%zx\r\n", len);
+        size_len = strlen(size);
+    }
+    return conn_queue(c, size, size_len, body, len, 0, on_written, arg);
+}
+
+int http_server_stream_end(http_server_t *self, http_ref_t ref)
+{
+    conn_t *c = http_server_lookup(self, ref, CONN_STREAMING);
+    if (!c)
+        return -1;
+    c->gen = 0;
+    c->state = CONN_WRITING;
+    const char *last = c->chunked ? "0\r\n\r\n" : "";
+    return conn_queue(c, xstrdup(last), strlen(last), NULL, 0, 1, NULL, NULL);
+}
+
+int http_server_stream_abort(http_server_t *self, http_ref_t ref)
+{
+    conn_t *c = http_server_lookup(self, ref, CONN_STREAMING);
+    if (!c)
+        return 0;
+    c->detached = 1;
+    conn_close(c);
+    return 1;
 }
 
 size_t http_server_connections(const http_server_t *self)

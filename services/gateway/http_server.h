@@ -79,6 +79,38 @@ int http_server_respond(http_server_t *self, http_ref_t ref, int status,
                         const http_header_t *headers, size_t n_headers, const char *content_type,
                         char **body, size_t len, int route);
 
+/* Streamed answers, for bodies too large to hold (documents read from a
+ * service in parts): the head now, the body in pieces, each written before
+ * the next is asked for, framed with chunked transfer encoding (HTTP/1.0
+ * clients get Content-Length `size` and the raw bytes instead). Each piece
+ * written in time restarts the write timeout. A stream that cannot go on
+ * is aborted: the connection closes, so the client sees the body cut
+ * short, never a truncated body that looks whole. */
+
+/* Told, from the loop and never from inside a call, that a piece has been
+ * written (status 0) or will never be (-1: the connection is gone). */
+typedef void (*http_stream_fn)(void *arg, int status);
+
+/* Sends the head of a streamed answer to `ref`; the reference stays valid
+ * until the stream ends. `size` is the body's length (access log; the
+ * Content-Length of HTTP/1.0). Returns 0, or -1 when the reference is
+ * stale. */
+int http_server_stream_start(http_server_t *self, http_ref_t ref, int status,
+                             const http_header_t *headers, size_t n_headers,
+                             const char *content_type, uint64_t size, int route);
+/* Queues a piece of the body (taken; `len` > 0); `on_written` runs once it
+ * has been written or lost. Returns 0, or -1 when the connection is gone
+ * (the piece is freed and `on_written` never runs). */
+int http_server_stream_write(http_server_t *self, http_ref_t ref, char **data, size_t len,
+                             http_stream_fn on_written, void *arg);
+/* Ends the body; the connection then serves its next request. */
+int http_server_stream_end(http_server_t *self, http_ref_t ref);
+/* Closes the connection of a stream that cannot be finished. Returns 1
+ * when it did: no `on_written` of that stream runs after it. Returns 0 when
+ * the connection was gone already: a piece still being written is then
+ * reported lost (-1) as usual. */
+int http_server_stream_abort(http_server_t *self, http_ref_t ref);
+
 size_t http_server_connections(const http_server_t *self);
 
 /* Stops accepting, closes idle connections and lets busy ones finish their

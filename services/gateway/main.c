@@ -40,6 +40,8 @@ static const config_var_t main_vars[] = {
      "services /readyz waits for (comma-separated, or none)"},
     {"CONCERTO_GATEWAY_HEARTBEAT_MISSES", "3", "missed heartbeats before a service is down"},
     {"CONCERTO_GATEWAY_MAX_INFLIGHT", "10000", "calls in flight per service at most (then 503)"},
+    {"CONCERTO_GATEWAY_MAX_DOWNLOADS", "8",
+     "documents larger than a frame streamed at once at most (then 503)"},
     {"CONCERTO_GATEWAY_ACCESS_LOG", "1", "1: one log line per HTTP request"},
     {"CONCERTO_GATEWAY_PARTNER", "tcp://127.0.0.1:7000", "partner ingress ROUTER endpoint"},
     {"CONCERTO_GATEWAY_CURVE_SECRET", "", "gateway CURVE secret key file (Z85); unset: no ingress"},
@@ -51,6 +53,8 @@ static const config_var_t main_vars[] = {
      "types partners may send: type[=service],... (owner from the package by default)"},
     {"CONCERTO_HEARTBEAT_MS", "1000", "the services' heartbeat interval"},
     {"CONCERTO_MAX_FRAME", "1048576", "largest ZeroMQ frame accepted, in bytes"},
+    {"CONCERTO_MAX_DOCUMENT", "33554432",
+     "largest document sent to a client, in bytes (the services use the same variable)"},
     {"CONCERTO_LOG_LEVEL", "info", "debug, info, warn or error"},
     MAIN_SERVICE_VARS("REGISTRY", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7102"),
     MAIN_SERVICE_VARS("FUNDING", "tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202"),
@@ -93,7 +97,7 @@ static int main_required(const char *list, int required[ROUTE_N_SERVICES], char 
 static int main_options(const config_t *cfg, gateway_options_t *o, char *err, size_t errlen)
 {
     int64_t deadline, max_conn, max_body, max_header, max_url, max_headers, req_to, idle_to,
-        public_reads, misses, inflight, access, hb, frame;
+        public_reads, misses, inflight, access, hb, frame, max_document, downloads;
     if (config_int(cfg, "CONCERTO_GATEWAY_DEADLINE_MS", 1, 600000, &deadline, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_MAX_CONNECTIONS", 1, 1000000, &max_conn, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_MAX_BODY", 0, 64 << 20, &max_body, err, errlen) ||
@@ -108,7 +112,9 @@ static int main_options(const config_t *cfg, gateway_options_t *o, char *err, si
         config_int(cfg, "CONCERTO_GATEWAY_MAX_INFLIGHT", 1, 1000000, &inflight, err, errlen) ||
         config_int(cfg, "CONCERTO_GATEWAY_ACCESS_LOG", 0, 1, &access, err, errlen) ||
         config_int(cfg, "CONCERTO_HEARTBEAT_MS", 50, 60000, &hb, err, errlen) ||
-        config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 << 20, &frame, err, errlen))
+        config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 << 20, &frame, err, errlen) ||
+        config_int(cfg, "CONCERTO_MAX_DOCUMENT", 1024, 1 << 30, &max_document, err, errlen) ||
+        config_int(cfg, "CONCERTO_GATEWAY_MAX_DOWNLOADS", 1, 10000, &downloads, err, errlen))
         return -1;
     if (max_url >= max_header) {
         snprintf(err, errlen, "CONCERTO_GATEWAY_MAX_URL must be below CONCERTO_GATEWAY_MAX_HEADER");
@@ -141,6 +147,8 @@ static int main_options(const config_t *cfg, gateway_options_t *o, char *err, si
     o->heartbeat_misses = (int)misses;
     o->max_inflight = (size_t)inflight;
     o->max_frame = frame;
+    o->max_document = max_document;
+    o->max_downloads = (size_t)downloads;
     o->tokens_file = config_str(cfg, "CONCERTO_GATEWAY_TOKENS");
     o->public_reads = (int)public_reads;
     o->routes_file = config_str(cfg, "CONCERTO_GATEWAY_ROUTES_FILE");

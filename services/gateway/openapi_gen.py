@@ -6,7 +6,9 @@ protobuf schemas, so the document never drifts from the routes.
 
 Each ROUTE line becomes an operation: its {params} are path parameters; the
 request's other scalar fields are query parameters (GET, DELETE) or the JSON
-body (POST, PUT, PATCH; the named sub-message when body_field is given);
+body (POST, PUT, PATCH, and optionally DELETE; the named sub-message when
+body_field is given); a ROUTE_DOC line also lists its formats (the `format`
+parameter, one content type each in the OK answer, 304 and 406);
 schemas come from the messages, with the gateway's JSON names
 (lowerCamelCase). The answer's schema is the result message, found from,
 in order: a `/* result: full.Name */` comment at the end of the route's
@@ -37,6 +39,7 @@ STATUS_TEXT = {
     "409": "The service's CONFLICT or FAILED_PRECONDITION.",
     "413": "Body larger than CONCERTO_GATEWAY_MAX_BODY.",
     "415": "The body is not application/json.",
+    "406": "None of the formats the route offers fits `?format=` or `Accept`.",
     "503": "The service is down (no recent heartbeat) or overloaded; retry after Retry-After.",
     "504": "The service did not answer within CONCERTO_GATEWAY_DEADLINE_MS.",
 }
@@ -145,7 +148,19 @@ class Schemas:
 ROUTE_RE = re.compile(
     r'^ROUTE\((\w+),\s*"([^"]+)",\s*(\w+),\s*(\w+),\s*(\w+),\s*(NULL|"\w+"),\s*(\d+)\)'
     r'\s*(?:/\*\s*result:\s*([\w.]+)\s*\*/)?')
+DOC_RE = re.compile(
+    r'^ROUTE_DOC\((\w+),\s*"([^"]+)",\s*(\w+),\s*(\w+),\s*(\w+),\s*"([\w,]+)",\s*(\d+)\)'
+    r'\s*(?:/\*\s*result:\s*([\w.]+)\s*\*/)?')
 LOCAL_RE = re.compile(r'^ROUTE_LOCAL\((\w+),\s*"([^"]+)",\s*(\w+),\s*(\w+)\)')
+
+# The gateway's formats (services/gateway/negotiate.c), by name.
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html",
+    "ics": "text/calendar",
+}
 
 
 def read_routes():
@@ -158,7 +173,14 @@ def read_routes():
                 routes.append(dict(method=method.lower(), path=path, service=svc.lower(),
                                    symbol=sym, role=role.lower(),
                                    body=None if body == "NULL" else body.strip('"'),
-                                   status=status, result=result))
+                                   status=status, result=result, formats=[]))
+                continue
+            m = DOC_RE.match(line.strip())
+            if m:
+                method, path, svc, sym, role, formats, status, result = m.groups()
+                routes.append(dict(method=method.lower(), path=path, service=svc.lower(),
+                                   symbol=sym, role=role.lower(), body=None, status=status,
+                                   result=result, formats=formats.split(",")))
                 continue
             m = LOCAL_RE.match(line.strip())
             if m:
@@ -224,7 +246,16 @@ def operation(route, desc, messages, schemas):
                 continue
             op["parameters"].append({"name": json_name(f), "in": "query",
                                      "required": False, "schema": schemas.field(f)})
-    else:
+    if route["formats"]:
+        op["parameters"].append({
+            "name": "format", "in": "query", "required": False,
+            "description": "The format of the answer; without it, `Accept` chooses, and "
+                           "without that, the first.",
+            "schema": {"type": "string", "enum": route["formats"]}})
+    if route["method"] == "delete":
+        op["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": schemas.object(desc, skip=params)}}}
+    elif route["method"] != "get":
         if route["body"]:
             field = desc.fields_by_name[route["body"]]
             body = schemas.ref(field.message_type)
@@ -243,10 +274,23 @@ def operation(route, desc, messages, schemas):
         schema = schemas.ref(result) if result else {"type": "object"}
         ok = {"description": f"The service's result ({result.full_name if result else 'any'}).",
               "content": {"application/json": {"schema": schema}}}
+    if route["formats"]:
+        json_content = ok["content"]["application/json"]
+        ok["description"] = ("In the chosen format: a document the service built, or its result "
+                             "as JSON. Documents larger than a frame come in chunks.")
+        ok["content"] = {MEDIA_TYPES[f]: json_content if f == "json" else
+                         {"schema": {"type": "string", "format": "binary"}}
+                         for f in route["formats"]}
     codes = ["400", "401", "403", "404", "405", "413", "503", "504"]
     if route["method"] != "get":
         codes[5:5] = ["409", "415"]
+    if route["formats"]:
+        codes.insert(5, "406")
     op["responses"] = {route["status"]: ok, **{c: error_response(c) for c in codes}}
+    if route["formats"] and route["method"] == "get":
+        op["responses"]["304"] = {
+            "description": "If-None-Match names the version the service would answer (its "
+                           "ETag): nothing was built."}
     return op
 
 

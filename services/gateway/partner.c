@@ -171,6 +171,27 @@ static const char *partner_table_id(const ProtobufCMessage *msg)
     return v ? v : "";
 }
 
+/* The caller the service is told of: the partner, its name and every
+ * scope of its allow-list line (borrowed from `who`; `scopes` is storage). */
+static void partner_caller(const partner_entry_t *who, Concerto__Common__V1__Caller *caller,
+                           Concerto__Common__V1__Scope scopes[PARTNER_MAX_SCOPES],
+                           Concerto__Common__V1__Scope *ptrs[PARTNER_MAX_SCOPES])
+{
+    concerto__common__v1__caller__init(caller);
+    caller->has_role = 1;
+    caller->role = CONCERTO__COMMON__V1__ROLE__ROLE_PARTNER;
+    caller->name = (char *)who->name;
+    for (size_t i = 0; i < who->n_scopes; i++) {
+        concerto__common__v1__scope__init(&scopes[i]);
+        scopes[i].name = who->scopes[i].name;
+        scopes[i].n_values = who->scopes[i].n_values;
+        scopes[i].values = who->scopes[i].values;
+        ptrs[i] = &scopes[i];
+    }
+    caller->n_scopes = who->n_scopes;
+    caller->scopes = ptrs;
+}
+
 /* Checks and forwards one decoded event; answers it when it cannot go on. */
 static void partner_handle(partner_t *self, partner_call_t *call, const envelope_t *env)
 {
@@ -198,7 +219,7 @@ static void partner_handle(partner_t *self, partner_call_t *call, const envelope
         return;
     }
     const char *table = partner_table_id(msg);
-    int allowed = !table || who->all_tables || (*table && partner_policy_allows_table(who, table));
+    int allowed = !table || partner_policy_allows_table(who, table);
     protobuf_c_message_free_unpacked(msg, NULL);
     if (!allowed) {
         partner_reject(self, call, STATUS_PERMISSION_DENIED,
@@ -208,8 +229,15 @@ static void partner_handle(partner_t *self, partner_call_t *call, const envelope
     char key[ENVELOPE_MAX_TEXT_LEN + 1], actor[PARTNER_MAX_NAME + 16];
     snprintf(key, sizeof key, "partner/%s/%s", who->name, env->idempotency_key);
     snprintf(actor, sizeof actor, "partner:%s", who->name);
-    upstream_request_t req = {env->type, env->payload.data, env->has_payload ? env->payload.len : 0,
-                              actor, key};
+    Concerto__Common__V1__Caller caller;
+    Concerto__Common__V1__Scope scopes[PARTNER_MAX_SCOPES], *scope_ptrs[PARTNER_MAX_SCOPES];
+    partner_caller(who, &caller, scopes, scope_ptrs);
+    upstream_request_t req = {.type = env->type,
+                              .payload = env->payload.data,
+                              .payload_len = env->has_payload ? env->payload.len : 0,
+                              .actor = actor,
+                              .idempotency_key = key,
+                              .caller = &caller};
     partner_call_t *pending = xmalloc(sizeof *pending);
     *pending = *call;
     int rc = upstream_call(self->opt.upstreams[svc], &req, self->opt.deadline_ms,

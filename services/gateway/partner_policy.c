@@ -29,11 +29,16 @@ partner_policy_t *partner_policy_new(void)
 
 static void partner_entry_clear(partner_entry_t *p)
 {
-    for (size_t i = 0; i < p->n_tables; i++)
-        free(p->tables[i]);
-    free(p->tables);
-    p->tables = NULL;
-    p->n_tables = 0;
+    for (size_t i = 0; i < p->n_scopes; i++) {
+        partner_scope_t *sc = &p->scopes[i];
+        for (size_t j = 0; j < sc->n_values; j++)
+            free(sc->values[j]);
+        free(sc->values);
+        free(sc->name);
+    }
+    free(p->scopes);
+    p->scopes = NULL;
+    p->n_scopes = 0;
 }
 
 static void partner_policy_clear_types(partner_policy_t *self)
@@ -77,37 +82,52 @@ static int partner_name_valid(const char *s, size_t max)
     return 1;
 }
 
-/* Parses `tables=a,b` or `tables=*` into `p`; returns a reason or NULL. */
-static const char *partner_parse_tables(partner_entry_t *p, const char *field)
+static int partner_scope_name_valid(const char *s, size_t n)
 {
-    if (strncmp(field, "tables=", 7) != 0)
-        return "the third field must be tables=id1,id2 or tables=*";
-    const char *list = field + 7;
+    if (n == 0 || n > PARTNER_MAX_SCOPE_NAME || s[0] < 'a' || s[0] > 'z')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Parses `name=a,b` or `name=*` into a new scope of `p`; returns a reason
+ * or NULL. */
+static const char *partner_parse_scope(partner_entry_t *p, const char *field)
+{
+    const char *eq = strchr(field, '=');
+    size_t nlen = eq ? (size_t)(eq - field) : 0;
+    if (!eq || !partner_scope_name_valid(field, nlen))
+        return "a scope is name=value,value or name=*, the name [a-z][a-z0-9_]*, at most 32";
+    for (size_t i = 0; i < p->n_scopes; i++)
+        if (strlen(p->scopes[i].name) == nlen && strncmp(p->scopes[i].name, field, nlen) == 0)
+            return "the same scope appears twice";
+    if (p->n_scopes == PARTNER_MAX_SCOPES)
+        return "more than 32 scopes";
+    p->scopes = xrealloc(p->scopes, (p->n_scopes + 1) * sizeof *p->scopes);
+    partner_scope_t *sc = &p->scopes[p->n_scopes++];
+    memset(sc, 0, sizeof *sc);
+    sc->name = xstrndup(field, nlen);
+    const char *list = eq + 1;
     if (strcmp(list, "*") == 0) {
-        p->all_tables = 1;
+        sc->values = xmalloc(sizeof *sc->values);
+        sc->values[sc->n_values++] = xstrdup("*");
         return NULL;
     }
-    const char *s = list;
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t n = comma ? (size_t)(comma - s) : strlen(s);
-        char *id = xstrndup(s, n);
-        if (!partner_name_valid(id, PARTNER_MAX_TABLE_ID)) {
-            free(id);
-            return "table ids must be 1-64 of A-Z a-z 0-9 . _ -";
+    for (const char *s = list;;) {
+        size_t n = strcspn(s, ",");
+        char *value = xstrndup(s, n);
+        if (!partner_name_valid(value, PARTNER_MAX_VALUE)) {
+            free(value);
+            return "scope values are 1-64 of A-Z a-z 0-9 . _ -, or * alone";
         }
-        p->tables = xrealloc(p->tables, (p->n_tables + 1) * sizeof *p->tables);
-        p->tables[p->n_tables++] = id;
-        s += n;
-        if (comma) {
-            s++;
-            if (!*s)
-                return "empty table id";
-        }
+        sc->values = xrealloc(sc->values, (sc->n_values + 1) * sizeof *sc->values);
+        sc->values[sc->n_values++] = value;
+        if (!s[n])
+            return NULL;
+        s += n + 1;
     }
-    if (!p->n_tables)
-        return "tables= needs at least one id, or *";
-    return NULL;
 }
 
 int partner_policy_load_text(partner_policy_t *self, const char *text, char *err, size_t errlen)
@@ -119,14 +139,14 @@ int partner_policy_load_text(partner_policy_t *self, const char *text, char *err
         partner_entry_t p;
         memset(&p, 0, sizeof p);
         const char *why = NULL;
-        if (it.too_long || it.too_many || it.n_fields < 2 || it.n_fields > 3)
-            why = "expected `<z85 public key> <partner-name> [tables=id1,id2|*]`";
+        if (it.too_long || it.too_many || it.n_fields < 2)
+            why = "expected `<z85 public key> <partner-name> [scope=value,value|* ...]`";
         else if (strlen(it.fields[0]) != 40 || !zmq_z85_decode(p.key, it.fields[0]))
             why = "the key must be 40 characters of Z85 (a CURVE public key)";
         else if (!partner_name_valid(it.fields[1], PARTNER_MAX_NAME))
             why = "the name must be 1-64 of A-Z a-z 0-9 . _ -";
-        else if (it.n_fields == 3)
-            why = partner_parse_tables(&p, it.fields[2]);
+        for (int f = 2; !why && f < it.n_fields; f++)
+            why = partner_parse_scope(&p, it.fields[f]);
         for (size_t i = 0; !why && i < self->n; i++) {
             if (memcmp(self->partners[i].key, p.key, sizeof p.key) == 0)
                 why = "the same key appears twice";
@@ -181,12 +201,19 @@ const partner_entry_t *partner_policy_find_name(const partner_policy_t *self, co
     return NULL;
 }
 
+const partner_scope_t *partner_policy_scope(const partner_entry_t *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_scopes; i++)
+        if (strcmp(p->scopes[i].name, name) == 0)
+            return &p->scopes[i];
+    return NULL;
+}
+
 int partner_policy_allows_table(const partner_entry_t *p, const char *table_id)
 {
-    if (p->all_tables)
-        return 1;
-    for (size_t i = 0; i < p->n_tables; i++)
-        if (strcmp(p->tables[i], table_id) == 0)
+    const partner_scope_t *sc = partner_policy_scope(p, "tables");
+    for (size_t i = 0; sc && i < sc->n_values; i++)
+        if (strcmp(sc->values[i], "*") == 0 || strcmp(sc->values[i], table_id) == 0)
             return 1;
     return 0;
 }

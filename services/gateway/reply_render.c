@@ -1,6 +1,9 @@
 /* reply_render: Reply -> JSON (see reply_render.h). */
 #include "reply_render.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "apierror.h"
 #include "msg_types.h"
 #include "pb_json.h"
@@ -44,4 +47,44 @@ json_t *reply_render_error(const Concerto__Common__V1__Reply *reply, int status)
         apierror_add_field(err, path, f->description ? f->description : "");
     }
     return err;
+}
+
+/* Printable ASCII without quotes or backslashes, 1 to `max` characters. */
+static int reply_render_header_safe(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++)
+        if (*s < ' ' || *s > '~' || *s == '"' || *s == '\\')
+            return 0;
+    return 1;
+}
+
+int reply_render_headers(const Concerto__Common__V1__Reply *reply, char etag[REPLY_RENDER_ETAG_MAX],
+                         char disposition[REPLY_RENDER_DISPOSITION_MAX], const char **why)
+{
+    etag[0] = disposition[0] = '\0';
+    if (reply->version) {
+        /* An entity tag holds no spaces either. */
+        if (!reply_render_header_safe(reply->version, REPLY_RENDER_ETAG_MAX - 3) ||
+            strchr(reply->version, ' ')) {
+            *why = "the service's version tag cannot be an ETag";
+            return -1;
+        }
+        snprintf(etag, REPLY_RENDER_ETAG_MAX, "\"%s\"", reply->version);
+    }
+    if (reply->content_type && !reply_render_header_safe(reply->content_type, 200)) {
+        *why = "the service's document content type is not valid";
+        return -1;
+    }
+    if (reply->file_name) {
+        if (!reply_render_header_safe(reply->file_name, 200)) {
+            *why = "the service's document file name is not valid";
+            return -1;
+        }
+        snprintf(disposition, REPLY_RENDER_DISPOSITION_MAX, "attachment; filename=\"%s\"",
+                 reply->file_name);
+    }
+    return 0;
 }

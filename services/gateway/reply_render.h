@@ -24,4 +24,15 @@ json_t *reply_render_result(const Concerto__Common__V1__Reply *reply, const char
  * violations' field paths in JSON names, new reference. */
 json_t *reply_render_error(const Concerto__Common__V1__Reply *reply, int status);
 
+#define REPLY_RENDER_ETAG_MAX 160        /* "<tag>" and its NUL */
+#define REPLY_RENDER_DISPOSITION_MAX 256 /* attachment; filename="<name>" */
+
+/* The HTTP header values of an OK Reply: ETag from `version` ("\"tag\"",
+ * "" when none) and, for a document, Content-Disposition from `file_name`
+ * ("attachment; filename=\"x.csv\"", "" when none). Returns 0, or -1 and
+ * *why when the service's version, content type or file name cannot go
+ * into a header (too long, quotes, control or non-ASCII characters). */
+int reply_render_headers(const Concerto__Common__V1__Reply *reply, char etag[REPLY_RENDER_ETAG_MAX],
+                         char disposition[REPLY_RENDER_DISPOSITION_MAX], const char **why);
+
 #endif

@@ -80,9 +80,10 @@ static int request_from_body(const route_t *route, const http_request_t *req,
     return 0;
 }
 
-/* Sets every query-string parameter on `msg`. */
-static int request_apply_query(ProtobufCMessage *msg, const http_request_t *req,
-                               request_build_error_t *e)
+/* Sets every query-string parameter on `msg`; a document route's
+ * `format` chose the format and is no field. */
+static int request_apply_query(const route_t *route, ProtobufCMessage *msg,
+                               const http_request_t *req, request_build_error_t *e)
 {
     size_t pos = 0;
     int count = 0;
@@ -98,7 +99,8 @@ static int request_apply_query(ProtobufCMessage *msg, const http_request_t *req,
             why = "malformed query string";
         else if (++count > REQUEST_BUILD_MAX_QUERY_PARAMS)
             why = "too many query parameters";
-        else if (pb_json_set_field_from_string(msg, key, value, &perr) != 0)
+        else if (!(route->n_formats && strcmp(key, "format") == 0) &&
+                 pb_json_set_field_from_string(msg, key, value, &perr) != 0)
             why = "invalid query parameter";
         free(key);
         free(value);
@@ -113,8 +115,8 @@ int request_build(const route_t *route, const route_match_t *m, const http_reque
     *out = NULL;
     memset(e, 0, sizeof *e);
     ProtobufCMessage *msg = NULL;
-    int takes_body =
-        req->method == HTTP_POST || req->method == HTTP_PUT || req->method == HTTP_PATCH;
+    int takes_body = req->method == HTTP_POST || req->method == HTTP_PUT ||
+                     req->method == HTTP_PATCH || req->method == HTTP_DELETE;
     if (takes_body && req->body_len > 0) {
         if (request_from_body(route, req, &msg, e) != 0)
             return -1;
@@ -129,7 +131,7 @@ int request_build(const route_t *route, const route_match_t *m, const http_reque
             return request_build_fail(e, 400, "invalid path parameter", &perr);
         }
     }
-    if (request_apply_query(msg, req, e) != 0) {
+    if (request_apply_query(route, msg, req, e) != 0) {
         protobuf_c_message_free_unpacked(msg, NULL);
         return -1;
     }
@@ -146,4 +148,28 @@ int request_key_valid(const char *key)
         if (key[i] < ' ' || key[i] > '~')
             return 0;
     return 1;
+}
+
+int request_format_param(const http_request_t *req, char **value)
+{
+    *value = NULL;
+    size_t pos = 0;
+    int rc;
+    char *key = NULL, *v = NULL;
+    while (req->query &&
+           (rc = routes_query_next(req->query, req->query_len, &pos, &key, &v)) != 0) {
+        int twice = rc > 0 && strcmp(key, "format") == 0 && *value;
+        if (rc > 0 && strcmp(key, "format") == 0 && !twice) {
+            *value = v;
+            v = NULL;
+        }
+        free(key);
+        free(v);
+        if (rc < 0 || twice) {
+            free(*value);
+            *value = NULL;
+            return -1;
+        }
+    }
+    return *value ? 1 : 0;
 }

@@ -28,11 +28,17 @@ typedef struct {
 } request_build_error_t;
 
 /* Builds the request message of `route` from the JSON body (POST, PUT,
- * PATCH), the path parameters of `m` and the query string; parameters are
- * applied after the body and win. Returns 0 and *out (the caller frees it
- * with protobuf_c_message_free_unpacked), or -1 and `e`. */
+ * PATCH, DELETE; a GET's body is ignored), the path parameters of `m` and
+ * the query string; parameters are applied after the body and win. On a
+ * route that offers formats, the `format` parameter is not a field. Returns
+ * 0 and *out (the caller frees it with protobuf_c_message_free_unpacked),
+ * or -1 and `e`. */
 int request_build(const route_t *route, const route_match_t *m, const http_request_t *req,
                   ProtobufCMessage **out, request_build_error_t *e);
+
+/* The `format` query parameter: 1 and *value (the caller frees it), 0
+ * when absent, -1 when the query is malformed or names it twice. */
+int request_format_param(const http_request_t *req, char **value);
 
 /* Whether an Idempotency-Key header value is acceptable: 1-200 printable
  * ASCII characters, not starting with "partner/" (the partner ingress's

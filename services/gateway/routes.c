@@ -219,6 +219,23 @@ int routes_add(routes_t *self, int method, const char *pattern, route_target_t t
     return (int)self->n++;
 }
 
+int routes_set_formats(routes_t *self, int index, const char *formats, char *err, size_t errlen)
+{
+    route_t *r = &self->routes[index];
+    char why[160];
+    int n = -1;
+    if (r->target >= ROUTE_N_SERVICES)
+        snprintf(why, sizeof why, "only a route to one service can offer formats");
+    else
+        n = format_list_parse(formats, r->formats, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: %s", r->label, why);
+        return -1;
+    }
+    r->n_formats = n;
+    return 0;
+}
+
 static int routes_method_parse(const char *name)
 {
     static const int methods[] = {HTTP_GET, HTTP_POST, HTTP_PUT, HTTP_PATCH, HTTP_DELETE};
@@ -240,8 +257,10 @@ int routes_load_text(routes_t *self, const char *text, routes_type_lookup_fn loo
         const ProtobufCMessageDescriptor *desc = NULL;
         char *end = NULL;
         long status = 0;
-        if (it.too_long || it.too_many || it.n_fields != 7) {
-            why = "expected `METHOD /path SERVICE type ROLE body_field|- ok_status`";
+        if (it.too_long || it.too_many || it.n_fields < 7 || it.n_fields > 8 ||
+            (it.n_fields == 8 && strncmp(it.fields[7], "formats=", 8) != 0)) {
+            why = "expected `METHOD /path SERVICE type ROLE body_field|- ok_status "
+                  "[formats=a,b]`";
         } else if ((method = routes_method_parse(it.fields[0])) < 0) {
             why = "the method must be GET, POST, PUT, PATCH or DELETE";
         } else if ((target = strcasecmp(it.fields[2], "all") == 0
@@ -263,8 +282,12 @@ int routes_load_text(routes_t *self, const char *text, routes_type_lookup_fn loo
         }
         const char *body = strcmp(it.fields[5], "-") == 0 ? NULL : it.fields[5];
         char why_add[600];
-        if (routes_add(self, method, it.fields[1], (route_target_t)target, desc, body, role,
-                       (int)status, -1, why_add, sizeof why_add) < 0) {
+        int index = routes_add(self, method, it.fields[1], (route_target_t)target, desc, body, role,
+                               (int)status, -1, why_add, sizeof why_add);
+        if (index >= 0 && it.n_fields == 8 &&
+            routes_set_formats(self, index, it.fields[7] + 8, why_add, sizeof why_add) != 0)
+            index = -1;
+        if (index < 0) {
             snprintf(err, errlen, "line %d: %s", it.line_no, why_add);
             return -1;
         }

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "auth.h"
+#include "negotiate.h"
 
 /* Where a route goes. The first four are the services, in this order
  * everywhere in the gateway. */
@@ -48,6 +49,10 @@ typedef struct {
     auth_role_t role;
     int ok_status;
     int local; /* local handler number, for ROUTE_LOCAL */
+    /* The formats the route offers, in preference order (format_t); none
+     * for a plain JSON route. */
+    uint8_t formats[FORMAT_N];
+    int n_formats;
     route_segment_t segments[ROUTE_MAX_SEGMENTS];
     int n_segments;
 } route_t;
@@ -69,10 +74,16 @@ int routes_add(routes_t *self, int method, const char *pattern, route_target_t t
                const ProtobufCMessageDescriptor *request, const char *body_field, auth_role_t role,
                int ok_status, int local, char *err, size_t errlen);
 
+/* Sets the formats route `index` offers ("csv,xlsx,json", format_list_parse):
+ * its answers may be documents, chosen with `?format=` or Accept. Only for
+ * routes to one service. Returns 0, or -1 with a message in `err`. */
+int routes_set_formats(routes_t *self, int index, const char *formats, char *err, size_t errlen);
+
 /* Adds routes from text, one a line, the columns of routes.def:
- *   METHOD /path/{param} SERVICE full.type.Name ROLE body_field|- ok_status
- * SERVICE is registry, funding, forum, reporting or all. Returns 0, or -1
- * naming the bad line in `err` (routes before it stay added). */
+ *   METHOD /path/{param} SERVICE full.type.Name ROLE body_field|- ok_status [formats=a,b]
+ * SERVICE is registry, funding, forum, reporting or all; the optional last
+ * column lists the formats of a document route. Returns 0, or -1 naming
+ * the bad line in `err` (routes before it stay added). */
 int routes_load_text(routes_t *self, const char *text, routes_type_lookup_fn lookup, char *err,
                      size_t errlen);
 int routes_load_file(routes_t *self, const char *path, routes_type_lookup_fn lookup, char *err,

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #define TEXTFILE_MAX_BYTES (1024 * 1024)
-#define TEXTFILE_MAX_FIELDS 8
+#define TEXTFILE_MAX_FIELDS 40
 #define TEXTFILE_MAX_LINE 4096
 
 /* The file's contents as a NUL-terminated string the caller frees, or NULL

@@ -281,6 +281,10 @@ int upstream_call(upstream_t *self, const upstream_request_t *req, uint64_t dead
     envelope_prepare(&env, p->id, "gateway", req->type, req->payload, req->payload_len);
     env.actor = (char *)req->actor;
     env.idempotency_key = (char *)req->idempotency_key;
+    env.caller = (Concerto__Common__V1__Caller *)req->caller;
+    env.format = (char *)req->format;
+    env.n_if_none_match = req->n_if_none_match;
+    env.if_none_match = (char **)req->if_none_match;
     size_t len = 0;
     uint8_t *frame = envelope_pack(&env, &len);
     if (len > (size_t)self->max_frame) {

@@ -40,12 +40,17 @@ typedef enum {
 typedef void (*upstream_fn)(void *arg, upstream_outcome_t outcome,
                             const Concerto__Common__V1__Reply *reply);
 
+/* A request; everything is borrowed for the time of upstream_call. */
 typedef struct {
     const char *type; /* full request type name */
     const uint8_t *payload;
     size_t payload_len;
-    const char *actor;           /* may be NULL */
-    const char *idempotency_key; /* may be NULL */
+    const char *actor;                          /* may be NULL */
+    const char *idempotency_key;                /* may be NULL */
+    const Concerto__Common__V1__Caller *caller; /* who the gateway authenticated; may be NULL */
+    const char *format;                         /* a document route's chosen format; may be NULL */
+    char *const *if_none_match;                 /* the client's entity tags */
+    size_t n_if_none_match;
 } upstream_request_t;
 
 typedef enum {

@@ -1,10 +1,15 @@
 /* concerto-testsub: subscribes to concerto-testpub and records every event
  * it applies, duplicates included, so a test can prove each was applied
- * exactly once. Not deployed. */
+ * exactly once. Its source may be another daemon (CONCERTO_TESTSUB_SOURCE,
+ * e.g. the registry), whose events it applies without effect: then it
+ * stands for a daemon that knows nothing yet of a Table in the gateway's
+ * fan-out. Not deployed. */
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "concerto/common/v1/table_status.pb-c.h"
 #include "concerto/test/v1/delivery.pb-c.h"
 #include "service.h"
 
@@ -66,12 +71,31 @@ static int testsub_handle_stats(service_call_t *call, const ProtobufCMessage *ms
     return service_call_reply(call, &res.base);
 }
 
+/* The fan-out contract for a daemon that knows nothing of Tables: OK, an
+ * empty summary, and how far it has applied its source's events. */
+static int testsub_handle_table_status(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    const Concerto__Common__V1__TableStatusRequest *req = (const void *)msg;
+    Concerto__Common__V1__SubscriberCursor cursor;
+    if (service_call_cursor(call, arg, &cursor) != 0)
+        return service_call_fail(call, STATUS_INTERNAL, "not subscribed to %s", (char *)arg);
+    Concerto__Test__V1__TableSummary summary = CONCERTO__TEST__V1__TABLE_SUMMARY__INIT;
+    summary.table_id = req->table_id;
+    summary.source = &cursor;
+    return service_call_reply(call, &summary.base);
+}
+
+/* The source's name (CONCERTO_TESTSUB_SOURCE), read by setup. */
+static char testsub_source[64];
+
 static int testsub_setup(service_t *svc, const config_t *cfg)
 {
-    if (service_subscribe(svc, "testpub", config_str(cfg, "CONCERTO_TESTPUB_ROUTER"),
+    char *source = testsub_source;
+    snprintf(source, sizeof testsub_source, "%s", config_str(cfg, "CONCERTO_TESTSUB_SOURCE"));
+    if (service_subscribe(svc, source, config_str(cfg, "CONCERTO_TESTPUB_ROUTER"),
                           config_str(cfg, "CONCERTO_TESTPUB_PUB")) != 0)
         return -1;
-    if (service_on_event(svc, "testpub", &concerto__test__v1__ping__descriptor, testsub_on_ping,
+    if (service_on_event(svc, source, &concerto__test__v1__ping__descriptor, testsub_on_ping,
                          NULL) != 0)
         return -1;
     return 0;
@@ -79,6 +103,8 @@ static int testsub_setup(service_t *svc, const config_t *cfg)
 
 static const service_handler_spec_t testsub_handlers[] = {
     {&concerto__test__v1__stats__descriptor, SERVICE_QUERY, testsub_handle_stats, NULL},
+    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
+     testsub_handle_table_status, testsub_source},
 };
 
 int main(int argc, char **argv)
@@ -86,6 +112,8 @@ int main(int argc, char **argv)
     static const config_var_t vars[] = {
         {"CONCERTO_TESTPUB_ROUTER", "tcp://127.0.0.1:7901", "testpub's ROUTER endpoint"},
         {"CONCERTO_TESTPUB_PUB", "tcp://127.0.0.1:7902", "testpub's PUB endpoint"},
+        {"CONCERTO_TESTSUB_SOURCE", "testpub",
+         "the source name of the daemon at those endpoints (registry: apply its events)"},
     };
     static const service_spec_t spec = {
         .name = "testsub",

@@ -20,6 +20,7 @@ GET    /v1/test/echo/{text}   registry  concerto.test.v1.EchoRequest  reader    
 DELETE /v1/test/echo/{text}   registry  concerto.test.v1.EchoRequest  admin     -      204
 POST   /v1/test/echo          registry  concerto.test.v1.EchoRequest  operator  -      201
 PUT    /v1/test/things/{id}   registry  concerto.test.v1.EchoRequest  admin     thing  200
+DELETE /v1/test/things/{id}   registry  concerto.test.v1.EchoRequest  admin     -      200
 GET    /v1/test/slow          funding   concerto.test.v1.EchoRequest  reader    -      200
 """
 
@@ -107,6 +108,18 @@ def test_body_field_fills_the_named_sub_message(gw, client):
     assert r.status == 200, r
     assert r.json()["id"] == "t42"
     assert r.json()["thing"] == {"name": "chair", "count": 7}
+
+
+def test_delete_body_fills_the_request(gw, client):
+    r = client.request("DELETE", "/v1/test/things/t7", {"text": "duplicate", "id": "ignored"},
+                       token=gw.tokens["ada"])
+    assert r.status == 200, r
+    assert r.json()["id"] == "t7" and r.json()["text"] == "duplicate"
+    r = client.request("DELETE", "/v1/test/things/t7", b"text=x", token=gw.tokens["ada"],
+                       headers={"Content-Type": "text/plain"})
+    assert r.status == 415, r
+    r = client.request("DELETE", "/v1/test/things/t7", token=gw.tokens["ada"])
+    assert r.status == 200 and "text" not in r.json()
 
 
 def test_ok_status_204_has_no_body(gw, client):

@@ -155,10 +155,22 @@ def test_fan_out_merges_every_service(gw, fakes):
     assert DEADLINE_MS / 1000 <= elapsed < DEADLINE_MS / 1000 + 0.25
 
 
-def test_fan_out_reports_service_errors_per_service(gw):
-    doc = gw.http().get("/v1/tables/unknown/status").json()
-    assert doc["services"]["registry"]["status"] == "not_found"
-    assert doc["services"]["registry"]["error"]["code"] == "NOT_FOUND"
+def test_fan_out_reports_service_errors_per_service(gw, fakes):
+    fakes["forum"].handlers["concerto.common.v1.TableStatusRequest"] = \
+        lambda env: make_reply("NOT_FOUND", "no such meeting place")
+    r = gw.http().get("/v1/tables/tqmn/status")
+    assert r.status == 200, r
+    forum = r.json()["services"]["forum"]
+    assert forum["status"] == "not_found"
+    assert forum["error"] == {"code": "NOT_FOUND", "message": "no such meeting place",
+                              "fields": []}
+
+
+def test_fan_out_is_404_when_the_registry_knows_no_such_table(gw):
+    r = gw.http().get("/v1/tables/unknown/status")
+    assert r.status == 404, r
+    assert r.json() == {"error": {"code": "NOT_FOUND", "message": "no table unknown",
+                                  "fields": []}}
 
 
 def test_fan_out_answers_at_once_when_every_service_is_down(tmp):
@@ -235,9 +247,8 @@ def test_real_registry_heartbeats_make_it_up(tmp):
             g.wait_ready()
             s = g.http().get("/v1/status").json()["services"]["registry"]
             assert s["up"] is True and "headSequence" in s
-            doc = g.http().get("/v1/tables/none/status").json()
-            assert doc["services"]["registry"]["status"] == "not_found"
-            assert doc["services"]["registry"]["error"]["code"] == "NOT_FOUND"
+            r = g.http().get("/v1/tables/none/status")
+            assert r.status == 404 and r.json()["error"]["code"] == "NOT_FOUND"
         finally:
             assert g.stop() == 0
     finally:

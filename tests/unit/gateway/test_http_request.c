@@ -50,11 +50,29 @@ static void test_reads_one_request_with_selected_headers_and_body(void **state)
     assert_string_equal(req->content_type, "application/json");
     assert_string_equal(req->authorization, "Bearer t");
     assert_string_equal(req->idempotency_key, "k1");
+    assert_null(req->accept);
+    assert_null(req->if_none_match);
+    assert_false(req->http_1_0);
     assert_int_equal(req->body_len, 7);
     assert_memory_equal(req->body, "{\"a\":1}", 7);
     assert_true(req->keep_alive);
     http_reader_destroy(&r);
     assert_null(r);
+}
+
+static void test_reads_negotiation_headers_and_the_version(void **state)
+{
+    (void)state;
+    http_reader_t *r = reader();
+    const char *text = "GET /doc HTTP/1.0\r\naccept: text/csv;q=0.5, */*\r\n"
+                       "If-None-Match: W/\"a\", \"b\"\r\n\r\n";
+    size_t used = 0;
+    assert_int_equal(http_reader_feed(r, text, strlen(text), &used), HTTP_READER_DONE);
+    const http_request_t *req = http_reader_request(r);
+    assert_string_equal(req->accept, "text/csv;q=0.5, */*");
+    assert_string_equal(req->if_none_match, "W/\"a\", \"b\"");
+    assert_true(req->http_1_0);
+    http_reader_destroy(&r);
 }
 
 static void test_stops_at_the_end_of_each_pipelined_request(void **state)
@@ -182,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_one_request_with_selected_headers_and_body),
+        cmocka_unit_test(test_reads_negotiation_headers_and_the_version),
         cmocka_unit_test(test_stops_at_the_end_of_each_pipelined_request),
         cmocka_unit_test(test_byte_at_a_time_gives_the_same_request),
         cmocka_unit_test(test_limits_give_their_statuses),

@@ -1,6 +1,7 @@
 /* Tests that docs/openapi.json and routes.def describe the same routes:
- * every line of routes.def has its operation (with its path parameters
- * and OK status), and every operation of the document has its line. */
+ * every line of routes.def has its operation (with its path parameters,
+ * OK status and, for a document route, each format's content type and the
+ * 406), and every operation of the document has its line. */
 #include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,19 +15,25 @@
 #include <jansson.h>
 
 #include "gateway_protos.h"
+#include "negotiate.h"
 
 typedef struct {
     int method;
     const char *pattern;
     int ok_status;
+    const char *formats; /* NULL: a plain route */
 } expected_route_t;
 
-#define ROUTE(METHOD, PATTERN, SERVICE, DESC, ROLE, BODY, STATUS) {HTTP_##METHOD, PATTERN, STATUS},
-#define ROUTE_LOCAL(METHOD, PATTERN, HANDLER, ROLE) {HTTP_##METHOD, PATTERN, 200},
+#define ROUTE(METHOD, PATTERN, SERVICE, DESC, ROLE, BODY, STATUS)                                  \
+    {HTTP_##METHOD, PATTERN, STATUS, NULL},
+#define ROUTE_DOC(METHOD, PATTERN, SERVICE, DESC, ROLE, FORMATS, STATUS)                           \
+    {HTTP_##METHOD, PATTERN, STATUS, FORMATS},
+#define ROUTE_LOCAL(METHOD, PATTERN, HANDLER, ROLE) {HTTP_##METHOD, PATTERN, 200, NULL},
 static const expected_route_t routes[] = {
 #include "routes.def"
 };
 #undef ROUTE
+#undef ROUTE_DOC
 #undef ROUTE_LOCAL
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -97,8 +104,23 @@ static void test_every_route_is_documented(void **state)
         if (!op)
             fail_msg("routes.def has %s %s; docs/openapi.json does not", method, routes[i].pattern);
         snprintf(status, sizeof status, "%d", routes[i].ok_status);
-        if (!json_object_get(json_object_get(op, "responses"), status))
+        json_t *responses = json_object_get(op, "responses");
+        if (!json_object_get(responses, status))
             fail_msg("%s %s: no %s response documented", method, routes[i].pattern, status);
+        if (routes[i].formats) {
+            uint8_t formats[FORMAT_N];
+            char err[160];
+            int n = format_list_parse(routes[i].formats, formats, err, sizeof err);
+            if (n < 0)
+                fail_msg("%s %s: %s", method, routes[i].pattern, err);
+            json_t *content = json_object_get(json_object_get(responses, status), "content");
+            for (int f = 0; f < n; f++)
+                if (!json_object_get(content, format_media_type((format_t)formats[f])))
+                    fail_msg("%s %s: format %s not documented", method, routes[i].pattern,
+                             format_name((format_t)formats[f]));
+            if (!json_object_get(responses, "406"))
+                fail_msg("%s %s: no 406 documented", method, routes[i].pattern);
+        }
         for (const char *p = strchr(routes[i].pattern, '{'); p; p = strchr(p + 1, '{')) {
             const char *end = strchr(p, '}');
             size_t len = (size_t)(end - p - 1);

@@ -101,6 +101,54 @@ static void test_error_names_fields_in_json(void **state)
     json_decref(err);
 }
 
+static void test_headers_from_version_and_document(void **state)
+{
+    (void)state;
+    char etag[REPLY_RENDER_ETAG_MAX], disposition[REPLY_RENDER_DISPOSITION_MAX];
+    const char *why = NULL;
+    reply_t r = CONCERTO__COMMON__V1__REPLY__INIT;
+    assert_int_equal(reply_render_headers(&r, etag, disposition, &why), 0);
+    assert_string_equal(etag, "");
+    assert_string_equal(disposition, "");
+    r.version = "3f2a";
+    r.content_type = "text/csv; charset=utf-8";
+    r.file_name = "bilan 2025-2026.csv";
+    assert_int_equal(reply_render_headers(&r, etag, disposition, &why), 0);
+    assert_string_equal(etag, "\"3f2a\"");
+    assert_string_equal(disposition, "attachment; filename=\"bilan 2025-2026.csv\"");
+}
+
+static void test_headers_refuse_what_cannot_go_into_http(void **state)
+{
+    (void)state;
+    char etag[REPLY_RENDER_ETAG_MAX], disposition[REPLY_RENDER_DISPOSITION_MAX];
+    char long_tag[REPLY_RENDER_ETAG_MAX];
+    memset(long_tag, 'a', sizeof long_tag - 1);
+    long_tag[sizeof long_tag - 1] = '\0';
+    struct {
+        const char *version, *content_type, *file_name, *why;
+    } cases[] = {
+        {"a\"b", NULL, NULL, "version"},
+        {"a b", NULL, NULL, "version"},
+        {"", NULL, NULL, "version"},
+        {long_tag, NULL, NULL, "version"},
+        {NULL, "text/csv\r\nX-Evil: 1", NULL, "content type"},
+        {NULL, "text/csv", "a\"b.csv", "file name"},
+        {NULL, "text/csv", "caf\xc3\xa9.csv", "file name"},
+        {NULL, "text/csv", "a\\b", "file name"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        reply_t r = CONCERTO__COMMON__V1__REPLY__INIT;
+        r.version = (char *)cases[i].version;
+        r.content_type = (char *)cases[i].content_type;
+        r.file_name = (char *)cases[i].file_name;
+        const char *why = NULL;
+        assert_int_equal(reply_render_headers(&r, etag, disposition, &why), -1);
+        if (!why || !strstr(why, cases[i].why))
+            fail_msg("case %zu: '%s' does not say '%s'", i, why ? why : "", cases[i].why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -109,6 +157,8 @@ int main(void)
         cmocka_unit_test(test_no_result_is_an_empty_object),
         cmocka_unit_test(test_unreadable_results_say_why),
         cmocka_unit_test(test_error_names_fields_in_json),
+        cmocka_unit_test(test_headers_from_version_and_document),
+        cmocka_unit_test(test_headers_refuse_what_cannot_go_into_http),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

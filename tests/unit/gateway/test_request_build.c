@@ -22,7 +22,9 @@ static const char *const table_text =
     "GET    /v1/echo/{id}        registry concerto.test.v1.EchoRequest reader   -     200\n"
     "POST   /v1/echo/{id}        registry concerto.test.v1.EchoRequest operator -     201\n"
     "PUT    /v1/echo/{id}/thing  registry concerto.test.v1.EchoRequest operator thing 200\n"
-    "DELETE /v1/echo/{id}        registry concerto.test.v1.EchoRequest operator -     200\n";
+    "DELETE /v1/echo/{id}        registry concerto.test.v1.EchoRequest operator -     200\n"
+    "GET    /v1/doc/{id}         registry concerto.test.v1.EchoRequest reader   -     200 "
+    "formats=csv,json\n";
 
 typedef struct {
     routes_t *routes;
@@ -134,6 +136,55 @@ static void test_get_body_is_ignored(void **state)
     release(&f);
 }
 
+static void test_delete_body_is_read(void **state)
+{
+    (void)state;
+    fixture_t f;
+    prepare(&f, HTTP_DELETE, "/v1/echo/m1", NULL, "{\"text\":\"left the Table\"}",
+            "application/json");
+    echo_t *m = build_ok(&f);
+    assert_string_equal(m->id, "m1");
+    assert_string_equal(m->text, "left the Table");
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    release(&f);
+    prepare(&f, HTTP_DELETE, "/v1/echo/m1", NULL, "text=x", "application/x-www-form-urlencoded");
+    assert_int_equal(build_fails(&f).status, 415);
+    release(&f);
+    prepare(&f, HTTP_DELETE, "/v1/echo/m1", NULL, NULL, NULL);
+    m = build_ok(&f);
+    assert_null(m->text);
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    release(&f);
+}
+
+static void test_format_parameter_of_a_document_route(void **state)
+{
+    (void)state;
+    fixture_t f;
+    prepare(&f, HTTP_GET, "/v1/doc/d1", "format=csv&text=t", NULL, NULL);
+    echo_t *m = build_ok(&f);
+    assert_string_equal(m->text, "t");
+    protobuf_c_message_free_unpacked(&m->base, NULL);
+    char *value = NULL;
+    assert_int_equal(request_format_param(&f.req, &value), 1);
+    assert_string_equal(value, "csv");
+    free(value);
+    release(&f);
+    /* On a plain route, `format` is a field like any other: EchoRequest
+     * has none. */
+    prepare(&f, HTTP_GET, "/v1/echo/x", "format=csv", NULL, NULL);
+    assert_string_equal(build_fails(&f).field.field, "format");
+    release(&f);
+    const char *queries[] = {"text=a", "format=csv&format=json", "format=%zz"};
+    int want[] = {0, -1, -1};
+    for (int i = 0; i < 3; i++) {
+        prepare(&f, HTTP_GET, "/v1/doc/d1", queries[i], NULL, NULL);
+        assert_int_equal(request_format_param(&f.req, &value), want[i]);
+        assert_null(value);
+        release(&f);
+    }
+}
+
 static void test_body_that_is_not_json_is_415(void **state)
 {
     (void)state;
@@ -239,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_body_is_the_whole_request_and_parameters_win),
         cmocka_unit_test(test_body_field_fills_the_sub_message),
         cmocka_unit_test(test_get_body_is_ignored),
+        cmocka_unit_test(test_delete_body_is_read),
+        cmocka_unit_test(test_format_parameter_of_a_document_route),
         cmocka_unit_test(test_body_that_is_not_json_is_415),
         cmocka_unit_test(test_bad_bodies_are_400_naming_the_problem),
         cmocka_unit_test(test_bad_parameters_are_400),

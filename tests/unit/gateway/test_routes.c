@@ -189,6 +189,13 @@ static void test_route_file_errors_name_the_line(void **state)
         {"GET /a registry concerto.test.v1.EchoRequest root - 200\n", "the role"},
         {"GET /a registry concerto.test.v1.EchoRequest reader - 2x\n", "the status"},
         {"GET /a/{zz} registry concerto.test.v1.EchoRequest reader - 200\n", "names no settable"},
+        {"GET /a registry concerto.test.v1.EchoRequest reader - 200 csv\n", "line 1: expected"},
+        {"GET /a registry concerto.test.v1.EchoRequest reader - 200 formats=pdf\n",
+         "unknown format 'pdf'"},
+        {"GET /a registry concerto.test.v1.EchoRequest reader - 200 formats=csv,csv\n",
+         "listed twice"},
+        {"GET /a all concerto.test.v1.EchoRequest reader - 200 formats=csv\n",
+         "only a route to one service"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         routes_t *r = routes_new();
@@ -198,6 +205,26 @@ static void test_route_file_errors_name_the_line(void **state)
             fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].why);
         routes_destroy(&r);
     }
+}
+
+static void test_route_file_declares_formats(void **state)
+{
+    (void)state;
+    routes_t *r = routes_new();
+    char err[512] = "";
+    const char *text = "GET /doc registry concerto.test.v1.EchoRequest reader - 200 "
+                       "formats=xlsx,csv,json\n"
+                       "GET /plain registry concerto.test.v1.EchoRequest reader - 200\n";
+    if (routes_load_text(r, text, msg_types_find, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    const route_t *doc = routes_at(r, 0);
+    assert_int_equal(doc->n_formats, 3);
+    assert_int_equal(doc->formats[0], FORMAT_XLSX);
+    assert_int_equal(doc->formats[2], FORMAT_JSON);
+    assert_int_equal(routes_at(r, 1)->n_formats, 0);
+    assert_int_equal(routes_set_formats(r, 1, "html", err, sizeof err), 0);
+    assert_int_equal(routes_at(r, 1)->formats[0], FORMAT_HTML);
+    routes_destroy(&r);
 }
 
 static void test_query_strings_are_split_and_decoded(void **state)
@@ -248,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_bad_routes_are_refused_with_a_reason),
         cmocka_unit_test(test_dotted_parameters_reach_sub_messages),
         cmocka_unit_test(test_route_file_errors_name_the_line),
+        cmocka_unit_test(test_route_file_declares_formats),
         cmocka_unit_test(test_query_strings_are_split_and_decoded),
         cmocka_unit_test(test_services_from_names_and_packages),
     };

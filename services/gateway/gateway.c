@@ -65,6 +65,9 @@ int gateway_failure(const gateway_t *gw, upstream_outcome_t outcome, const char 
     case UPSTREAM_CANCELLED:
         snprintf(message, cap, "the gateway is shutting down");
         return 503;
+    case UPSTREAM_DOWN:
+        snprintf(message, cap, "%s went down with the call in flight; retry", service);
+        return 503;
     default:
         snprintf(message, cap, "%s answered with a malformed reply", service);
         return 502;
@@ -77,7 +80,7 @@ const char *gateway_call_error(int rc)
     case UPSTREAM_ERR_TOO_LARGE:
         return "cannot take a request this large";
     case UPSTREAM_ERR_DOWN:
-        return "is unavailable (no recent heartbeat)";
+        return "is unavailable (down: no recent heartbeat, or its link closed)";
     case UPSTREAM_ERR_BUSY:
         return "is overloaded; retry later";
     default:

@@ -138,6 +138,11 @@ static void partner_on_service(void *arg, upstream_outcome_t outcome,
         partner_reply_status(self, call, STATUS_UNAVAILABLE,
                              "the gateway is shutting down; retry with the same event id");
         break;
+    case UPSTREAM_DOWN:
+        metrics_partner(self->opt.metrics, METRICS_PARTNER_FAILED);
+        partner_reply_status(self, call, STATUS_UNAVAILABLE,
+                             "the service went down; retry with the same event id");
+        break;
     case UPSTREAM_BAD_REPLY:
         metrics_partner(self->opt.metrics, METRICS_PARTNER_FAILED);
         partner_reply_status(self, call, STATUS_INTERNAL, "the service's answer was malformed");

@@ -3,6 +3,7 @@
 #include "upstream.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
@@ -27,8 +28,11 @@ struct upstream {
     uv_loop_t *loop;
     char *name;
     void *dealer, *sub;
-    zwatch_t *dealer_watch, *sub_watch;
-    uv_timer_t timer;
+    void *monitor; /* PAIR receiving the DEALER's link events */
+    zwatch_t *dealer_watch, *sub_watch, *monitor_watch;
+    uv_timer_t timer;  /* the earliest deadline */
+    uv_timer_t health; /* every heartbeat interval: missed heartbeats */
+    int open_handles;
     pending_t *head, *tail;
     pending_t **buckets;
     size_t n_buckets, n_pending, max_inflight;
@@ -36,6 +40,9 @@ struct upstream {
     int64_t max_frame;
     uint64_t last_heartbeat; /* loop time of the last one; 0: never */
     uint64_t last_reply;     /* loop time of the last reply to a call */
+    uint64_t last_link_up;   /* loop time the DEALER's link reopened */
+    int link_closed;         /* the monitor saw it close, not reopen yet */
+    int up;                  /* as last logged */
     Concerto__Common__V1__Heartbeat *heartbeat;
     uint64_t late_replies;
 };
@@ -119,6 +126,71 @@ static void upstream_insert(upstream_t *self, pending_t *p)
         upstream_arm(self);
 }
 
+/* Ends every call in flight with `outcome`. */
+static void upstream_fail_pending(upstream_t *self, upstream_outcome_t outcome)
+{
+    while (self->head) {
+        pending_t *p = upstream_take(self, self->head->id);
+        p->fn(p->arg, outcome, NULL);
+        free(p);
+    }
+    upstream_arm(self);
+}
+
+/* Logs a change of up or down, and ends the calls in flight when the
+ * service went down: nothing will answer them on this link (a restarted
+ * service knows nothing of them), so waiting for their deadlines would
+ * only delay the 503. */
+static void upstream_update(upstream_t *self)
+{
+    int up = upstream_is_up(self);
+    if (up == self->up)
+        return;
+    self->up = up;
+    if (up) {
+        log_info("service up", "service=%s", self->name);
+        return;
+    }
+    char why[64];
+    if (self->link_closed)
+        snprintf(why, sizeof why, "link closed");
+    else
+        snprintf(why, sizeof why, "no heartbeat for %lld ms",
+                 (long long)upstream_heartbeat_age_ms(self));
+    log_warn("service down", "service=%s reason=\"%s\" in_flight=%zu", self->name, why,
+             self->n_pending);
+    upstream_fail_pending(self, UPSTREAM_DOWN);
+}
+
+static void upstream_on_health(uv_timer_t *t)
+{
+    upstream_update(t->data);
+}
+
+/* The DEALER's monitor: a closed link means the service is gone (its
+ * process died, or the connection broke); a new handshake after that means
+ * it is back and listening, even before its PUB link brings a heartbeat. */
+static int upstream_on_monitor(void *sock, void *arg)
+{
+    upstream_t *self = arg;
+    transport_msg_t msg;
+    if (transport_recv(sock, &msg, ZMQ_DONTWAIT) != 0)
+        return 0;
+    uint16_t event = 0;
+    if (msg.count >= 1 && transport_frame_size(&msg, 0) >= sizeof event)
+        memcpy(&event, transport_frame_data(&msg, 0), sizeof event);
+    transport_msg_close(&msg);
+    if (event == ZMQ_EVENT_DISCONNECTED) {
+        self->link_closed = 1;
+        upstream_update(self);
+    } else if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && self->link_closed) {
+        self->link_closed = 0;
+        self->last_link_up = uv_now(self->loop);
+        upstream_update(self);
+    }
+    return 1;
+}
+
 static int upstream_on_reply(void *sock, void *arg)
 {
     upstream_t *self = arg;
@@ -181,14 +253,13 @@ static int upstream_on_heartbeat(void *sock, void *arg)
     ProtobufCMessage *hb = NULL;
     if (envelope_unpack_payload(env, &concerto__common__v1__heartbeat__descriptor, &hb) ==
         ENVELOPE_OK) {
-        if (!self->last_heartbeat)
-            log_info("service heard", "service=%s", self->name);
         if (self->heartbeat)
             protobuf_c_message_free_unpacked(&self->heartbeat->base, NULL);
         self->heartbeat = (Concerto__Common__V1__Heartbeat *)hb;
         self->last_heartbeat = uv_now(self->loop);
         if (!self->last_heartbeat)
             self->last_heartbeat = 1;
+        upstream_update(self);
     }
     envelope_free(&env);
     return 1;
@@ -223,18 +294,37 @@ upstream_t *upstream_new(uv_loop_t *loop, void *zctx, const upstream_options_t *
                   opt->router, opt->pub, zmq_strerror(errno));
         goto fail;
     }
+    char monitor_ep[96];
+    snprintf(monitor_ep, sizeof monitor_ep, "inproc://concerto-upstream-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->dealer, monitor_ep,
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0 ||
+        !(self->monitor = zmq_socket(zctx, ZMQ_PAIR)) ||
+        zmq_connect(self->monitor, monitor_ep) != 0) {
+        log_error("cannot monitor", "service=%s error=\"%s\"", opt->name, zmq_strerror(errno));
+        goto fail;
+    }
     self->dealer_watch = zwatch_new(loop, self->dealer, upstream_on_reply, self);
     self->sub_watch = zwatch_new(loop, self->sub, upstream_on_heartbeat, self);
-    if (!self->dealer_watch || !self->sub_watch)
+    self->monitor_watch = zwatch_new(loop, self->monitor, upstream_on_monitor, self);
+    if (!self->dealer_watch || !self->sub_watch || !self->monitor_watch)
         goto fail;
     uv_timer_init(loop, &self->timer);
-    self->timer.data = self;
+    uv_timer_init(loop, &self->health);
+    self->timer.data = self->health.data = self;
+    self->open_handles = 2;
+    uv_timer_start(&self->health, upstream_on_health, (uint64_t)self->heartbeat_ms,
+                   (uint64_t)self->heartbeat_ms);
     return self;
 fail:
     zwatch_destroy(&self->dealer_watch, 0);
     zwatch_destroy(&self->sub_watch, 0);
-    if (self->dealer)
+    zwatch_destroy(&self->monitor_watch, 0);
+    if (self->dealer) {
+        zmq_socket_monitor(self->dealer, NULL, 0);
         zmq_close(self->dealer);
+    }
+    if (self->monitor)
+        zmq_close(self->monitor);
     if (self->sub)
         zmq_close(self->sub);
     free(self->buckets);
@@ -246,6 +336,8 @@ fail:
 static void upstream_on_close(uv_handle_t *h)
 {
     upstream_t *self = h->data;
+    if (--self->open_handles > 0)
+        return;
     if (self->heartbeat)
         protobuf_c_message_free_unpacked(&self->heartbeat->base, NULL);
     free(self->buckets);
@@ -259,14 +351,13 @@ void upstream_destroy(upstream_t **self_p)
     if (!self)
         return;
     *self_p = NULL;
-    while (self->head) {
-        pending_t *p = upstream_take(self, self->head->id);
-        p->fn(p->arg, UPSTREAM_CANCELLED, NULL);
-        free(p);
-    }
+    upstream_fail_pending(self, UPSTREAM_CANCELLED);
+    zmq_socket_monitor(self->dealer, NULL, 0);
+    zwatch_destroy(&self->monitor_watch, 1);
     zwatch_destroy(&self->dealer_watch, 1);
     zwatch_destroy(&self->sub_watch, 1);
     uv_close((uv_handle_t *)&self->timer, upstream_on_close);
+    uv_close((uv_handle_t *)&self->health, upstream_on_close);
 }
 
 int upstream_call(upstream_t *self, const upstream_request_t *req, uint64_t deadline_ms,
@@ -323,15 +414,18 @@ int64_t upstream_heartbeat_age_ms(const upstream_t *self)
     return (int64_t)(uv_now(self->loop) - self->last_heartbeat);
 }
 
-/* Up once heard, while heartbeats or replies keep coming: a restarted
- * service answers on its DEALER link before its PUB link has reconnected,
- * and must not be called down meanwhile. */
+/* Up once heard, while heartbeats or replies keep coming and the DEALER's
+ * link is open: a restarted service answers on its DEALER link before its
+ * PUB link has reconnected, and must not be called down meanwhile; the link
+ * reopening counts as hearing it. */
 int upstream_is_up(const upstream_t *self)
 {
-    if (!self->last_heartbeat)
+    if (!self->last_heartbeat || self->link_closed)
         return 0;
     uint64_t seen =
         self->last_reply > self->last_heartbeat ? self->last_reply : self->last_heartbeat;
+    if (self->last_link_up > seen)
+        seen = self->last_link_up;
     return uv_now(self->loop) - seen <= (uint64_t)self->heartbeat_ms * self->heartbeat_misses;
 }
 

@@ -3,10 +3,13 @@
  * A DEALER to the service's ROUTER carries requests (one frame: a packed
  * Envelope); many are in flight at once, matched to replies by the reply
  * envelope's correlation_id in a pending table, each with a deadline. A SUB
- * to the service's PUB receives its Heartbeats; a service silent for
- * `heartbeat_misses` intervals (or never heard) is down, and calls to it fail
- * at once. A reply for a request no longer pending (deadline passed) is
- * dropped and counted. */
+ * to the service's PUB receives its Heartbeats. A service is known to be
+ * down when it was never heard, when neither a heartbeat nor a reply came
+ * for `heartbeat_misses` intervals, or when a socket monitor on the DEALER
+ * reported its link closed (and not reopened since): new calls then fail
+ * at once, calls in flight end at once with UPSTREAM_DOWN, and the change
+ * is logged, as is the return. A reply for a request no longer pending
+ * (deadline passed) is dropped and counted. */
 #ifndef CONCERTO_GW_UPSTREAM_H
 #define CONCERTO_GW_UPSTREAM_H
 
@@ -33,6 +36,7 @@ typedef enum {
     UPSTREAM_TIMEOUT = 1,   /* no answer before the deadline */
     UPSTREAM_CANCELLED = 2, /* the gateway is shutting down */
     UPSTREAM_BAD_REPLY = 3, /* an answer came but is not a Reply */
+    UPSTREAM_DOWN = 4,      /* the service went down with the call in flight */
 } upstream_outcome_t;
 
 /* Called exactly once per successful upstream_call. `reply` is borrowed,

@@ -41,6 +41,12 @@ def memory_kib(pid):
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+# Making a 40 MiB document holds testpub's loop (and its heartbeats) for a
+# few hundred milliseconds, more under a sanitizer; a service silent for
+# HEARTBEAT_MISSES intervals is down, and its calls in flight end with 503.
+SLOW_HANDLERS = {"CONCERTO_GATEWAY_HEARTBEAT_MISSES": "50"}
+
+
 @pytest.fixture(scope="module")
 def system():
     """testpub allowed 64 MiB documents (registry), testpub with the default
@@ -59,9 +65,10 @@ def system():
         gw = Gateway(os.path.join(tmp, "big"), services=services, routes=ROUTES, heartbeat_ms=100,
                      tokens=[("operator", "otto")],
                      env={"CONCERTO_MAX_DOCUMENT": BIG_CAP, "CONCERTO_GATEWAY_MAX_DOWNLOADS": "1",
-                          "ASAN_OPTIONS": f"{asan}:quarantine_size_mb=0".lstrip(":")}).start()
+                          "ASAN_OPTIONS": f"{asan}:quarantine_size_mb=0".lstrip(":"),
+                          **SLOW_HANDLERS}).start()
         default = Gateway(os.path.join(tmp, "small"), services=services, routes=ROUTES,
-                          heartbeat_ms=100).start()
+                          heartbeat_ms=100, env=SLOW_HANDLERS).start()
         gw.wait_ready()
         default.wait_ready()
         yield gw, default, big
@@ -278,7 +285,8 @@ def test_message_larger_than_a_frame_is_an_error_and_the_link_stays_up(system):
 def test_stop_during_a_download_exits_cleanly(system, tmp):
     _, _, big = system
     g = Gateway(tmp, services={"registry": big}, routes=ROUTES, heartbeat_ms=100,
-                env={"CONCERTO_MAX_DOCUMENT": BIG_CAP, "CONCERTO_GATEWAY_DEADLINE_MS": "1000"})
+                env={"CONCERTO_MAX_DOCUMENT": BIG_CAP, "CONCERTO_GATEWAY_DEADLINE_MS": "1000",
+                     **SLOW_HANDLERS})
     g.start()
     g.wait_ready()
     with socket.create_connection(("127.0.0.1", g.port), timeout=30) as s:

@@ -289,3 +289,79 @@ def test_restarted_service_is_reconnected(gw, fakes):
     r = wait_until(lambda: (lambda r: r if r.status == 200 else None)(
         gw.http().get("/v1/test/forum/back")), timeout=2, what="forum answering again")
     assert r.json()["text"] == "back"
+
+
+def in_flight(gw, path, count):
+    """Starts `count` GETs of `path` on their own connections; returns the
+    threads and the list their responses (or exceptions) go to."""
+    results = []
+
+    def call():
+        try:
+            results.append(gw.http(timeout=10).get(path))
+        except OSError as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=call) for _ in range(count)]
+    for t in threads:
+        t.start()
+    return threads, results
+
+
+def test_calls_in_flight_end_with_503_when_the_link_closes(tmp, fakes):
+    """A service that dies with calls in flight: the DEALER's monitor sees
+    the link close, and the calls end at once with 503 instead of waiting
+    out their deadline (20 s here; heartbeats would take 100 s to tell)."""
+    g = Gateway(tmp, services=fakes, routes=ROUTES, heartbeat_ms=HEARTBEAT_MS,
+                env={"CONCERTO_GATEWAY_DEADLINE_MS": "20000",
+                     "CONCERTO_GATEWAY_HEARTBEAT_MISSES": "1000"}).start()
+    try:
+        g.wait_ready()
+        fakes["forum"].silent = True
+        threads, results = in_flight(g, "/v1/test/forum/x", 3)
+        at_the_service(fakes["forum"], 2)
+        fakes["forum"].stop()
+        for t in threads:
+            t.join(15)
+        assert [getattr(r, "status", r) for r in results] == [503] * 3
+        error = results[0].json()["error"]
+        assert error["code"] == "UNAVAILABLE" and "went down" in error["message"]
+        assert results[0].header("Retry-After") == "1"
+        g.wait_log('msg="service down" service=forum reason="link closed"')
+        assert g.http().get("/v1/test/forum/x").status == 503
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_calls_in_flight_end_with_503_when_heartbeats_stop(tmp, fakes):
+    """A service that stops sending heartbeats (a hung process keeps its
+    link open) is down after HEARTBEAT_MISSES intervals: its calls in
+    flight end then, with 503, not at their 20 s deadline."""
+    g = Gateway(tmp, services=fakes, routes=ROUTES, heartbeat_ms=HEARTBEAT_MS,
+                env={"CONCERTO_GATEWAY_DEADLINE_MS": "20000"}).start()
+    try:
+        g.wait_ready()
+        fakes["forum"].silent = True
+        threads, results = in_flight(g, "/v1/test/forum/x", 2)
+        at_the_service(fakes["forum"], 1)
+        fakes["forum"].heartbeats = False
+        for t in threads:
+            t.join(15)
+        assert [getattr(r, "status", r) for r in results] == [503] * 2
+        g.wait_log('msg="service down" service=forum reason="no heartbeat for')
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def test_gateway_logs_each_service_going_down_and_coming_back(gw, fakes):
+    old = fakes["forum"]
+    for _ in range(2):
+        old.stop()
+        gw.wait_service("forum", up=False, timeout=3)
+        fakes["forum"] = old = FakeService("forum", heartbeat_ms=HEARTBEAT_MS, router=old.router,
+                                           pub=old.pub).start()
+        gw.wait_service("forum", up=True, timeout=5)
+    changes = [line.split('msg="')[1].split('"')[0] for line in gw.log().splitlines()
+               if "service=forum" in line and ('msg="service up"' in line or
+                                               'msg="service down"' in line)]
+    assert changes == ["service up", "service down", "service up", "service down", "service up"]

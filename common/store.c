@@ -108,6 +108,13 @@ fail:
 store_t *store_open(const store_options_t *opt, const store_migration_t *steps, size_t n_steps,
                     char *err, size_t errlen)
 {
+    /* Each store is used by one thread, and nothing reads SQLite's memory
+     * statistics: without them its allocator takes no global mutex. Only
+     * possible before SQLite's first use in the process (else MISUSE,
+     * harmless). */
+    static int configured;
+    if (!configured++)
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     store_t *self = xcalloc(1, sizeof *self);
     self->path = xstrdup(opt->path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;

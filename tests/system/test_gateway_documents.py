@@ -288,11 +288,14 @@ def test_stop_during_a_download_exits_cleanly(system, tmp):
                 env={"CONCERTO_MAX_DOCUMENT": BIG_CAP, "CONCERTO_GATEWAY_DEADLINE_MS": "1000",
                      **SLOW_HANDLERS})
     g.start()
-    g.wait_ready()
-    with socket.create_connection(("127.0.0.1", g.port), timeout=30) as s:
-        s.sendall(f"GET /v1/test/doc?size={24 * MIB} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
-        assert s.recv(4096).startswith(b"HTTP/1.1 200")
-        # The stalled download holds the stop up to the deadline plus a
-        # second, then is cut short.
-        assert g.stop() == 0, g.log()
-    assert "the gateway is stopping" in g.log()
+    try:
+        g.wait_ready()
+        with socket.create_connection(("127.0.0.1", g.port), timeout=30) as s:
+            s.sendall(f"GET /v1/test/doc?size={24 * MIB} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            # The stalled download holds the stop up to the deadline plus a
+            # second, then is cut short.
+            assert g.stop() == 0, g.log()
+        assert "the gateway is stopping" in g.log()
+    finally:
+        g.kill()

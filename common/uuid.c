@@ -83,12 +83,20 @@ void uuid7_generate(uint8_t out[UUID_LEN])
     uuid_last_ms = ms;
 }
 
+/* Hex by libsodium, group by group: snprintf with sixteen conversions was
+ * a visible share of the gateway's work per request (X-Request-Id). */
 void uuid_format(const uint8_t id[UUID_LEN], char out[UUID_STR_LEN])
 {
-    snprintf(out, UUID_STR_LEN,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", id[0], id[1],
-             id[2], id[3], id[4], id[5], id[6], id[7], id[8], id[9], id[10], id[11], id[12], id[13],
-             id[14], id[15]);
+    static const size_t groups[] = {4, 2, 2, 2, 6};
+    char *o = out;
+    const uint8_t *in = id;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        if (g)
+            *o++ = '-';
+        sodium_bin2hex(o, 2 * groups[g] + 1, in, groups[g]);
+        o += 2 * groups[g];
+        in += groups[g];
+    }
 }
 
 int uuid_parse(const char *text, uint8_t out[UUID_LEN])

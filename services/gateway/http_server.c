@@ -358,38 +358,64 @@ static void http_server_log_path(const http_request_t *req, char *out, size_t ou
     out[n] = '\0';
 }
 
+/* Appends `len` bytes of `s` to head[*n]; returns 0, or -1 when they do
+ * not fit. */
+static int head_put(char *head, size_t *n, const char *s, size_t len)
+{
+    if (len >= HTTP_HEAD_MAX - *n)
+        return -1;
+    memcpy(head + *n, s, len);
+    *n += len;
+    return 0;
+}
+
+static int head_puts(char *head, size_t *n, const char *s)
+{
+    return head_put(head, n, s, strlen(s));
+}
+
 /* Formats the status line and headers into `head` (HTTP_HEAD_MAX bytes):
  * Content-Length `len`, or chunked framing when `chunked`, or neither for
  * statuses without a body. Returns the length, or -1 when it does not fit
- * (only huge extra headers, a programmer error, get there). */
+ * (only huge extra headers, a programmer error, get there). Pieces are
+ * copied, not formatted: snprintf with a conversion per piece was a
+ * fifth of the gateway's own instructions per request. */
 static int conn_head(conn_t *c, char *head, int status, const http_header_t *headers,
                      size_t n_headers, const char *content_type, size_t len, int chunked)
 {
     http_server_t *s = c->server;
-    char length[48] = "";
-    /* Every 503 is a passing condition (overload, a service down, shutdown). */
-    const char *retry = status == 503 ? "Retry-After: 1\r\n" : "";
+    /* Statuses are three digits (100 to 599). */
+    char line[64] = "HTTP/1.1 000 ";
+    line[9] = (char)('0' + status / 100 % 10);
+    line[10] = (char)('0' + status / 10 % 10);
+    line[11] = (char)('0' + status % 10);
+    size_t n = 0;
+    int bad = head_put(head, &n, line, 13) || head_puts(head, &n, http_server_reason(status)) ||
+              head_puts(head, &n, "\r\nDate: ") || head_puts(head, &n, http_server_date(s)) ||
+              head_puts(head, &n, "\r\n");
     if (status == 204 || status == 304) /* RFC 9110: no body, nothing to type */
         content_type = NULL;
     else if (chunked)
-        snprintf(length, sizeof length, "Transfer-Encoding: chunked\r\n");
+        bad = bad || head_puts(head, &n, "Transfer-Encoding: chunked\r\n");
     else
-        snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
-    int n =
-        snprintf(head, HTTP_HEAD_MAX, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s%s%s%s", status,
-                 http_server_reason(status), http_server_date(s), length,
-                 content_type ? "Content-Type: " : "", content_type ? content_type : "",
-                 content_type ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "", retry);
-    for (size_t i = 0; i < n_headers && n > 0 && n < HTTP_HEAD_MAX; i++)
-        n += snprintf(head + n, HTTP_HEAD_MAX - (size_t)n, "%s: %s\r\n", headers[i].name,
-                      headers[i].value);
-    if (n > 0 && n < HTTP_HEAD_MAX)
-        n += snprintf(head + n, HTTP_HEAD_MAX - (size_t)n, "\r\n");
-    if (n <= 0 || n >= HTTP_HEAD_MAX) {
+        bad = bad || head_put(head, &n, line,
+                              (size_t)snprintf(line, sizeof line, "Content-Length: %zu\r\n", len));
+    if (content_type)
+        bad = bad || head_puts(head, &n, "Content-Type: ") || head_puts(head, &n, content_type) ||
+              head_puts(head, &n, "\r\n");
+    if (c->close_after)
+        bad = bad || head_puts(head, &n, "Connection: close\r\n");
+    /* Every 503 is a passing condition (overload, a service down, shutdown). */
+    if (status == 503)
+        bad = bad || head_puts(head, &n, "Retry-After: 1\r\n");
+    for (size_t i = 0; i < n_headers && !bad; i++)
+        bad = head_puts(head, &n, headers[i].name) || head_puts(head, &n, ": ") ||
+              head_puts(head, &n, headers[i].value) || head_puts(head, &n, "\r\n");
+    if (bad || head_puts(head, &n, "\r\n")) {
         log_error("response head too long", "status=%d", status);
         return -1;
     }
-    return n;
+    return (int)n;
 }
 
 /* The access log line and the metrics callback of an answer of `len`

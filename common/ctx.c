@@ -52,7 +52,7 @@ static void ctx_set_message(ctx_t *ctx, const char *fmt, ...)
 
 static status_t ctx_record(ctx_t *ctx, status_t status, const char *field, const char *desc)
 {
-    if (field)
+    if (field && !ctx->quiet)
         service_call_violation(ctx->call, field, "%s", desc);
     ctx->problems++;
     ctx->last_status = status;

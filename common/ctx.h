@@ -45,6 +45,11 @@ typedef struct {
     char message[300];
     size_t problems;      /* problems recorded so far */
     status_t last_status; /* of the latest problem */
+    /* Set by the handler: problems are counted and the first sets
+     * status and message, but none is added to the answer's violations.
+     * For a second context on the same call whose failure is reported
+     * another way (recorded, say, where the answer is OK). */
+    int quiet;
 } ctx_t;
 
 void ctx_init(ctx_t *ctx, service_call_t *call);

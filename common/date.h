@@ -12,5 +12,9 @@
 int date_valid(const char *s);
 /* Days since 1970-01-01 of a date that date_valid accepts (0 otherwise). */
 int64_t date_days(const char *s);
+/* The date `days` after `s` (before, when negative), for a date that
+ * date_valid accepts. Returns 0, or -1 when `s` is not one or the result
+ * leaves [CLOCK_MIN_YEAR, CLOCK_MAX_YEAR]. */
+int date_add_days(const char *s, int64_t days, char out[CLOCK_DATE_LEN]);
 
 #endif

@@ -121,6 +121,8 @@ status_t entity_register(ctx_t *ctx, const entity_t *type, const ProtobufCMessag
     if (!e)
         return ctx_problem(ctx, STATUS_INTERNAL, "%s vanished after insert", type->noun);
     status_t s = entity_emit(ctx, type, e, NULL);
+    if (s == STATUS_OK && type->emitted)
+        s = type->emitted(ctx, NULL, e, NULL, extra);
     if (s == STATUS_OK && out)
         *out = e;
     else
@@ -166,6 +168,7 @@ int entity_on_update(service_call_t *call, const ProtobufCMessage *msg, void *ar
     ProtobufCMessage *e = entity_require(&ctx, type, "id", id);
     if (!e)
         return ctx_fail(&ctx);
+    ProtobufCMessage *before = type->emitted ? entity_load(&ctx, type, id) : NULL;
     patch_changes_t changes = {0};
     patch_apply(e, in, entity_fixed, &changes);
     type->validate(&ctx, e);
@@ -177,8 +180,13 @@ int entity_on_update(service_call_t *call, const ProtobufCMessage *msg, void *ar
     /* Answer with the row as stored: the new updated_ms, and none of the
      * empty sub-messages the patch may have added. */
     e = ctx.problems ? NULL : entity_load(&ctx, type, id);
-    if (e && changes.n)
-        entity_emit(&ctx, type, e, &changes);
+    if (e && changes.n && entity_emit(&ctx, type, e, &changes) == STATUS_OK && type->emitted &&
+        type->emitted(&ctx, before, e, &changes, NULL) != STATUS_OK) {
+        protobuf_c_message_free_unpacked(e, NULL);
+        e = NULL;
+    }
+    if (before)
+        protobuf_c_message_free_unpacked(before, NULL);
     patch_changes_clear(&changes);
     return ctx_finish_free(&ctx, e);
 }

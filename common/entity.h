@@ -23,11 +23,13 @@
  *      entity_on_update, &territory},
  *
  * Register: the read-only fields are absent, validate, the id is free
- * (CONFLICT), check, insert, emit Registered with the row as stored.
+ * (CONFLICT), check, insert, emit Registered with the row as stored, then
+ * `emitted`.
  * Update: the request names the id (its `id`, or the entity's own, which
  * must agree), the entity exists (NOT_FOUND), the present fields are
  * patched onto it (patch.h), validate, check, update and emit Updated
- * listing the changed fields, unless nothing changed (then OK, no event).
+ * listing the changed fields, then `emitted`, unless nothing changed (then
+ * OK, no event).
  * Both answer with the row as stored. Statements get the entity's fields
  * by name (row.h) and the call's :now, :today, :actor (ctx_bind); `bind`
  * adds what derives from the fields. */
@@ -67,6 +69,13 @@ typedef struct {
     void (*bind)(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage *e, const void *extra);
     status_t (*inserted)(ctx_t *ctx, const ProtobufCMessage *e, const void *extra);
     row_complete_fn complete;
+    /* Optional: what else a change needs once its Registered or Updated
+     * event is emitted (events that follow from it, say): `before` is the
+     * entity as it was (NULL for a new one), `after` as stored, `changes`
+     * NULL for a new one, `extra` as entity_register was given (NULL for
+     * an update). Not called for an update that changes nothing. */
+    status_t (*emitted)(ctx_t *ctx, const ProtobufCMessage *before, const ProtobufCMessage *after,
+                        const patch_changes_t *changes, const void *extra);
 } entity_t;
 
 /* The entity `id` as stored, or NULL (a database error is recorded). */

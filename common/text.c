@@ -140,3 +140,29 @@ char *text_fold(const char *s)
     free(mapped);
     return out;
 }
+
+char **text_words(const char *s, size_t *n)
+{
+    *n = 0;
+    size_t cap = 0;
+    for (const char *p = s; p && *p; p++)
+        cap += *p != ' ' && (p == s || p[-1] == ' ');
+    if (!cap)
+        return NULL;
+    char **out = xcalloc(cap, sizeof *out);
+    for (const char *p = s; *p;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if (len)
+            out[(*n)++] = xstrndup(p, len);
+        p += len;
+    }
+    return out;
+}
+
+void text_words_free(char **words, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(words[i]);
+    free(words);
+}

@@ -40,4 +40,10 @@ const char *text_problem_text(text_problem_t p);
  * not valid UTF-8. */
 char *text_fold(const char *s);
 
+/* The words of `s` separated by spaces (a list kept in one column: "fr
+ * en"), as a new array of new strings, NULL when there are none; *n gets
+ * how many. Free with text_words_free. */
+char **text_words(const char *s, size_t *n);
+void text_words_free(char **words, size_t n);
+
 #endif

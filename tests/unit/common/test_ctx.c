@@ -31,6 +31,27 @@ static void test_first_problem_sets_the_answer_and_every_one_is_listed(void **st
     concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
+/* A quiet second context records its problem for the handler alone. */
+static int quiet_check(ctx_t *ctx)
+{
+    ctx_t check;
+    ctx_init(&check, ctx->call);
+    check.quiet = 1;
+    ctx_violation(&check, STATUS_FAILED_PRECONDITION, "status", "is not allowed now");
+    assert_int_equal(check.problems, 1);
+    assert_int_equal(check.status, STATUS_FAILED_PRECONDITION);
+    assert_string_equal(check.message, "status: is not allowed now");
+    return 0;
+}
+
+static void test_a_quiet_context_adds_no_violation_to_the_answer(void **state)
+{
+    Concerto__Common__V1__Reply *r = fixture_run(*state, quiet_check);
+    assert_int_equal(r->status, STATUS_OK);
+    assert_int_equal(r->n_fields, 0);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+}
+
 static int in_a_csv_cell(ctx_t *ctx)
 {
     ctx->file = "tables.csv";
@@ -106,6 +127,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_first_problem_sets_the_answer_and_every_one_is_listed,
                                         setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_quiet_context_adds_no_violation_to_the_answer, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_during_an_import_violations_name_the_cell, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_constraint_failures_become_statuses, setup,

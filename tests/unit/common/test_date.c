@@ -44,12 +44,30 @@ static void test_date_days_counts_from_epoch(void **state)
     assert_int_equal(date_days("2025-01-01") - date_days("2024-01-01"), 366);
 }
 
+static void test_date_add_days_crosses_months_years_and_leap_days(void **state)
+{
+    (void)state;
+    char out[CLOCK_DATE_LEN];
+    assert_int_equal(date_add_days("2024-02-28", 1, out), 0);
+    assert_string_equal(out, "2024-02-29");
+    assert_int_equal(date_add_days("2025-03-31", 366, out), 0);
+    assert_string_equal(out, "2026-04-01");
+    assert_int_equal(date_add_days("2026-01-01", -1, out), 0);
+    assert_string_equal(out, "2025-12-31");
+    assert_int_equal(date_add_days("1969-12-31", 0, out), 0);
+    assert_string_equal(out, "1969-12-31");
+    assert_int_equal(date_add_days("2199-12-31", 1, out), -1);
+    assert_int_equal(date_add_days("1800-01-01", -1, out), -1);
+    assert_int_equal(date_add_days("2024-02-30", 1, out), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_date_accepts_real_calendar_dates),
         cmocka_unit_test(test_date_rejects_impossible_or_malformed_dates),
         cmocka_unit_test(test_date_days_counts_from_epoch),
+        cmocka_unit_test(test_date_add_days_crosses_months_years_and_leap_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,22 @@ static void test_text_checks_utf8_controls_blank_and_length(void **state)
 }
 
 /* The one UTF-8 check: Unicode's well-formed sequences, nothing else. */
+static void test_words_split_on_spaces(void **state)
+{
+    (void)state;
+    size_t n = 9;
+    char **w = text_words(" fr  en es", &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(w[0], "fr");
+    assert_string_equal(w[1], "en");
+    assert_string_equal(w[2], "es");
+    text_words_free(w, n);
+    assert_null(text_words("   ", &n));
+    assert_int_equal(n, 0);
+    assert_null(text_words(NULL, &n));
+    assert_int_equal(n, 0);
+}
+
 static void test_utf8_accepts_well_formed_and_refuses_the_rest(void **state)
 {
     (void)state;
@@ -89,6 +105,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fold_strips_accents_case_and_punctuation),
+        cmocka_unit_test(test_words_split_on_spaces),
         cmocka_unit_test(test_fold_applies_compatibility_and_casefold),
         cmocka_unit_test(test_fold_of_punctuation_only_is_empty),
         cmocka_unit_test(test_fold_refuses_invalid_utf8),

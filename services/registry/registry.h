@@ -13,6 +13,7 @@
 #include "ctx.h"
 #include "entity.h"
 #include "page.h"
+#include "registry_characteristics.h"
 #include "service.h"
 
 typedef Concerto__Registry__V1__Territory reg_territory_t;
@@ -31,12 +32,30 @@ typedef struct {
     unsigned min_meetings;
 } registry_config_t;
 
+/* The settings in force: those given to registry_register_handlers (or
+ * the daemon's, from its environment). */
+const registry_config_t *registry_config(void);
+
 #define REGISTRY_HISTORY_MAX_BYTES (512 * 1024)
+
+/* The actor of the demo data's import: its recognition dates are unknown
+ * and its decisions say "demo data". */
+#define REGISTRY_DEMO_ACTOR "system:demo-data"
+/* The actor of the registry's own work at start. */
+#define REGISTRY_SYSTEM_ACTOR "system:registry"
 
 /* Whether an entity of each kind is registered. */
 #define REGISTRY_TERRITORY_EXISTS "SELECT 1 FROM territory WHERE id = ?"
 #define REGISTRY_ORGANIZATION_EXISTS "SELECT 1 FROM organization WHERE id = ?"
 #define REGISTRY_TABLE_EXISTS "SELECT 1 FROM concertation_table WHERE id = ?"
+
+/* The report of Table facts `f` on `as_of`: verdicts, summaries and the
+ * facts behind them (registry_evaluate.c). A new message, freed with
+ * protobuf_c_message_free_unpacked. */
+struct registry_table_facts;
+Concerto__Registry__V1__TableCharacteristics *
+registry_characteristics_report(const struct registry_table_facts *f, const char *as_of,
+                                const registry_thresholds_t *th);
 
 /* --- entities, shared with the importer. Each returns the status
  * recorded in ctx and, on success, a new message in *out (unless out is
@@ -44,10 +63,19 @@ typedef struct {
 status_t registry_territory_register(ctx_t *ctx, const reg_territory_t *in, reg_territory_t **out);
 status_t registry_organization_register(ctx_t *ctx, const reg_organization_t *in,
                                         reg_organization_t **out);
-/* `status` and `since` set the first recognition status (imports only;
- * NULL means requested, today). */
-status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, const char *status,
-                                 const char *since, const char *reason, reg_table_t **out);
+/* `first` is the first recognition status (an import's; NULL: requested,
+ * today, "registered"). */
+struct registry_decision;
+status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, struct registry_decision *first,
+                                 reg_table_t **out);
+/* The Table as stored with its scheduled decision and disputes, or NULL
+ * after recording NOT_FOUND on `field` (or a database error). */
+reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id);
+/* The Table's disputes, oldest first, with their steps: a new array of n
+ * in *out (each freed with protobuf_c_message_free_unpacked, then the
+ * array). */
+size_t registry_disputes_of(ctx_t *ctx, const char *table_id,
+                            Concerto__Registry__V1__Dispute ***out);
 status_t registry_membership_add(ctx_t *ctx,
                                  const Concerto__Registry__V1__AddMembershipRequest *req,
                                  reg_membership_t **out);
@@ -67,11 +95,21 @@ extern const page_list_t registry_table_list;
 extern const page_list_t registry_membership_list;
 extern const page_list_t registry_attestation_list;
 
-/* --- the other handlers (service_handler_fn); `arg` is the
- * registry_config_t. */
+/* --- the other handlers (service_handler_fn); they read the settings with
+ * registry_config(). */
 int registry_handle_register_table(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_get_table(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_change_recognition(service_call_t *call, const ProtobufCMessage *msg,
                                        void *arg);
+int registry_handle_cancel_scheduled_recognition(service_call_t *call, const ProtobufCMessage *msg,
+                                                 void *arg);
+int registry_handle_apply_scheduled_recognition(service_call_t *call, const ProtobufCMessage *msg,
+                                                void *arg);
+int registry_handle_open_dispute(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_move_dispute(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_list_disputes(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_refresh_characteristics(service_call_t *call, const ProtobufCMessage *msg,
+                                            void *arg);
 int registry_handle_add_membership(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_end_membership(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_record_attestation(service_call_t *call, const ProtobufCMessage *msg,

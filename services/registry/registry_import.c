@@ -12,11 +12,33 @@
 #include "field.h"
 #include "import.h"
 #include "registry.h"
+#include "registry_decision.h"
+#include "registry_recognition.h"
+#include "registry_timeline.h"
 #include "registry_validate.h"
 #include "xalloc.h"
 
 /* Borrowed strings: the cells outlive the message built from them. */
 #define CELL(col) ((char *)import_cell(row, col))
+
+/* The Tables an import registers or adds members to: their
+ * characteristics are evaluated once, at the end. */
+typedef struct {
+    char **ids;
+    size_t n;
+} import_touched_t;
+
+static void import_touch(void *arg, const char *table_id)
+{
+    import_touched_t *t = arg;
+    if (t->n && strcmp(t->ids[t->n - 1], table_id) == 0)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->ids[i], table_id) == 0)
+            return;
+    t->ids = xrealloc(t->ids, (t->n + 1) * sizeof *t->ids);
+    t->ids[t->n++] = xstrdup(table_id);
+}
 
 static int import_territory(ctx_t *ctx, const import_row_t *row, void *arg)
 {
@@ -91,9 +113,31 @@ static void import_recognition(ctx_t *ctx, const import_row_t *row, const reg_ta
                       "a recognized Table needs a mandataire_id");
 }
 
+/* Registers the row's Table with its first status: imported history,
+ * whose characteristics are not checked, dated recognition_since or, when
+ * the sources give no date, unknown (recorded on the import's day). */
+static status_t import_table_register(ctx_t *ctx, const import_row_t *row, reg_table_t *t)
+{
+    const char *status = import_cell(row, "recognition_status");
+    const char *since = import_cell(row, "recognition_since");
+    const char *reason = import_cell(row, "recognition_reason");
+    char default_reason[200];
+    snprintf(default_reason, sizeof default_reason, "imported from %s line %zu", row->file,
+             row->row->line);
+    registry_decision_t first = {
+        .status = status ? status : REGISTRY_STATUS_INITIAL,
+        .effective_on = since ? since : ctx->today,
+        .effective_known = since != NULL,
+        .reason = reason ? reason : default_reason,
+        .origin = "import",
+        .exemption =
+            strcmp(ctx->actor, REGISTRY_DEMO_ACTOR) == 0 ? "demo data" : "imported history",
+    };
+    return registry_table_register(ctx, t, &first, NULL);
+}
+
 static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
 {
-    (void)arg;
     size_t mark = ctx->problems;
     reg_table_t t = CONCERTO__REGISTRY__V1__TABLE__INIT;
     reg_contact_t c = CONCERTO__REGISTRY__V1__CONTACT__INIT;
@@ -129,14 +173,9 @@ static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
     t.governance = &g;
     t.has_uncertain = import_cell_bool(ctx, row, "uncertain", &t.uncertain) == 1;
     import_recognition(ctx, row, &t);
-    const char *reason = import_cell(row, "recognition_reason");
-    char default_reason[200];
-    snprintf(default_reason, sizeof default_reason, "imported from %s line %zu", row->file,
-             row->row->line);
-    int applied = ctx->problems == mark &&
-                  registry_table_register(ctx, &t, import_cell(row, "recognition_status"),
-                                          import_cell(row, "recognition_since"),
-                                          reason ? reason : default_reason, NULL) == STATUS_OK;
+    int applied = ctx->problems == mark && import_table_register(ctx, row, &t) == STATUS_OK;
+    if (applied)
+        import_touch(arg, t.id);
     for (size_t i = 0; i < t.n_languages; i++)
         free(langs[i]);
     return applied;
@@ -144,7 +183,6 @@ static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
 
 static int import_membership(ctx_t *ctx, const import_row_t *row, void *arg)
 {
-    (void)arg;
     Concerto__Registry__V1__AddMembershipRequest add =
         CONCERTO__REGISTRY__V1__ADD_MEMBERSHIP_REQUEST__INIT;
     add.table_id = CELL("table_id");
@@ -158,6 +196,7 @@ static int import_membership(ctx_t *ctx, const import_row_t *row, void *arg)
     }
     if (registry_membership_add(ctx, &add, NULL) != STATUS_OK)
         return 0;
+    import_touch(arg, add.table_id);
     const char *left = import_cell(row, "left_on");
     if (!left)
         return 1;
@@ -216,9 +255,18 @@ int registry_handle_import(service_call_t *call, const ProtobufCMessage *msg, vo
     for (size_t i = 0; i < req->n_files; i++)
         files[i] =
             (import_file_t){req->files[i]->kind, req->files[i]->name, req->files[i]->content};
+    (void)arg;
     unsigned counts[N_KINDS];
-    int rc = import_run(&ctx, registry_import_kinds, N_KINDS, files, req->n_files, arg, counts);
+    import_touched_t touched = {NULL, 0};
+    int rc =
+        import_run(&ctx, registry_import_kinds, N_KINDS, files, req->n_files, &touched, counts);
     free(files);
+    for (size_t i = 0; i < touched.n; i++) {
+        if (rc == 0 && registry_timeline_refresh(&ctx, touched.ids[i], "import", NULL) != STATUS_OK)
+            rc = -1;
+        free(touched.ids[i]);
+    }
+    free(touched.ids);
     if (rc != 0)
         return import_fail(&ctx);
     Concerto__Registry__V1__ImportResult res = CONCERTO__REGISTRY__V1__IMPORT_RESULT__INIT;

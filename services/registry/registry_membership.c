@@ -1,7 +1,9 @@
 /* registry_membership: organizations' memberships of Tables (start, end,
  * list; history is kept, never deleted) and the attestations behind the
  * networking-and-synergy characteristic (record, list). Partners may send
- * these commands for their own Table: they all carry `table_id`. */
+ * these commands for their own Table: they all carry `table_id`. A
+ * withdrawn Table takes neither; each change re-evaluates the Table's
+ * characteristics (registry_timeline.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,8 @@
 #include "field.h"
 #include "page.h"
 #include "registry.h"
+#include "registry_decision.h"
+#include "registry_timeline.h"
 #include "registry_validate.h"
 #include "row.h"
 #include "xalloc.h"
@@ -98,6 +102,8 @@ status_t registry_membership_add(ctx_t *ctx,
     const char *joined = field_nonempty(req->joined_on) ? req->joined_on : ctx->today;
     membership_check_refs(ctx, req->table_id, req->organization_id);
     if (ctx->problems == mark)
+        registry_table_writable(ctx, req->table_id, "table_id");
+    if (ctx->problems == mark)
         membership_check_overlap(ctx, req, joined);
     if (ctx->problems != mark)
         return ctx->last_status;
@@ -157,6 +163,8 @@ status_t registry_membership_end(ctx_t *ctx,
         return ctx->last_status;
     const char *left = field_nonempty(req->left_on) ? req->left_on : ctx->today;
     membership_check_refs(ctx, req->table_id, req->organization_id);
+    if (ctx->problems == mark)
+        registry_table_writable(ctx, req->table_id, "table_id");
     if (ctx->problems != mark)
         return ctx->last_status;
     char joined[CLOCK_DATE_LEN] = "";
@@ -196,7 +204,8 @@ int registry_handle_add_membership(service_call_t *call, const ProtobufCMessage 
     ctx_t ctx;
     ctx_init(&ctx, call);
     reg_membership_t *m = NULL;
-    registry_membership_add(&ctx, (const void *)msg, &m);
+    if (registry_membership_add(&ctx, (const void *)msg, &m) == STATUS_OK)
+        registry_timeline_refresh(&ctx, m->table_id, "membership_started", NULL);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)m);
 }
 
@@ -206,7 +215,8 @@ int registry_handle_end_membership(service_call_t *call, const ProtobufCMessage 
     ctx_t ctx;
     ctx_init(&ctx, call);
     reg_membership_t *m = NULL;
-    registry_membership_end(&ctx, (const void *)msg, &m);
+    if (registry_membership_end(&ctx, (const void *)msg, &m) == STATUS_OK)
+        registry_timeline_refresh(&ctx, m->table_id, "membership_ended", NULL);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)m);
 }
 
@@ -253,6 +263,8 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
     field_url(&ctx, "source_url", req->source_url, 0);
     if (!ctx.problems)
         membership_check_refs(&ctx, req->table_id, NULL);
+    if (!ctx.problems)
+        registry_table_writable(&ctx, req->table_id, "table_id");
     sqlite3_stmt *st =
         ctx.problems ? NULL
                      : ctx_stmt(&ctx, "INSERT INTO attestation(table_id, attested_on, author,"
@@ -278,7 +290,8 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
         CONCERTO__REGISTRY__V1__ATTESTATION_RECORDED__INIT;
     ev.actor = (char *)ctx.actor;
     ev.attestation = a;
-    ctx_emit(&ctx, "table", a->table_id, &ev.base);
+    if (ctx_emit(&ctx, "table", a->table_id, &ev.base) == STATUS_OK)
+        registry_timeline_refresh(&ctx, a->table_id, "attestation_recorded", NULL);
     return ctx_finish_free(&ctx, &a->base);
 }
 

@@ -8,6 +8,7 @@
 #include "page.h"
 #include "patch.h"
 #include "registry.h"
+#include "registry_timeline.h"
 #include "registry_validate.h"
 #include "row.h"
 #include "text.h"
@@ -61,6 +62,40 @@ static void organization_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessa
     free(folded);
 }
 
+/* A change of sector or network re-evaluates every Table the organization
+ * is or was a member of. */
+static status_t organization_emitted(ctx_t *ctx, const ProtobufCMessage *before,
+                                     const ProtobufCMessage *after, const patch_changes_t *changes,
+                                     const void *extra)
+{
+    (void)before;
+    (void)extra;
+    if (!changes || (!patch_changed(changes, "sector") && !patch_changed(changes, "network")))
+        return STATUS_OK;
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT DISTINCT table_id FROM membership"
+                                     " WHERE organization_id = ? ORDER BY table_id");
+    if (!st)
+        return ctx->last_status;
+    sqlite3_bind_text(st, 1, ((const reg_organization_t *)after)->id, -1, SQLITE_TRANSIENT);
+    char **tables = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        tables = xrealloc(tables, (n + 1) * sizeof *tables);
+        tables[n++] = row_text(st, 0);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, "organization.id");
+    for (size_t i = 0; i < n; i++) {
+        if (!ctx->problems)
+            registry_timeline_refresh(ctx, tables[i], "organization_updated", NULL);
+        free(tables[i]);
+    }
+    free(tables);
+    return ctx->problems ? ctx->last_status : STATUS_OK;
+}
+
 static const entity_read_only_t organization_read_only[] = {
     {"created_ms", NULL}, {"updated_ms", NULL}, {NULL, NULL}};
 
@@ -81,6 +116,7 @@ const entity_t registry_organization_entity = {
     .validate = organization_validate,
     .check = organization_check,
     .bind = organization_bind,
+    .emitted = organization_emitted,
 };
 
 status_t registry_organization_register(ctx_t *ctx, const reg_organization_t *in,

@@ -12,7 +12,7 @@ static const struct {
     const char *to;
 } registry_moves[] = {
     {"requested", "under_review"}, {"under_review", "recognized"}, {"under_review", "refused"},
-    {"recognized", "suspended"},   {"suspended", "recognized"},
+    {"refused", "requested"},      {"recognized", "suspended"},    {"suspended", "recognized"},
 };
 
 int registry_recognition_known(const char *status)
@@ -32,6 +32,16 @@ int registry_recognition_allowed(const char *from, const char *to)
         if (strcmp(registry_moves[i].from, from) == 0 && strcmp(registry_moves[i].to, to) == 0)
             return 1;
     return 0;
+}
+
+int registry_recognition_reversal_allowed(const char *contested_from, const char *contested,
+                                          const char *to)
+{
+    if (!registry_recognition_known(to) || strcmp(to, contested) == 0)
+        return 0;
+    if (contested_from && strcmp(to, contested_from) == 0)
+        return 1;
+    return strcmp(contested, "refused") == 0 && strcmp(to, "recognized") == 0;
 }
 
 size_t registry_recognition_targets(const char *from, const char **out, size_t max)

@@ -5,6 +5,8 @@
  * that no code path can store a value the handlers would reject. */
 #include "registry_schema.h"
 
+#include "registry.h"
+
 #define SECTORS                                                                                    \
     "('community','health_social_services','education','municipal','housing',"                     \
     "'employment_economy','culture_leisure','security','environment','citizens',"                  \
@@ -12,6 +14,7 @@
 #define NETWORKS                                                                                   \
     "('community','public_institution','municipal','private','philanthropic','citizen')"
 #define STATUSES "('requested','under_review','recognized','refused','suspended','withdrawn')"
+#define ORIGINS "('registration','decision','scheduled','import')"
 
 const store_migration_t registry_migrations[] = {
     /* 1: territories, organizations, Tables, recognition history,
@@ -114,6 +117,118 @@ const store_migration_t registry_migrations[] = {
      " recorded_by TEXT NOT NULL,"
      " recorded_ms INTEGER NOT NULL) STRICT;"
      "CREATE INDEX attestation_by_table ON attestation(table_id, attested_on);"},
+
+    /* 2: recognition decisions in time (unknown dates, origins,
+     * justifications, scheduled decisions), disputes, each Table's stored
+     * evaluation of the four characteristics, and where a territory sits.
+     * The Table keeps its current decision's facts beside its status. Rows
+     * of step 1: a Table's first status is "registration" when its reason
+     * says "registered", else an import; the demo data's first statuses
+     * have unknown dates (the sources give none). */
+    {"ALTER TABLE recognition_change ADD COLUMN effective_known INTEGER NOT NULL DEFAULT 1"
+     " CHECK(effective_known IN (0, 1));"
+     "ALTER TABLE recognition_change ADD COLUMN recorded_on TEXT;"
+     "ALTER TABLE recognition_change ADD COLUMN origin TEXT NOT NULL DEFAULT 'decision'"
+     " CHECK(origin IN " ORIGINS ");"
+     "ALTER TABLE recognition_change ADD COLUMN schedule_id INTEGER;"
+     "ALTER TABLE recognition_change ADD COLUMN dispute_id INTEGER;"
+     "ALTER TABLE recognition_change ADD COLUMN unmet TEXT;" /* space-separated codes */
+     "ALTER TABLE recognition_change ADD COLUMN justification TEXT;"
+     "ALTER TABLE recognition_change ADD COLUMN exemption TEXT;"
+     "UPDATE recognition_change SET recorded_on = date(recorded_ms / 1000, 'unixepoch',"
+     " 'localtime');"
+     "UPDATE recognition_change SET origin = CASE WHEN reason = 'registered' THEN 'registration'"
+     " ELSE 'import' END WHERE from_status IS NULL;"
+     "UPDATE recognition_change SET exemption = CASE WHEN actor = '" REGISTRY_DEMO_ACTOR "'"
+     " THEN 'demo data' ELSE 'imported history' END WHERE origin = 'import';"
+     "UPDATE recognition_change SET effective_known = 0"
+     " WHERE origin = 'import' AND actor = '" REGISTRY_DEMO_ACTOR "';"
+
+     "ALTER TABLE concertation_table ADD COLUMN status_since_known INTEGER NOT NULL DEFAULT 1"
+     " CHECK(status_since_known IN (0, 1));"
+     "ALTER TABLE concertation_table ADD COLUMN status_recorded_on TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN status_decision_id INTEGER"
+     " REFERENCES recognition_change(id);"
+     "ALTER TABLE concertation_table ADD COLUMN status_origin TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN status_unmet TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN status_justification TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN status_exemption TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN status_dispute_id INTEGER;"
+     "UPDATE concertation_table SET status_decision_id = (SELECT max(id) FROM"
+     " recognition_change c WHERE c.table_id = concertation_table.id);"
+     "UPDATE concertation_table SET (status_since_known, status_recorded_on, status_origin,"
+     " status_exemption) = (SELECT effective_known, recorded_on, origin, exemption"
+     " FROM recognition_change c WHERE c.id = concertation_table.status_decision_id);"
+
+     /* At most one pending decision a Table; the others are kept with how
+      * they ended. */
+     "CREATE TABLE recognition_schedule("
+     " id INTEGER PRIMARY KEY,"
+     " table_id TEXT NOT NULL REFERENCES concertation_table(id),"
+     " from_status TEXT NOT NULL CHECK(from_status IN " STATUSES "),"
+     " status TEXT NOT NULL CHECK(status IN " STATUSES "),"
+     " effective_on TEXT NOT NULL,"
+     " reason TEXT NOT NULL,"
+     " justification TEXT,"
+     " dispute_id INTEGER,"
+     " unmet TEXT,"
+     " scheduled_by TEXT NOT NULL,"
+     " scheduled_ms INTEGER NOT NULL,"
+     " state TEXT NOT NULL DEFAULT 'pending'"
+     "  CHECK(state IN ('pending','applied','cancelled','failed')),"
+     " settled_note TEXT," /* the cancellation's reason, or why it failed */
+     " settled_by TEXT,"
+     " settled_ms INTEGER,"
+     " decision_id INTEGER REFERENCES recognition_change(id)) STRICT;"
+     "CREATE UNIQUE INDEX recognition_schedule_pending ON recognition_schedule(table_id)"
+     " WHERE state = 'pending';"
+
+     "CREATE TABLE dispute("
+     " id INTEGER PRIMARY KEY,"
+     " table_id TEXT NOT NULL REFERENCES concertation_table(id),"
+     " decision_id INTEGER NOT NULL REFERENCES recognition_change(id),"
+     " party TEXT NOT NULL CHECK(party IN ('table','partners')),"
+     " grounds TEXT NOT NULL,"
+     " state TEXT NOT NULL CHECK(state IN ('opened','in_mediation','closed')),"
+     " outcome TEXT CHECK(outcome IN ('upheld','reversed','withdrawn')),"
+     " opened_on TEXT NOT NULL,"
+     " closed_on TEXT,"
+     " reversal_decision_id INTEGER REFERENCES recognition_change(id),"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL,"
+     " CHECK((state = 'closed') = (outcome IS NOT NULL))) STRICT;"
+     "CREATE INDEX dispute_by_table ON dispute(table_id, id);"
+     "CREATE TABLE dispute_step("
+     " id INTEGER PRIMARY KEY,"
+     " dispute_id INTEGER NOT NULL REFERENCES dispute(id),"
+     " state TEXT NOT NULL CHECK(state IN ('opened','in_mediation','closed')),"
+     " on_date TEXT NOT NULL,"
+     " note TEXT NOT NULL,"
+     " outcome TEXT,"
+     " actor TEXT NOT NULL,"
+     " recorded_ms INTEGER NOT NULL) STRICT;"
+     "CREATE INDEX dispute_step_by_dispute ON dispute_step(dispute_id, id);"
+
+     /* The evaluation of the four characteristics last emitted for each
+      * Table ("<date>:<met bits>;..."), and the thresholds it was made
+      * with: CharacteristicsChanged is emitted when a change makes it
+      * differ. */
+     "CREATE TABLE characteristics_timeline("
+     " table_id TEXT PRIMARY KEY REFERENCES concertation_table(id),"
+     " periods TEXT NOT NULL,"
+     " thresholds TEXT NOT NULL) STRICT;"
+
+     /* Where each territory sits: its borough, municipality and sector,
+      * itself or up the (at most two-level) hierarchy. */
+     "CREATE VIEW territory_place AS SELECT x.id, x.kind,"
+     " CASE WHEN x.kind = 'borough' THEN x.id WHEN p.kind = 'borough' THEN p.id END"
+     "  AS borough_id,"
+     " CASE WHEN x.kind = 'municipality' THEN x.id WHEN p.kind = 'municipality' THEN p.id END"
+     "  AS municipality_id,"
+     " CASE WHEN x.kind = 'sector' THEN x.id WHEN p.kind = 'sector' THEN p.id"
+     "  WHEN g.kind = 'sector' THEN g.id END AS sector_id"
+     " FROM territory x LEFT JOIN territory p ON p.id = x.parent_id"
+     " LEFT JOIN territory g ON g.id = p.parent_id;"},
 };
 
 const size_t registry_migration_count = sizeof registry_migrations / sizeof registry_migrations[0];

@@ -11,8 +11,6 @@
 #include "registry_import.h"
 #include "registry_schema.h"
 
-#define DEMO_ACTOR "system:demo-data"
-
 static const config_var_t registry_vars[] = {
     {"CONCERTO_REGISTRY_MIN_SECTORS", "3",
      "intersectoral: distinct sectors among a Table's active members, at least"},
@@ -43,24 +41,44 @@ static const service_handler_spec_t registry_handlers[] = {
     {REG(register_table_request), SERVICE_COMMAND, registry_handle_register_table, NULL},
     {REG(update_table_request), SERVICE_COMMAND, entity_on_update, &registry_table_entity},
     {REG(change_recognition_request), SERVICE_COMMAND, registry_handle_change_recognition, NULL},
-    {REG(get_table_request), SERVICE_QUERY, entity_on_get, &registry_table_entity},
+    {REG(cancel_scheduled_recognition_request), SERVICE_COMMAND,
+     registry_handle_cancel_scheduled_recognition, NULL},
+    /* Run by the durable timer of a scheduled decision. */
+    {REG(apply_scheduled_recognition_request), SERVICE_COMMAND,
+     registry_handle_apply_scheduled_recognition, NULL},
+    {REG(get_table_request), SERVICE_QUERY, registry_handle_get_table, NULL},
     {REG(list_tables_request), SERVICE_QUERY, page_on_list, &registry_table_list},
     /* The registry's part of the gateway's fan-out status: the Table. */
-    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY, entity_on_get,
-     &registry_table_entity},
+    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
+     registry_handle_get_table, NULL},
     {REG(add_membership_request), SERVICE_COMMAND, registry_handle_add_membership, NULL},
     {REG(end_membership_request), SERVICE_COMMAND, registry_handle_end_membership, NULL},
     {REG(list_memberships_request), SERVICE_QUERY, page_on_list, &registry_membership_list},
     {REG(record_attestation_request), SERVICE_COMMAND, registry_handle_record_attestation, NULL},
     {REG(list_attestations_request), SERVICE_QUERY, page_on_list, &registry_attestation_list},
     {REG(get_characteristics_request), SERVICE_QUERY, registry_handle_get_characteristics, NULL},
+    /* Run at start (registry_setup). */
+    {REG(refresh_characteristics_request), SERVICE_COMMAND, registry_handle_refresh_characteristics,
+     NULL},
+    {REG(open_dispute_request), SERVICE_COMMAND, registry_handle_open_dispute, NULL},
+    {REG(move_dispute_request), SERVICE_COMMAND, registry_handle_move_dispute, NULL},
+    {REG(list_disputes_request), SERVICE_QUERY, registry_handle_list_disputes, NULL},
     {REG(get_table_history_request), SERVICE_QUERY, registry_handle_get_table_history, NULL},
     {REG(import_request), SERVICE_COMMAND, registry_handle_import, NULL},
 };
 #define N_HANDLERS (sizeof registry_handlers / sizeof registry_handlers[0])
 
+/* The settings handlers read: the daemon's, or a test's. */
+static const registry_config_t *registry_active = &registry_cfg;
+
+const registry_config_t *registry_config(void)
+{
+    return registry_active;
+}
+
 int registry_register_handlers(service_t *svc, const registry_config_t *cfg)
 {
+    registry_active = cfg;
     return service_handle(svc, registry_handlers, N_HANDLERS, (void *)cfg);
 }
 
@@ -72,6 +90,32 @@ static int registry_table_count(service_t *svc)
     int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_reset(st);
     return n;
+}
+
+/* Evaluates again the Tables whose stored evaluation was made with other
+ * thresholds, or none (a database from before evaluations were stored). */
+static int registry_refresh_at_start(service_t *svc)
+{
+    Concerto__Registry__V1__RefreshCharacteristicsRequest req =
+        CONCERTO__REGISTRY__V1__REFRESH_CHARACTERISTICS_REQUEST__INIT;
+    Concerto__Common__V1__Reply *reply = service_submit(svc, &req.base, REGISTRY_SYSTEM_ACTOR);
+    if (!reply || reply->status != CONCERTO__COMMON__V1__STATUS__OK) {
+        log_error("characteristics not evaluated", "message=\"%s\"",
+                  reply && reply->message ? reply->message : "no reply");
+        if (reply)
+            concerto__common__v1__reply__free_unpacked(reply, NULL);
+        return -1;
+    }
+    Concerto__Registry__V1__RefreshCharacteristicsResult *res =
+        concerto__registry__v1__refresh_characteristics_result__unpack(NULL, reply->result.len,
+                                                                       reply->result.data);
+    if (res && res->tables)
+        log_info("characteristics evaluated again", "tables=%u changed=%u", res->tables,
+                 res->changed);
+    if (res)
+        concerto__registry__v1__refresh_characteristics_result__free_unpacked(res, NULL);
+    concerto__common__v1__reply__free_unpacked(reply, NULL);
+    return 0;
 }
 
 static void registry_log_reply(const Concerto__Common__V1__Reply *reply, const char *dir)
@@ -104,7 +148,7 @@ int registry_demo_load(service_t *svc, const char *dir)
         log_error("demo data not loaded", "error=\"%s\"", err);
         return -1;
     }
-    Concerto__Common__V1__Reply *reply = service_submit(svc, &req->base, DEMO_ACTOR);
+    Concerto__Common__V1__Reply *reply = service_submit(svc, &req->base, REGISTRY_DEMO_ACTOR);
     protobuf_c_message_free_unpacked(&req->base, NULL);
     if (!reply) {
         log_error("demo data import gave no reply", "dir=%s", dir);
@@ -139,6 +183,8 @@ static int registry_setup(service_t *svc, const config_t *cfg)
         if (n > 0)
             log_info("demo data skipped", "reason=\"Tables are already registered\" tables=%d", n);
     }
+    if (registry_refresh_at_start(svc) != 0)
+        return -1;
     log_info("registry configured", "min_sectors=%u min_networks=%u min_meetings=%u",
              registry_cfg.min_sectors, registry_cfg.min_networks, registry_cfg.min_meetings);
     return 0;

@@ -1,6 +1,8 @@
-/* registry_table: Tables de quartier: register, update, get, list, the
- * registry's part of the gateway's fan-out status, and recognition
- * changes (the state machine is registry_recognition.c). */
+/* registry_table: Tables de quartier: register, update, get (with the
+ * scheduled decision and the disputes), list, the registry's part of the
+ * gateway's fan-out status, and what follows a change: the first status,
+ * MandataireChanged, the characteristics. Withdrawn Tables are read-only.
+ * Recognition decisions are registry_decision.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +12,18 @@
 #include "page.h"
 #include "patch.h"
 #include "registry.h"
+#include "registry_decision.h"
 #include "registry_recognition.h"
+#include "registry_timeline.h"
 #include "registry_validate.h"
 #include "row.h"
 #include "shape.h"
 #include "text.h"
 #include "xalloc.h"
 
-/* Columns named after the Table's fields (row.h); the languages, a
- * repeated field the mapping leaves alone, come last. */
+/* Columns named after the Table's fields (row.h): its current decision's
+ * facts beside its status, where its territory sits (territory_place),
+ * and, read by name in table_complete, the repeated fields kept as words. */
 #define TABLE_COLUMNS                                                                              \
     "t.id, t.name, t.acronym, t.territory_id, t.founding_year, t.mandataire_id, "                  \
     "t.email AS contact__email, t.phone AS contact__phone, t.website AS contact__website, "        \
@@ -27,29 +32,43 @@
     "t.board_seats AS governance__board_seats, "                                                   \
     "t.meetings_per_year AS governance__meetings_per_year, "                                       \
     "t.paid_staff AS governance__paid_staff, t.status AS recognition__status, "                    \
-    "t.status_since AS recognition__since, t.status_reason AS recognition__reason, "               \
-    "t.status_by AS recognition__changed_by, t.source_url, t.notes, "                              \
-    "NULLIF(t.uncertain, 0) AS uncertain, t.created_ms, t.updated_ms, t.languages"
+    "CASE WHEN t.status_since_known THEN t.status_since END AS recognition__since, "               \
+    "t.status_reason AS recognition__reason, t.status_by AS recognition__changed_by, "             \
+    "t.status_since_known AS recognition__since_known, "                                           \
+    "t.status_recorded_on AS recognition__recorded_on, "                                           \
+    "t.status_decision_id AS recognition__decision_id, t.status_origin AS recognition__origin, "   \
+    "t.status_justification AS recognition__justification, "                                       \
+    "t.status_exemption AS recognition__exemption, "                                               \
+    "t.status_dispute_id AS recognition__dispute_id, t.source_url, t.notes, "                      \
+    "NULLIF(t.uncertain, 0) AS uncertain, t.created_ms, t.updated_ms, "                            \
+    "t.territory_id AS location__territory_id, "                                                   \
+    "(SELECT kind FROM territory_place WHERE id = t.territory_id) AS location__territory_kind, "   \
+    "(SELECT borough_id FROM territory_place WHERE id = t.territory_id) AS location__borough_id, " \
+    "(SELECT municipality_id FROM territory_place WHERE id = t.territory_id)"                      \
+    " AS location__municipality_id, "                                                              \
+    "(SELECT sector_id FROM territory_place WHERE id = t.territory_id) AS location__sector_id, "   \
+    "t.languages, t.status_unmet"
 
-/* Fills the languages, stored as space-separated codes in the last
- * column. */
+/* The index of the result column named `name` (one of TABLE_COLUMNS). */
+static int table_column(sqlite3_stmt *st, const char *name)
+{
+    for (int i = sqlite3_column_count(st) - 1; i >= 0; i--)
+        if (strcmp(sqlite3_column_name(st, i), name) == 0)
+            return i;
+    return -1;
+}
+
+/* Fills the repeated fields kept as space-separated words: the languages
+ * and the current decision's unmet characteristics. */
 static void table_complete(ProtobufCMessage *m, sqlite3_stmt *st)
 {
     reg_table_t *t = (reg_table_t *)m;
-    const char *text = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
-    if (!text || !*text)
-        return;
-    size_t n = 1;
-    for (const char *p = text; *p; p++)
-        n += *p == ' ';
-    t->languages = xcalloc(n, sizeof *t->languages);
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, " ");
-        if (len)
-            t->languages[t->n_languages++] = xstrndup(p, len);
-        p += len;
-        p += strspn(p, " ");
-    }
+    t->languages = text_words((const char *)sqlite3_column_text(st, table_column(st, "languages")),
+                              &t->n_languages);
+    if (t->recognition)
+        t->recognition->unmet_characteristics =
+            text_words((const char *)sqlite3_column_text(st, table_column(st, "status_unmet")),
+                       &t->recognition->n_unmet_characteristics);
 }
 
 static char *table_languages_text(const reg_table_t *t)
@@ -147,17 +166,12 @@ static void table_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_chang
         strcmp(t->recognition->status, "recognized") == 0)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "table.mandataire_id",
                       "a recognized Table keeps its mandataire");
+    if (changes && !ctx->problems)
+        registry_table_writable(ctx, t->id, "id");
 }
 
-/* The first recognition status of a new Table. */
-typedef struct {
-    const char *status;
-    const char *since;
-    const char *reason;
-} table_start_t;
-
 /* What derives from the Table's fields (search forms, languages) and, for
- * a new one, its first status. */
+ * a new one, its first status (`extra`, a registry_decision_t). */
 static void table_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage *m, const void *extra)
 {
     const reg_table_t *t = (const reg_table_t *)m;
@@ -170,39 +184,55 @@ static void table_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage *m, 
     free(folded);
     free(acronym_folded);
     free(languages);
-    const table_start_t *start = extra;
-    if (!start)
+    const registry_decision_t *first = extra;
+    if (!first)
         return;
-    row_bind_text(st, ":status", start->status);
-    row_bind_text(st, ":status_since", start->since);
-    row_bind_text(st, ":status_reason", start->reason);
+    row_bind_text(st, ":status", first->status);
+    row_bind_text(st, ":status_since", first->effective_on);
+    row_bind_text(st, ":status_reason", first->reason);
     row_bind_text(st, ":status_by", field_nonempty(ctx->actor));
-}
-
-static status_t table_record_status(ctx_t *ctx, const char *id, const char *from, const char *to,
-                                    const char *since, const char *reason)
-{
-    sqlite3_stmt *st = ctx_stmt(ctx, "INSERT INTO recognition_change(table_id, from_status, "
-                                     "to_status, effective_on, reason, actor, recorded_ms) "
-                                     "VALUES(:id, :from, :to, :since, :reason, :actor, :now)");
-    if (!st)
-        return ctx->last_status;
-    row_bind_text(st, ":id", id);
-    row_bind_text(st, ":from", from);
-    row_bind_text(st, ":to", to);
-    row_bind_text(st, ":since", since);
-    row_bind_text(st, ":reason", reason);
-    row_bind_text(st, ":actor", ctx->actor);
-    row_bind_int(st, ":now", service_call_now_ms(ctx->call));
-    return ctx_step(ctx, st, "table.id");
 }
 
 /* Every status a Table had is kept, from its first. */
 static status_t table_inserted(ctx_t *ctx, const ProtobufCMessage *m, const void *extra)
 {
-    const table_start_t *start = extra;
-    return table_record_status(ctx, ((const reg_table_t *)m)->id, NULL, start->status, start->since,
-                               start->reason);
+    return registry_decision_first(ctx, ((const reg_table_t *)m)->id, (void *)extra);
+}
+
+/* MandataireChanged when the mandataire is set, replaced or removed. */
+static status_t table_emit_mandataire(ctx_t *ctx, const reg_table_t *before,
+                                      const reg_table_t *after)
+{
+    const char *from = before ? before->mandataire_id : NULL;
+    if ((!from && !after->mandataire_id) ||
+        (from && after->mandataire_id && strcmp(from, after->mandataire_id) == 0))
+        return STATUS_OK;
+    Concerto__Registry__V1__MandataireChanged ev = CONCERTO__REGISTRY__V1__MANDATAIRE_CHANGED__INIT;
+    ev.actor = (char *)ctx->actor;
+    ev.table_id = after->id;
+    ev.from_mandataire_id = (char *)from;
+    ev.to_mandataire_id = after->mandataire_id;
+    ev.effective_on = ctx->today;
+    return ctx_emit(ctx, "table", after->id, &ev.base);
+}
+
+/* After TableRegistered: its first status and mandataire; after either
+ * event, the characteristics (an import evaluates its Tables once, at its
+ * end). */
+static status_t table_emitted(ctx_t *ctx, const ProtobufCMessage *before,
+                              const ProtobufCMessage *after, const patch_changes_t *changes,
+                              const void *extra)
+{
+    (void)extra;
+    const reg_table_t *t = (const reg_table_t *)after;
+    if (!changes && registry_decision_emit_current(ctx, t->id) != STATUS_OK)
+        return ctx->last_status;
+    if (table_emit_mandataire(ctx, (const reg_table_t *)before, t) != STATUS_OK)
+        return ctx->last_status;
+    if (ctx->file)
+        return STATUS_OK;
+    return registry_timeline_refresh(ctx, t->id, changes ? "table_updated" : "table_registered",
+                                     NULL);
 }
 
 static const entity_read_only_t table_read_only[] = {
@@ -252,14 +282,20 @@ const entity_t registry_table_entity = {
     .bind = table_bind,
     .inserted = table_inserted,
     .complete = table_complete,
+    .emitted = table_emitted,
 };
 
-status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, const char *status,
-                                 const char *since, const char *reason, reg_table_t **out)
+status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, registry_decision_t *first,
+                                 reg_table_t **out)
 {
-    table_start_t start = {status ? status : REGISTRY_STATUS_INITIAL, since ? since : ctx->today,
-                           reason ? reason : "registered"};
-    return entity_register(ctx, &registry_table_entity, &in->base, &start,
+    registry_decision_t registration = {
+        .status = REGISTRY_STATUS_INITIAL,
+        .effective_on = ctx->today,
+        .effective_known = 1,
+        .reason = "registered",
+        .origin = "registration",
+    };
+    return entity_register(ctx, &registry_table_entity, &in->base, first ? first : &registration,
                            (ProtobufCMessage **)out);
 }
 
@@ -274,8 +310,35 @@ int registry_handle_register_table(service_call_t *call, const ProtobufCMessage 
         return ctx_fail(&ctx);
     }
     reg_table_t *t = NULL;
-    registry_table_register(&ctx, req->table, NULL, NULL, NULL, &t);
+    registry_table_register(&ctx, req->table, NULL, &t);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)t);
+}
+
+reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id)
+{
+    reg_table_t *t = (reg_table_t *)entity_require(ctx, &registry_table_entity, field, id);
+    if (!t)
+        return NULL;
+    t->scheduled_recognition = registry_schedule_pending(ctx, id);
+    t->n_disputes = registry_disputes_of(ctx, id, &t->disputes);
+    if (!ctx->problems)
+        return t;
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    return NULL;
+}
+
+int registry_handle_get_table(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    /* GetTableRequest and the fan-out's TableStatusRequest: the id first. */
+    const ProtobufCFieldDescriptor *f = &msg->descriptor->fields[0];
+    const char *id = *(char *const *)((const char *)msg + f->offset);
+    ctx_t ctx;
+    ctx_init(&ctx, call);
+    if (!field_slug(&ctx, f->name, id, FIELD_REQUIRED))
+        return ctx_fail(&ctx);
+    reg_table_t *t = registry_table_load(&ctx, f->name, id);
+    return ctx_finish_free(&ctx, t ? &t->base : NULL);
 }
 
 static void table_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
@@ -311,88 +374,3 @@ const page_list_t registry_table_list = {
     .check = table_list_check,
     .complete = table_complete,
 };
-
-/* The FAILED_PRECONDITION answer to an illegal move, naming the state. */
-static void table_illegal_move(ctx_t *ctx, const char *from, const char *to)
-{
-    const char *targets[8];
-    size_t n = registry_recognition_targets(from, targets, 8);
-    char allowed[200] = "";
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
-        strncat(allowed, targets[i], sizeof allowed - strlen(allowed) - 1);
-    }
-    if (n)
-        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "status",
-                      "the Table is %s and cannot become %s; from %s it can become: %s", from, to,
-                      from, allowed);
-    else
-        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "status",
-                      "the Table is %s, which is final; it cannot become %s", from, to);
-}
-
-/* Moves Table `t` to status `to` (an allowed move), records it and emits
- * RecognitionChanged. */
-static void table_set_status(ctx_t *ctx, const reg_table_t *t, const char *to, const char *since,
-                             const char *reason)
-{
-    sqlite3_stmt *st = ctx_stmt(ctx, "UPDATE concertation_table SET status = :to, "
-                                     "status_since = :since, status_reason = :reason, "
-                                     "status_by = :actor, updated_ms = :now WHERE id = :id");
-    if (!st)
-        return;
-    const char *from = t->recognition->status;
-    row_bind_text(st, ":to", to);
-    row_bind_text(st, ":since", since);
-    row_bind_text(st, ":reason", reason);
-    row_bind_text(st, ":actor", field_nonempty(ctx->actor));
-    row_bind_int(st, ":now", service_call_now_ms(ctx->call));
-    row_bind_text(st, ":id", t->id);
-    if (ctx_step(ctx, st, "table_id") != STATUS_OK ||
-        table_record_status(ctx, t->id, from, to, since, reason) != STATUS_OK)
-        return;
-    Concerto__Registry__V1__RecognitionChanged ev =
-        CONCERTO__REGISTRY__V1__RECOGNITION_CHANGED__INIT;
-    ev.actor = (char *)ctx->actor;
-    ev.table_id = t->id;
-    ev.from_status = (char *)from;
-    ev.to_status = (char *)to;
-    ev.effective_on = (char *)since;
-    ev.reason = (char *)reason;
-    ctx_emit(ctx, "table", t->id, &ev.base);
-}
-
-int registry_handle_change_recognition(service_call_t *call, const ProtobufCMessage *msg, void *arg)
-{
-    (void)arg;
-    const Concerto__Registry__V1__ChangeRecognitionRequest *req = (const void *)msg;
-    ctx_t ctx;
-    ctx_init(&ctx, call);
-    field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    field_word(&ctx, "status", req->status, registry_statuses, FIELD_REQUIRED);
-    field_date(&ctx, "effective_on", req->effective_on, 0);
-    field_text(&ctx, "reason", req->reason, REGISTRY_MAX_REASON, FIELD_REQUIRED | FIELD_MULTILINE);
-    if (ctx.problems)
-        return ctx_fail(&ctx);
-    const char *effective = field_nonempty(req->effective_on) ? req->effective_on : ctx.today;
-    reg_table_t *t =
-        (reg_table_t *)entity_require(&ctx, &registry_table_entity, "table_id", req->table_id);
-    if (!t)
-        return ctx_fail(&ctx);
-    const reg_recognition_t *cur = t->recognition;
-    if (!registry_recognition_allowed(cur->status, req->status))
-        table_illegal_move(&ctx, cur->status, req->status);
-    else if (strcmp(effective, cur->since) < 0)
-        ctx_violation(&ctx, STATUS_FAILED_PRECONDITION, "effective_on",
-                      "must not be before %s, when the Table became %s", cur->since, cur->status);
-    else if (strcmp(req->status, "recognized") == 0 && !field_nonempty(t->mandataire_id))
-        ctx_violation(&ctx, STATUS_FAILED_PRECONDITION, "status",
-                      "the Table needs a mandataire (mandataire_id) before it is recognized");
-    if (!ctx.problems)
-        table_set_status(&ctx, t, req->status, effective, req->reason);
-    reg_table_t *now =
-        ctx.problems ? NULL : (reg_table_t *)entity_load(&ctx, &registry_table_entity, t->id);
-    protobuf_c_message_free_unpacked(&t->base, NULL);
-    return ctx_finish_free(&ctx, (ProtobufCMessage *)now);
-}

@@ -642,6 +642,37 @@ def start_gateway(tmp_dir, **kw):
     return Gateway(tmp_dir, **kw).start()
 
 
+@contextlib.contextmanager
+def ready_gateway(tmp_dir, **kw):
+    """A Gateway started and ready (see Gateway for the arguments); it must
+    exit cleanly."""
+    g = Gateway(tmp_dir, **kw).start()
+    try:
+        g.wait_ready()
+        yield g
+    finally:
+        assert g.stop() == 0, g.log()
+
+
+def http_ok(resp, status=200):
+    """The JSON answer of `resp`, which must have `status`."""
+    assert resp.status == status, resp
+    return resp.json()
+
+
+def http_error(resp, status, code, field=None, text=None):
+    """The error of `resp`, which must have `status` and `code` and, when
+    given, a violation of `field` whose description contains `text`."""
+    assert resp.status == status, resp
+    err = resp.json()["error"]
+    assert err["code"] == code, err
+    if field is not None:
+        hits = [f for f in err["fields"]
+                if f["field"] == field and (text is None or text in f["description"])]
+        assert hits, err
+    return err
+
+
 def partner_socket(gw, keypair, server_key=None, kind=zmq.DEALER):
     """A CURVE client (DEALER unless told) connected to gw's partner ingress,
     authenticating with `keypair`; `server_key` defaults to the gateway's."""

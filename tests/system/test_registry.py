@@ -192,11 +192,16 @@ def test_partner_changes_are_recorded_with_the_partner_actor(client):
     client.ok(R.RecordAttestationRequest(table_id="tqmn", attested_on="2025-02-01",
                                          author="Conseil d'administration de la TQMN"),
               actor="partner:tqmn", idempotency_key="partner/tqmn/evt-2")
-    history = client.ok(R.GetTableHistoryRequest(table_id="tqmn"), R.TableHistory)
-    last = history.entries[-2:]
-    assert [e.actor for e in last] == ["partner:tqmn", "partner:tqmn"]
-    assert last[0].HasField("membership_started")
-    assert last[1].attestation_recorded.attestation.recorded_by == "partner:tqmn"
+    history = client.ok(R.GetTableHistoryRequest(table_id="tqmn", limit=500), R.TableHistory)
+    theirs = [e for e in history.entries if e.actor == "partner:tqmn"]
+    assert [e.type.rsplit(".", 1)[1] for e in theirs] == [
+        "MembershipStarted", "AttestationRecorded", "CharacteristicsChanged"]
+    assert theirs[1].attestation_recorded.attestation.recorded_by == "partner:tqmn"
+    # The attestation dated 2025-02-01 made networking and synergy met from
+    # that date: the registry says so, from that date.
+    changed = theirs[2].characteristics_changed
+    assert changed.cause == "attestation_recorded" and changed.effective_on == "2025-02-01"
+    assert "networking_synergy" in changed.periods[0].met
 
 
 @pytest.mark.parametrize("frame,message", [
@@ -283,6 +288,41 @@ def test_restart_keeps_everything_and_skips_the_demo_data(registry):
         assert head(c) == before
     finally:
         c.close()
+
+
+def test_changed_thresholds_re_evaluate_every_table_at_start(registry):
+    """A deployment that changes a threshold gets, at the next start, a
+    CharacteristicsChanged (cause "settings") for each Table whose
+    evaluation it changes, so that funding never evaluates them itself."""
+    def changes(c, table):
+        h = c.ok(R.GetTableHistoryRequest(table_id=table, limit=500), R.TableHistory)
+        return [e.characteristics_changed for e in h.entries
+                if e.HasField("characteristics_changed")]
+
+    c = Client(registry.router)
+    try:
+        before = len(changes(c, "tqmn"))
+    finally:
+        c.close()
+    assert registry.stop() == 0
+    registry.env["CONCERTO_REGISTRY_MIN_MEETINGS"] = "0"
+    registry.env["CONCERTO_REGISTRY_MIN_SECTORS"] = "1"
+    try:
+        registry.start()
+        registry.wait_log("characteristics evaluated again")
+        c = Client(registry.router)
+        try:
+            after = changes(c, "tqmn")
+            assert len(after) == before + 1
+            assert after[-1].cause == "settings" and after[-1].characteristics.min_sectors == 1
+        finally:
+            c.close()
+    finally:
+        assert registry.stop() == 0
+        del registry.env["CONCERTO_REGISTRY_MIN_MEETINGS"]
+        del registry.env["CONCERTO_REGISTRY_MIN_SECTORS"]
+        registry.start()
+        registry.wait_log("serving")
 
 
 def test_demo_data_that_cannot_be_loaded_stops_the_daemon(tmp):

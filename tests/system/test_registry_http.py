@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from concerto_harness import Gateway, demo_registry, wait_until
+from concerto_harness import demo_registry, http_error, http_ok, ready_gateway, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -25,18 +25,21 @@ def registry(tmp):
 
 @pytest.fixture(scope="module")
 def gw(tmp, registry):
-    g = Gateway(tmp, services={"registry": registry},
-                tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]).start()
-    try:
-        g.wait_ready()
+    with ready_gateway(tmp, services={"registry": registry},
+                       tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]) as g:
         yield g
-    finally:
-        assert g.stop() == 0, g.log()
 
 
 @pytest.fixture
 def reader(gw):
     c = gw.http(token=gw.tokens["rita"])
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def admin(gw):
+    c = gw.http(token=gw.tokens["ada"])
     yield c
     c.close()
 
@@ -48,20 +51,7 @@ def op(gw):
     c.close()
 
 
-def ok(resp, status=200):
-    assert resp.status == status, resp
-    return resp.json()
-
-
-def error(resp, status, code, field=None, text=None):
-    assert resp.status == status, resp
-    err = resp.json()["error"]
-    assert err["code"] == code, err
-    if field is not None:
-        hits = [f for f in err["fields"]
-                if f["field"] == field and (text is None or text in f["description"])]
-        assert hits, err
-    return err
+ok, error = http_ok, http_error
 
 
 # ------------------------------------------------------------------ reads
@@ -208,7 +198,7 @@ def test_register_and_update_territory_organization_and_table(op):
     error(op.request("PATCH", "/v1/tables/ghost", {"name": "G"}), 404, "NOT_FOUND", "id")
 
 
-def test_recognition_memberships_and_attestations(op, reader):
+def test_recognition_memberships_and_attestations(op, reader, admin):
     ok(op.request("POST", "/v1/territories",
                   {"id": "rec-borough", "name": "Arrondissement R", "kind": "borough"}), 201)
     ok(op.request("POST", "/v1/organizations",
@@ -226,9 +216,21 @@ def test_recognition_memberships_and_attestations(op, reader):
                      {"status": "recognized", "reason": "ok"}),
           409, "FAILED_PRECONDITION", "status", "mandataire")
     ok(op.request("PATCH", "/v1/tables/rec-table", {"mandataireId": "rec-org"}))
-    t = ok(op.request("POST", "/v1/tables/rec-table/recognition",
-                      {"status": "recognized", "reason": "comité de pilotage"}))
+    # Nothing of the four characteristics is met: recognizing needs an
+    # admin's justification, which an operator may not give.
+    error(op.request("POST", "/v1/tables/rec-table/recognition",
+                     {"status": "recognized", "reason": "comité de pilotage"}),
+          409, "FAILED_PRECONDITION", "justification", "intersectoral")
+    error(op.request("POST", "/v1/tables/rec-table/recognition",
+                     {"status": "recognized", "reason": "comité de pilotage",
+                      "justification": "nouvelle Table, membres en recrutement"}),
+          403, "PERMISSION_DENIED", "justification", "admin")
+    t = ok(admin.request("POST", "/v1/tables/rec-table/recognition",
+                         {"status": "recognized", "reason": "comité de pilotage",
+                          "justification": "nouvelle Table, membres en recrutement"}))
     assert t["recognition"]["status"] == "recognized"
+    assert t["recognition"]["unmetCharacteristics"] == [
+        "intersectoral", "multi_network", "structured_permanent", "networking_synergy"]
 
     m = ok(op.request("POST", "/v1/tables/rec-table/members",
                       {"organizationId": "rec-org", "role": "board", "joinedOn": "2024-01-01"}),
@@ -256,9 +258,13 @@ def test_recognition_memberships_and_attestations(op, reader):
 
     types = [e["type"].rsplit(".", 1)[1]
              for e in ok(reader.get("/v1/tables/rec-table/history"))["entries"]]
-    assert types == ["TableRegistered", "RecognitionChanged", "TableUpdated",
-                     "RecognitionChanged", "MembershipStarted", "MembershipEnded",
-                     "AttestationRecorded"]
+    # Every status is a RecognitionChanged, the first too. One board member
+    # meets none of the four characteristics, so only the attestation
+    # changes the evaluation.
+    assert types == ["TableRegistered", "RecognitionChanged", "RecognitionChanged",
+                     "TableUpdated", "MandataireChanged", "RecognitionChanged",
+                     "MembershipStarted", "MembershipEnded", "AttestationRecorded",
+                     "CharacteristicsChanged"]
 
 
 def test_idempotency_key_retries_return_the_first_answer(op, reader):

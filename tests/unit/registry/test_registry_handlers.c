@@ -22,6 +22,7 @@ typedef struct {
     store_t *store;
     service_t *svc;
     registry_config_t cfg;
+    int admin; /* requests come from an admin (the gateway's caller) */
 } fixture_t;
 
 static fixture_t *F;
@@ -62,6 +63,11 @@ static uint8_t *frame_of(const ProtobufCMessage *msg, const char *actor, const u
     if (id)
         memcpy(fresh, id, 16);
     env.actor = (char *)(actor ? actor : "operator:alice");
+    Concerto__Common__V1__Caller caller = CONCERTO__COMMON__V1__CALLER__INIT;
+    caller.has_role = 1;
+    caller.role = F->admin ? CONCERTO__COMMON__V1__ROLE__ROLE_ADMIN
+                           : CONCERTO__COMMON__V1__ROLE__ROLE_OPERATOR;
+    env.caller = &caller;
     uint8_t *frame = envelope_pack(&env, len);
     free(payload);
     return frame;
@@ -202,7 +208,9 @@ static reg_table_t *get_table(const char *id)
     return (reg_table_t *)out;
 }
 
-static void change_status(const char *id, const char *status, const char *on, int expect)
+/* A decision with an admin's justification (NULL: none). */
+static void decide(const char *id, const char *status, const char *on, const char *justification,
+                   int expect)
 {
     Concerto__Registry__V1__ChangeRecognitionRequest req =
         CONCERTO__REGISTRY__V1__CHANGE_RECOGNITION_REQUEST__INIT;
@@ -210,7 +218,15 @@ static void change_status(const char *id, const char *status, const char *on, in
     req.status = (char *)status;
     req.effective_on = (char *)on;
     req.reason = "comité de pilotage";
+    req.justification = (char *)justification;
+    F->admin = justification != NULL;
     send_expect(&req.base, expect, NULL, NULL);
+    F->admin = 0;
+}
+
+static void change_status(const char *id, const char *status, const char *on, int expect)
+{
+    decide(id, status, on, NULL, expect);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -227,11 +243,12 @@ static void test_register_and_get_a_table(void **state)
     assert_string_equal(t->recognition->changed_by, "operator:alice");
     assert_true(t->has_created_ms);
     protobuf_c_message_free_unpacked(&t->base, NULL);
-    /* 3 territories, 1 organization, 2 Tables: one event each. */
-    assert_int_equal(outbox_head(F->store), 6);
+    /* 3 territories, 1 organization: one event each; each Table its
+     * registration and first status, and tqmn its mandataire. */
+    assert_int_equal(outbox_head(F->store), 9);
     assert_int_equal(count_rows("SELECT count(*) FROM outbox WHERE subject = 'table:tqmn' AND "
                                 "actor = 'operator:alice'"),
-                     1);
+                     3);
 }
 
 static void test_get_unknown_table_is_not_found(void **state)
@@ -410,8 +427,8 @@ static void test_update_is_partial_and_emits_changed_fields(void **state)
     ProtobufCMessage *out = NULL;
     send_expect(&h.base, STATUS_OK, &concerto__registry__v1__table_history__descriptor, &out);
     Concerto__Registry__V1__TableHistory *hist = (void *)out;
-    assert_int_equal(hist->n_entries, 3);
-    Concerto__Registry__V1__TableUpdated *u = hist->entries[2]->table_updated;
+    assert_int_equal(hist->n_entries, 5);
+    Concerto__Registry__V1__TableUpdated *u = hist->entries[4]->table_updated;
     assert_non_null(u);
     assert_int_equal(u->n_changed_fields, 2);
     assert_string_equal(u->changed_fields[0], "acronym");
@@ -454,21 +471,35 @@ static void test_recognition_follows_the_state_machine(void **state)
     req.status = "recognized";
     req.effective_on = "2000-01-01";
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "effective_on",
-                   "when the Table became under_review");
-    change_status("tqmn", "recognized", NULL, STATUS_OK);
-    change_status("tqmn", "suspended", NULL, STATUS_OK);
-    change_status("tqmn", "recognized", "2190-09-01", STATUS_OK);
-    reg_table_t *t = get_table("tqmn");
-    assert_string_equal(t->recognition->status, "recognized");
-    assert_string_equal(t->recognition->since, "2190-09-01");
-    assert_string_equal(t->recognition->reason, "comité de pilotage");
-    protobuf_c_message_free_unpacked(&t->base, NULL);
-    change_status("tqmn", "withdrawn", "2190-10-01", STATUS_OK);
-    req.status = "recognized";
+                   "when the Table was registered");
+    /* Nothing of the four is met: recognizing needs an admin's
+     * justification, which names what it waives. */
     req.effective_on = NULL;
+    send_violation(&req.base, STATUS_FAILED_PRECONDITION, "justification",
+                   "intersectoral multi_network structured_permanent networking_synergy");
+    req.justification = "new Table";
+    send_violation(&req.base, STATUS_PERMISSION_DENIED, "justification", "admin");
+    decide("tqmn", "recognized", NULL, "new Table, members being recruited", STATUS_OK);
+    reg_table_t *t = get_table("tqmn");
+    assert_string_equal(t->recognition->justification, "new Table, members being recruited");
+    assert_int_equal(t->recognition->n_unmet_characteristics, 4);
+    assert_string_equal(t->recognition->origin, "decision");
+    assert_true(t->recognition->has_since_known && t->recognition->since_known);
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    change_status("tqmn", "suspended", NULL, STATUS_OK);
+    req.status = "suspended";
+    req.justification = "x";
+    F->admin = 1;
+    send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "cannot become suspended");
+    req.status = "withdrawn";
+    send_violation(&req.base, STATUS_INVALID_ARGUMENT, "justification", "when recognizing");
+    F->admin = 0;
+    req.justification = NULL;
+    change_status("tqmn", "withdrawn", NULL, STATUS_OK);
+    req.status = "recognized";
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "withdrawn, which is final");
     assert_int_equal(count_rows("SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"),
-                     6);
+                     5);
 
     /* Recognition needs a mandataire. */
     change_status("ndg", "under_review", NULL, STATUS_OK);
@@ -477,6 +508,68 @@ static void test_recognition_follows_the_state_machine(void **state)
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "mandataire");
     req.table_id = "ghost";
     send_violation(&req.base, STATUS_NOT_FOUND, "table_id", "ghost");
+}
+
+static void test_refusal_is_followed_by_a_new_application(void **state)
+{
+    (void)state;
+    base_world();
+    change_status("tqmn", "under_review", NULL, STATUS_OK);
+    change_status("tqmn", "refused", NULL, STATUS_OK);
+    change_status("tqmn", "requested", NULL, STATUS_OK);
+    reg_table_t *t = get_table("tqmn");
+    assert_string_equal(t->recognition->status, "requested");
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    assert_int_equal(count_rows("SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"
+                                " AND to_status = 'refused'"),
+                     1);
+}
+
+static void test_a_future_decision_is_scheduled_and_blocks_others(void **state)
+{
+    (void)state;
+    base_world();
+    change_status("tqmn", "under_review", NULL, STATUS_OK);
+    change_status("tqmn", "refused", "2190-09-01", STATUS_OK);
+    reg_table_t *t = get_table("tqmn");
+    assert_string_equal(t->recognition->status, "under_review");
+    assert_non_null(t->scheduled_recognition);
+    assert_string_equal(t->scheduled_recognition->status, "refused");
+    assert_string_equal(t->scheduled_recognition->effective_on, "2190-09-01");
+    uint64_t id = t->scheduled_recognition->id;
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    assert_int_equal(count_rows("SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"), 1);
+
+    /* One at a time: another decision, now or later, is a conflict. */
+    Concerto__Registry__V1__ChangeRecognitionRequest req =
+        CONCERTO__REGISTRY__V1__CHANGE_RECOGNITION_REQUEST__INIT;
+    req.table_id = "tqmn";
+    req.status = "withdrawn";
+    req.reason = "x";
+    send_violation(&req.base, STATUS_CONFLICT, "table_id", "2190-09-01");
+    /* Not due: the timer's request refuses to run early. */
+    Concerto__Registry__V1__ApplyScheduledRecognitionRequest fire =
+        CONCERTO__REGISTRY__V1__APPLY_SCHEDULED_RECOGNITION_REQUEST__INIT;
+    fire.table_id = "tqmn";
+    fire.has_schedule_id = 1;
+    fire.schedule_id = id;
+    send_violation(&fire.base, STATUS_FAILED_PRECONDITION, "schedule_id", "not due");
+
+    Concerto__Registry__V1__CancelScheduledRecognitionRequest cancel =
+        CONCERTO__REGISTRY__V1__CANCEL_SCHEDULED_RECOGNITION_REQUEST__INIT;
+    cancel.table_id = "tqmn";
+    send_violation(&cancel.base, STATUS_INVALID_ARGUMENT, "reason", "required");
+    cancel.reason = "the committee meets again";
+    send_expect(&cancel.base, STATUS_OK, NULL, NULL);
+    send_violation(&cancel.base, STATUS_NOT_FOUND, "table_id", "no scheduled decision");
+    assert_int_equal(count_rows("SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"), 0);
+    /* A cancelled one does nothing when asked to run. */
+    send_expect(&fire.base, STATUS_OK, NULL, NULL);
+    t = get_table("tqmn");
+    assert_string_equal(t->recognition->status, "under_review");
+    assert_null(t->scheduled_recognition);
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    send_expect(&req.base, STATUS_OK, NULL, NULL);
 }
 
 static void add_member(const char *table, const char *org, const char *role, const char *on,
@@ -847,18 +940,22 @@ static void test_history_lists_a_tables_events_in_order(void **state)
     ProtobufCMessage *out = NULL;
     send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_history__descriptor, &out);
     Concerto__Registry__V1__TableHistory *h = (void *)out;
-    assert_int_equal(h->n_entries, 4);
+    assert_int_equal(h->n_entries, 6);
     assert_non_null(h->entries[0]->table_registered);
     assert_string_equal(h->entries[0]->type, "concerto.registry.v1.TableRegistered");
     assert_string_equal(h->entries[0]->actor, "operator:alice");
-    assert_non_null(h->entries[1]->recognition_changed);
-    assert_string_equal(h->entries[1]->recognition_changed->from_status, "requested");
-    assert_string_equal(h->entries[1]->recognition_changed->to_status, "under_review");
-    assert_non_null(h->entries[2]->membership_started);
-    assert_non_null(h->entries[3]->membership_ended);
-    assert_true(h->entries[0]->sequence < h->entries[3]->sequence);
+    /* The first status, then the mandataire named at registration. */
+    assert_string_equal(h->entries[1]->recognition_changed->origin, "registration");
+    assert_null(h->entries[1]->recognition_changed->from_status);
+    assert_string_equal(h->entries[2]->mandataire_changed->to_mandataire_id, "tqmn-org");
+    assert_non_null(h->entries[3]->recognition_changed);
+    assert_string_equal(h->entries[3]->recognition_changed->from_status, "requested");
+    assert_string_equal(h->entries[3]->recognition_changed->to_status, "under_review");
+    assert_non_null(h->entries[4]->membership_started);
+    assert_non_null(h->entries[5]->membership_ended);
+    assert_true(h->entries[0]->sequence < h->entries[5]->sequence);
     assert_false(h->has_next_after_sequence);
-    uint64_t second = h->entries[1]->sequence;
+    uint64_t second = h->entries[1]->sequence, fourth = h->entries[3]->sequence;
     protobuf_c_message_free_unpacked(out, NULL);
     req.has_limit = 1;
     req.limit = 2;
@@ -869,7 +966,7 @@ static void test_history_lists_a_tables_events_in_order(void **state)
     assert_int_equal(h->next_after_sequence, second);
     protobuf_c_message_free_unpacked(out, NULL);
     req.has_after_sequence = 1;
-    req.after_sequence = second;
+    req.after_sequence = fourth;
     send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_history__descriptor, &out);
     h = (void *)out;
     assert_int_equal(h->n_entries, 2);
@@ -1037,6 +1134,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_recognition_follows_the_state_machine, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_is_followed_by_a_new_application, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_future_decision_is_scheduled_and_blocks_others,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_memberships_start_end_and_keep_history, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

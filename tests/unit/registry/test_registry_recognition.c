@@ -15,9 +15,9 @@ static void test_allows_exactly_the_framework_moves(void **state)
     (void)state;
     static const char *const allowed[][2] = {
         {"requested", "under_review"}, {"under_review", "recognized"}, {"under_review", "refused"},
-        {"recognized", "suspended"},   {"suspended", "recognized"},    {"requested", "withdrawn"},
-        {"under_review", "withdrawn"}, {"recognized", "withdrawn"},    {"refused", "withdrawn"},
-        {"suspended", "withdrawn"},
+        {"refused", "requested"},      {"recognized", "suspended"},    {"suspended", "recognized"},
+        {"requested", "withdrawn"},    {"under_review", "withdrawn"},  {"recognized", "withdrawn"},
+        {"refused", "withdrawn"},      {"suspended", "withdrawn"},
     };
     size_t n_allowed = sizeof allowed / sizeof allowed[0];
     size_t seen = 0;
@@ -51,12 +51,30 @@ static void test_staying_in_a_state_is_not_a_move(void **state)
     assert_false(registry_recognition_allowed("requested", "requested"));
 }
 
-static void test_refused_can_only_be_withdrawn(void **state)
+static void test_refused_leads_to_a_new_application_or_withdrawal(void **state)
 {
     (void)state;
     const char *targets[8];
-    assert_int_equal(registry_recognition_targets("refused", targets, 8), 1);
-    assert_string_equal(targets[0], "withdrawn");
+    assert_int_equal(registry_recognition_targets("refused", targets, 8), 2);
+    assert_string_equal(targets[0], "requested");
+    assert_string_equal(targets[1], "withdrawn");
+}
+
+static void test_a_reversal_undoes_the_contested_decision(void **state)
+{
+    (void)state;
+    /* A refusal reversed: recognized, or back under review. */
+    assert_true(registry_recognition_reversal_allowed("under_review", "refused", "recognized"));
+    assert_true(registry_recognition_reversal_allowed("under_review", "refused", "under_review"));
+    assert_false(registry_recognition_reversal_allowed("under_review", "refused", "requested"));
+    assert_false(registry_recognition_reversal_allowed("under_review", "refused", "withdrawn"));
+    /* A suspension reversed: recognized again. */
+    assert_true(registry_recognition_reversal_allowed("recognized", "suspended", "recognized"));
+    /* A withdrawal reversed: only the status it replaced. */
+    assert_true(registry_recognition_reversal_allowed("suspended", "withdrawn", "suspended"));
+    assert_false(registry_recognition_reversal_allowed("suspended", "withdrawn", "recognized"));
+    assert_false(registry_recognition_reversal_allowed("suspended", "withdrawn", "withdrawn"));
+    assert_false(registry_recognition_reversal_allowed("recognized", "suspended", "approved"));
 }
 
 static void test_targets_list_next_states_in_order(void **state)
@@ -85,7 +103,8 @@ int main(void)
         cmocka_unit_test(test_allows_exactly_the_framework_moves),
         cmocka_unit_test(test_withdrawn_is_final),
         cmocka_unit_test(test_staying_in_a_state_is_not_a_move),
-        cmocka_unit_test(test_refused_can_only_be_withdrawn),
+        cmocka_unit_test(test_refused_leads_to_a_new_application_or_withdrawal),
+        cmocka_unit_test(test_a_reversal_undoes_the_contested_decision),
         cmocka_unit_test(test_targets_list_next_states_in_order),
         cmocka_unit_test(test_unknown_states_are_never_allowed),
     };

@@ -149,8 +149,11 @@ status_t ctx_db_error(ctx_t *ctx, int rc, const char *path)
         case SQLITE_CONSTRAINT_FOREIGNKEY:
             return ctx_violation(ctx, STATUS_NOT_FOUND, path, "refers to something not registered");
         default:
-            return ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path, "is not acceptable (%s)",
-                                 sqlite3_errmsg(db));
+            /* SQLite's text names its constraints: for the log, not the
+             * client. */
+            log_info("constraint refused a write", "field=%s error=\"%s\"", path,
+                     sqlite3_errmsg(db));
+            return ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path, "is not acceptable");
         }
     }
     log_error("database error", "code=%d error=\"%s\"", ext, sqlite3_errmsg(db));

@@ -862,7 +862,7 @@ static int is_present(const ProtobufCMessage *msg, const ProtobufCFieldDescripto
     if (is_oneof(f))
         return oneof_case(msg, f) == f->id;
     if (f->label == PROTOBUF_C_LABEL_REPEATED)
-        return *(const size_t *)CMEMBER(msg, f->quantifier_offset) > 0;
+        return 1; /* an empty list is [], so a client never tests for absence */
     if (has_flag(f))
         return *(const protobuf_c_boolean *)CMEMBER(msg, f->quantifier_offset);
     if (f->type == PROTOBUF_C_TYPE_STRING) {

@@ -20,8 +20,10 @@
  * - Strings must be UTF-8 without NUL. Invalid UTF-8 in a message from a
  *   service is emitted with U+FFFD in place of each bad byte.
  * - null for a field means absent; absent fields (no has_ flag, NULL, or a
- *   string still pointing at its declared default) are omitted, as are empty
- *   repeated fields. Only one member of a oneof may be given.
+ *   string still pointing at its declared default) are omitted. Repeated
+ *   fields are always written, an empty one as [] ({"tables": []}, never
+ *   {}), so that a client never has to test for their absence. Only one
+ *   member of a oneof may be given.
  * - Unknown JSON fields are rejected. Messages nest at most PB_JSON_MAX_DEPTH
  *   deep and arrays hold at most PB_JSON_MAX_ARRAY elements.
  */

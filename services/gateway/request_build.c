@@ -12,7 +12,15 @@ static int request_build_fail(request_build_error_t *e, int status, const char *
                               const pb_json_error_t *field)
 {
     e->status = status;
-    snprintf(e->message, sizeof e->message, "%s", message);
+    /* The message names the field as `fields` does, so that a client
+     * reading either sees the same name. */
+    if (field && field->field[0])
+        snprintf(e->message, sizeof e->message, "%.40s: %.80s: %.120s", message, field->field,
+                 field->message);
+    else if (field && field->message[0])
+        snprintf(e->message, sizeof e->message, "%.40s: %.200s", message, field->message);
+    else
+        snprintf(e->message, sizeof e->message, "%s", message);
     if (field)
         e->field = *field;
     return -1;
@@ -51,7 +59,10 @@ static int request_from_body(const route_t *route, const http_request_t *req,
     if (!request_is_json(req->content_type))
         return request_build_fail(e, 415, "the body must be application/json", NULL);
     json_error_t jerr;
-    json_t *doc = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* NUL in a string is then pb_json's to refuse, naming the field, rather
+     * than jansson's, whose message names its own flag. */
+    json_t *doc =
+        json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!doc) {
         char why[256];
         snprintf(why, sizeof why, "invalid JSON at line %d column %d: %.160s", jerr.line,

@@ -403,11 +403,17 @@ NOT_FIT = "the body does not fit the request"
     pytest.param("otto", "POST", "/v1/test/echo", b'{"text":"a","text":"b"}',
                  "invalid JSON at line 1 column 18: duplicate object key near '\"text\"'", [],
                  id="duplicate key"),
-    pytest.param("otto", "POST", "/v1/test/echo", b'{"text": "a", "colour": 1}', NOT_FIT,
+    pytest.param("otto", "POST", "/v1/test/echo", b'{"text": "a", "colour": 1}',
+                 NOT_FIT + ": colour: unknown field",
                  [{"field": "colour", "description": "unknown field"}], id="unknown field"),
-    pytest.param("ada", "PUT", "/v1/test/things/t", b'{"count": "many"}', NOT_FIT,
+    pytest.param("ada", "PUT", "/v1/test/things/t", b'{"count": "many"}',
+                 NOT_FIT + ": count: expected an integer or a decimal string",
                  [{"field": "count", "description": "expected an integer or a decimal string"}],
                  id="wrong type"),
+    pytest.param("otto", "POST", "/v1/test/echo", b'{"text": "a\\u0000b"}',
+                 NOT_FIT + ": text: must not contain NUL characters",
+                 [{"field": "text", "description": "must not contain NUL characters"}],
+                 id="NUL in a string, without library internals"),
 ])
 def test_bad_json_body_is_400_and_keeps_the_connection(gw, client, who, method, path, body,
                                                        message, fields):
@@ -429,10 +435,11 @@ BAD_PATH = "malformed percent-encoding in the path"
 
 
 @pytest.mark.parametrize("path,message,fields", [
-    pytest.param("/v1/test/echo/a?limit=lots", BAD_QUERY,
+    pytest.param("/v1/test/echo/a?limit=lots",
+                 BAD_QUERY + ": limit: expected an integer or a decimal string",
                  [{"field": "limit", "description": "expected an integer or a decimal string"}],
                  id="integer that is not"),
-    pytest.param("/v1/test/echo/a?nosuch=1", BAD_QUERY,
+    pytest.param("/v1/test/echo/a?nosuch=1", BAD_QUERY + ": nosuch: unknown field",
                  [{"field": "nosuch", "description": "unknown field"}], id="unknown parameter"),
     pytest.param("/v1/test/echo/a%zz", BAD_PATH, [], id="not hex"),
     pytest.param("/v1/test/echo/a%00b", BAD_PATH, [], id="NUL"),

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "pbmsg.h"
+#include "text.h"
 
 /* The one place a call learns its date: Montréal's, at the call's business
  * time (common/clock.h). */
@@ -35,7 +37,21 @@ static void ctx_field_name(const ctx_t *ctx, const char *path, char *out, size_t
         snprintf(out, outlen, "%s:%zu:%.*s", ctx->file, ctx->line, (int)n, last);
         return;
     }
-    snprintf(out, outlen, "%s", path);
+    if (service_call_json_names(ctx->call))
+        pbmsg_json_path(path, out, outlen);
+    else
+        snprintf(out, outlen, "%s", path);
+}
+
+const char *ctx_name(ctx_t *ctx, const char *path)
+{
+    char *out = ctx->names[ctx->next_name];
+    ctx->next_name = (ctx->next_name + 1) % CTX_NAMES;
+    if (ctx->file || !service_call_json_names(ctx->call))
+        snprintf(out, CTX_NAME_MAX, "%s", path);
+    else
+        pbmsg_json_path(path, out, CTX_NAME_MAX);
+    return out;
 }
 
 /* The first problem's summary; long field paths or texts are cut, which is
@@ -98,8 +114,8 @@ int ctx_fail(ctx_t *ctx)
 {
     size_t n = service_call_violation_count(ctx->call);
     if (n > 1)
-        return service_call_fail(ctx->call, ctx->status, "%s (and %zu more problems)", ctx->message,
-                                 n - 1);
+        return service_call_fail(ctx->call, ctx->status, "%s (and %zu more %s)", ctx->message,
+                                 n - 1, text_plural(n - 1, "problem", "problems"));
     return service_call_fail(ctx->call, ctx->status, "%s", ctx->message);
 }
 

@@ -5,8 +5,10 @@
  * ctx_finish: OK with the result when nothing was recorded, else the
  * first problem's status and message with every violation. Violations
  * name a field by its snake_case proto path in the request
- * ("table.territory_id"), as the wire contract does (the gateway writes
- * JSON names). During a CSV import (import.h) they name the cell instead,
+ * ("table.territory_id"), which the context writes as the client names
+ * it: its JSON name when the request came through the gateway's HTTP API
+ * ("table.territoryId", service_call_json_names), in the violation and in
+ * the answer's message alike. During a CSV import (import.h) they name the cell instead,
  * "<file>:<line>:<column>" where the column is the path's last part
  * ("tables.csv:12:territory_id").
  *
@@ -33,6 +35,9 @@
 #include "row.h"
 #include "service.h"
 
+#define CTX_NAMES 4     /* ctx_name answers that stay valid together */
+#define CTX_NAME_MAX 96 /* bytes of one */
+
 typedef struct {
     service_call_t *call;
     store_t *store;
@@ -43,8 +48,10 @@ typedef struct {
     size_t line;
     status_t status; /* of the first problem; STATUS_OK while none */
     char message[300];
-    size_t problems;      /* problems recorded so far */
-    status_t last_status; /* of the latest problem */
+    size_t problems;                     /* problems recorded so far */
+    status_t last_status;                /* of the latest problem */
+    char names[CTX_NAMES][CTX_NAME_MAX]; /* ctx_name's answers */
+    unsigned next_name;
     /* Set by the handler: problems are counted and the first sets
      * status and message, but none is added to the answer's violations.
      * For a second context on the same call whose failure is reported
@@ -58,6 +65,12 @@ void ctx_init(ctx_t *ctx, service_call_t *call);
  * answer's status and message. Returns `status`. */
 status_t ctx_violation(ctx_t *ctx, status_t status, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Field `path` ("mandataire_id") as the client names it, for a
+ * description that mentions another field than its own: the JSON name
+ * over HTTP ("mandataireId"), the proto path otherwise; during an import
+ * the path as it is (a CSV column). Violations name their own field so
+ * already. Valid until CTX_NAMES more calls. */
+const char *ctx_name(ctx_t *ctx, const char *path);
 /* A problem that concerns no single field. */
 status_t ctx_problem(ctx_t *ctx, status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

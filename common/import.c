@@ -200,9 +200,9 @@ int import_run(ctx_t *ctx, const import_kind_t *kinds, size_t n_kinds, const imp
 
 int import_fail(ctx_t *ctx)
 {
-    return service_call_fail(ctx->call, ctx->status,
-                             "import refused, nothing was written: %zu problem%s; first: %s",
-                             ctx->problems, ctx->problems > 1 ? "s" : "", ctx->message);
+    return service_call_fail(
+        ctx->call, ctx->status, "import refused, nothing was written: %zu %s; first: %s",
+        ctx->problems, text_plural((long long)ctx->problems, "problem", "problems"), ctx->message);
 }
 
 /* Reads the whole of `fp` (opened from `path`, or NULL when that failed),

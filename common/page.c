@@ -96,11 +96,13 @@ int page_begin(ctx_t *ctx, page_t *page, const char *list, const ProtobufCMessag
         int rc = page_cursor_decode(list, page->filters, cursor, page->after);
         if (rc == -2)
             ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "cursor",
-                          "was made for other filters (pass next_cursor back with the filters "
-                          "of the request that gave it)");
+                          "was made for other filters (pass %s back with the filters "
+                          "of the request that gave it)",
+                          ctx_name(ctx, "next_cursor"));
         else if (rc != 0)
             ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "cursor",
-                          "is not a cursor of this list (pass next_cursor back unchanged)");
+                          "is not a cursor of this list (pass %s back unchanged)",
+                          ctx_name(ctx, "next_cursor"));
     }
     return ctx->problems == mark ? 0 : -1;
 }

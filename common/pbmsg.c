@@ -2,10 +2,29 @@
 #include "pbmsg.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
+
+void pbmsg_json_path(const char *path, char *out, size_t cap)
+{
+    if (!cap)
+        return;
+    int proto = path[strspn(path, "abcdefghijklmnopqrstuvwxyz0123456789_.[]")] == '\0';
+    size_t n = 0;
+    int upper_next = 0;
+    for (const char *p = path; *p && n + 1 < cap; p++) {
+        if (proto && *p == '_') {
+            upper_next = 1;
+            continue;
+        }
+        out[n++] = upper_next ? (char)toupper((unsigned char)*p) : *p;
+        upper_next = 0;
+    }
+    out[n] = '\0';
+}
 
 size_t pbmsg_value_size(ProtobufCType type)
 {

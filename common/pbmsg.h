@@ -10,6 +10,13 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+/* The JSON name of proto path `path` ("table.territory_id[2]" ->
+ * "table.territoryId[2]": each '_' dropped and the letter after it
+ * upper-cased, as protoc's json_name), into `out` (cut to `cap`). A
+ * string that is not a proto path (other characters than a-z 0-9 _ . [ ])
+ * is copied as it is. */
+void pbmsg_json_path(const char *path, char *out, size_t cap);
+
 /* Bytes one value of `type` takes in a message (an element of a repeated
  * field). */
 size_t pbmsg_value_size(ProtobufCType type);

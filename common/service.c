@@ -13,6 +13,7 @@
 #include "idempotency.h"
 #include "log.h"
 #include "service_internal.h"
+#include "text.h"
 #include "uuid.h"
 #include "xalloc.h"
 
@@ -87,6 +88,11 @@ const envelope_t *service_call_envelope(service_call_t *call)
 const char *service_call_actor(service_call_t *call)
 {
     return call->env && call->env->actor ? call->env->actor : "";
+}
+
+int service_call_json_names(service_call_t *call)
+{
+    return call->env->has_json_names && call->env->json_names;
 }
 
 caller_t service_call_caller(service_call_t *call)
@@ -208,8 +214,8 @@ static uint8_t *service_call_pack(service_call_t *call, size_t *len)
             fv[i].description = call->violations[i].description;
         }
         if (call->violations_dropped) {
-            snprintf(more, sizeof more, "and %zu more problems, not listed",
-                     call->violations_dropped);
+            snprintf(more, sizeof more, "and %zu more %s, not listed", call->violations_dropped,
+                     text_plural((long long)call->violations_dropped, "problem", "problems"));
             fv[n - 1].field = "";
             fv[n - 1].description = more;
         }

@@ -171,6 +171,9 @@ int service_call_cursor(service_call_t *call, const char *source,
 
 /* --- documents and conditional answers (service_document.c) --- */
 
+/* 1 when the client names fields by their JSON names (the gateway's HTTP
+ * API): violations and messages then name them so (ctx.h does it). */
+int service_call_json_names(service_call_t *call);
 /* The format the gateway chose for this request among those its route
  * offers ("json", "csv", "xlsx", "html", "ics"), or "" when the route offers
  * no choice. Answer "json" and "" with a message, the others with a

@@ -89,6 +89,11 @@ const char *text_problem_text(text_problem_t p)
     return "is invalid";
 }
 
+const char *text_plural(long long n, const char *one, const char *other)
+{
+    return n == 1 ? one : other;
+}
+
 static int text_fold_keeps(utf8proc_int32_t cp)
 {
     switch (utf8proc_category(cp)) {

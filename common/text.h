@@ -31,6 +31,10 @@ text_problem_t text_check(const char *s, size_t max_chars, int multiline);
 /* "must be valid UTF-8", ...; the caller adds the maximum for TOO_LONG. */
 const char *text_problem_text(text_problem_t p);
 
+/* `one` when n is 1, else `other`: "1 problem", "2 problems", "0
+ * problems". */
+const char *text_plural(long long n, const char *one, const char *other);
+
 /* The search form of a name, compared ignoring case, accents and
  * punctuation: compatibility decomposition, marks stripped, case folded,
  * anything but letters and digits turned into single spaces between

@@ -343,7 +343,8 @@ static void gateway_forward(gateway_t *gw, http_ref_t ref, const route_t *route,
                                .caller = &caller,
                                .format = format >= 0 ? format_name((format_t)format) : NULL,
                                .if_none_match = tags.tags,
-                               .n_if_none_match = tags.n};
+                               .n_if_none_match = tags.n,
+                               .json_names = 1};
     if (route->target == ROUTE_ALL) {
         ureq.n_if_none_match = 0; /* a merged answer has no one version */
         fanout_start(gw, ref, index, msg, &ureq);

@@ -24,8 +24,8 @@ struct gateway {
     partner_t *partner;
     metrics_t *metrics;
     uint64_t started_loop_ms;
-    size_t calls_in_progress; /* HTTP requests waiting on services */
-    size_t downloads;         /* documents being streamed (docstream.c) */
+    size_t calls_in_progress;  /* HTTP requests waiting on services */
+    size_t downloads;          /* documents being streamed (docstream.c) */
     struct docstream *streams; /* their list, owned by docstream.c */
 };
 

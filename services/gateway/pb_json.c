@@ -92,15 +92,6 @@ static size_t json_name_write(const char *proto_name, char *out, size_t cap)
     return n;
 }
 
-void pb_json_field_path(const char *proto_path, char *out, size_t cap)
-{
-    if (proto_path[strspn(proto_path, "abcdefghijklmnopqrstuvwxyz0123456789_.[]")] != '\0') {
-        snprintf(out, cap, "%s", proto_path);
-        return;
-    }
-    json_name_write(proto_path, out, cap);
-}
-
 const ProtobufCFieldDescriptor *pb_json_find_field(const ProtobufCMessageDescriptor *desc,
                                                    const char *name)
 {

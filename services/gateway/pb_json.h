@@ -86,12 +86,6 @@ int pb_json_set_field_from_string(ProtobufCMessage *msg, const char *name, const
  * NUL; the caller owns the reference. */
 json_t *pb_json_text(const char *s, size_t len);
 
-/* Writes a service's field path ("contact.phone_number", "members[2].org_id")
- * with JSON names ("contact.phoneNumber"), so that errors name fields as
- * clients write them. A path with other characters (a CSV position such as
- * "tables.csv:12:founding_year") is copied unchanged. */
-void pb_json_field_path(const char *proto_path, char *out, size_t cap);
-
 /* The field of `desc` whose JSON name or proto name is `name`, or NULL. */
 const ProtobufCFieldDescriptor *pb_json_find_field(const ProtobufCMessageDescriptor *desc,
                                                    const char *name);

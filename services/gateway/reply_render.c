@@ -7,6 +7,7 @@
 #include "apierror.h"
 #include "msg_types.h"
 #include "pb_json.h"
+#include "pbmsg.h"
 #include "status.h"
 
 int reply_render_status(const Concerto__Common__V1__Reply *reply)
@@ -43,7 +44,8 @@ json_t *reply_render_error(const Concerto__Common__V1__Reply *reply, int status)
     for (size_t i = 0; i < reply->n_fields; i++) {
         const Concerto__Common__V1__FieldViolation *f = reply->fields[i];
         char path[256];
-        pb_json_field_path(f->field ? f->field : "", path, sizeof path);
+        /* A daemon that named it by its proto path: the client's name. */
+        pbmsg_json_path(f->field ? f->field : "", path, sizeof path);
         apierror_add_field(err, path, f->description ? f->description : "");
     }
     return err;

@@ -374,6 +374,8 @@ int upstream_call(upstream_t *self, const upstream_request_t *req, uint64_t dead
     env.idempotency_key = (char *)req->idempotency_key;
     env.caller = (Concerto__Common__V1__Caller *)req->caller;
     env.format = (char *)req->format;
+    env.has_json_names = req->json_names;
+    env.json_names = req->json_names;
     env.n_if_none_match = req->n_if_none_match;
     env.if_none_match = (char **)req->if_none_match;
     size_t len = 0;

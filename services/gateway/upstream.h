@@ -55,6 +55,7 @@ typedef struct {
     const char *format;                         /* a document route's chosen format; may be NULL */
     char *const *if_none_match;                 /* the client's entity tags */
     size_t n_if_none_match;
+    int json_names; /* the client names fields in JSON: errors should too */
 } upstream_request_t;
 
 typedef enum {

@@ -6,15 +6,17 @@
 #include <string.h>
 
 #include "date.h"
+#include "text.h"
 
 const char *const registry_characteristic_codes[REGISTRY_CHAR_COUNT] = {
     "intersectoral", "multi_network", "structured_permanent", "networking_synergy"};
 
-static void registry_eval_count(registry_verdict_t *v, size_t have, unsigned need, const char *what)
+static void registry_eval_count(registry_verdict_t *v, size_t have, unsigned need, const char *one,
+                                const char *many)
 {
     v->met = have >= need;
     snprintf(v->summary, sizeof v->summary, "%zu distinct %s among active members (at least %u)",
-             have, what, need);
+             have, text_plural((long long)have, one, many), need);
 }
 
 static void registry_eval_structured(const registry_facts_t *f, const registry_thresholds_t *t,
@@ -26,10 +28,9 @@ static void registry_eval_structured(const registry_facts_t *f, const registry_t
     int meetings = f->meetings_per_year >= 0 && (unsigned)f->meetings_per_year >= t->min_meetings;
     v->met = legal && board && meetings;
     if (v->met) {
-        snprintf(v->summary, sizeof v->summary,
-                 "%s, has a board, meets %d times a year (at least %u)",
+        snprintf(v->summary, sizeof v->summary, "%s, has a board, meets %d %s a year (at least %u)",
                  f->incorporated == 1 ? "incorporated" : "bylaws adopted", f->meetings_per_year,
-                 t->min_meetings);
+                 text_plural(f->meetings_per_year, "time", "times"), t->min_meetings);
         return;
     }
     snprintf(v->summary, sizeof v->summary, "missing:%s%s%s",
@@ -50,17 +51,19 @@ static void registry_eval_synergy(const registry_facts_t *f, registry_verdict_t 
     }
     long long age = (long long)(date_days(f->as_of) - date_days(f->attestation_on));
     v->met = age >= 0 && age <= REGISTRY_ATTESTATION_VALID_DAYS;
-    snprintf(v->summary, sizeof v->summary, "latest attestation %s (%lld days old, valid for %d)",
-             f->attestation_on, age, REGISTRY_ATTESTATION_VALID_DAYS);
+    snprintf(v->summary, sizeof v->summary, "latest attestation %s (%lld %s old, valid for %d)",
+             f->attestation_on, age, text_plural(age, "day", "days"),
+             REGISTRY_ATTESTATION_VALID_DAYS);
 }
 
 void registry_evaluate(const registry_facts_t *f, const registry_thresholds_t *t,
                        registry_verdict_t out[REGISTRY_CHAR_COUNT])
 {
     memset(out, 0, REGISTRY_CHAR_COUNT * sizeof *out);
-    registry_eval_count(&out[REGISTRY_CHAR_INTERSECTORAL], f->n_sectors, t->min_sectors, "sectors");
+    registry_eval_count(&out[REGISTRY_CHAR_INTERSECTORAL], f->n_sectors, t->min_sectors, "sector",
+                        "sectors");
     registry_eval_count(&out[REGISTRY_CHAR_MULTI_NETWORK], f->n_networks, t->min_networks,
-                        "networks");
+                        "network", "networks");
     registry_eval_structured(f, t, &out[REGISTRY_CHAR_STRUCTURED]);
     registry_eval_synergy(f, &out[REGISTRY_CHAR_SYNERGY]);
 }

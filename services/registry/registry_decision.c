@@ -171,7 +171,8 @@ static void decision_check_characteristics(ctx_t *ctx, const decision_table_t *t
     }
     if (!t->mandataire_id) {
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "status",
-                      "the Table needs a mandataire (mandataire_id) before it is recognized");
+                      "the Table needs a mandataire (%s) before it is recognized",
+                      ctx_name(ctx, "mandataire_id"));
         return;
     }
     const registry_config_t *cfg = registry_config();

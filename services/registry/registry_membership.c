@@ -176,8 +176,8 @@ status_t registry_membership_end(ctx_t *ctx,
                              "organization %s has no active membership in %s", req->organization_id,
                              req->table_id);
     if (strcmp(left, joined) < 0)
-        return ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "left_on",
-                             "must not be before joined_on (%s)", joined);
+        return ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "left_on", "must not be before %s (%s)",
+                             ctx_name(ctx, "joined_on"), joined);
     sqlite3_stmt *st = ctx_stmt(ctx, "UPDATE membership SET left_on = :left,"
                                      " notes = COALESCE(:notes, notes), updated_ms = :now"
                                      " WHERE id = :membership");

@@ -145,7 +145,7 @@ def test_fan_out_merges_every_service(gw, fakes):
     assert doc["tableId"] == "tqmn"
     s = doc["services"]
     assert s["registry"]["status"] == "ok"
-    assert s["registry"]["result"] == {"text": "tqmn", "service": "registry"}
+    assert s["registry"]["result"] == {"text": "tqmn", "service": "registry", "tags": []}
     assert s["registry"]["resultType"] == "concerto.test.v1.EchoReply"
     assert s["forum"]["status"] == "ok"
     assert s["funding"]["status"] == "unavailable"

@@ -92,3 +92,54 @@ def test_an_empty_list_is_an_empty_array(reader, path, key):
 def test_repeated_fields_of_a_message_are_always_present(reader):
     t = ok(reader.get("/v1/tables/tqmn"))
     assert t["languages"] == []
+
+
+# ------------------------------------------------------- errors in one naming
+
+
+def test_errors_name_fields_as_json_in_message_and_fields(op):
+    err = error(post(op, "/v1/tables", {"id": "tq-naming", "name": "Naming",
+                                        "territoryId": "verdun", "foundingYear": 1700,
+                                        "contact": {"email": "nobody"}}),
+                400, "INVALID_ARGUMENT")
+    assert err["message"].startswith("table.foundingYear: must be between 1800 and "), err
+    assert err["message"].endswith(" (and 1 more problem)"), err
+    assert {f["field"] for f in err["fields"]} == {"table.foundingYear", "table.contact.email"}
+    err = error(post(op, "/v1/tables", {"id": "tq-naming", "name": "Naming",
+                                        "territoryId": "nowhere-at-all"}), 404, "NOT_FOUND")
+    assert err["message"] == "table.territoryId: territory nowhere-at-all is not registered"
+    assert err["fields"] == [{"field": "table.territoryId",
+                              "description": "territory nowhere-at-all is not registered"}]
+    err = error(post(op, "/v1/tables/tq-missing/recognition",
+                     {"status": "recognized", "reason": "x", "effectiveOn": "someday"}),
+                400, "INVALID_ARGUMENT")
+    assert err["message"].startswith("effectiveOn: must be a calendar date"), err
+    assert [f["field"] for f in err["fields"]] == ["effectiveOn"]
+
+
+def test_errors_mention_other_fields_by_their_json_names(op, reader):
+    err = error(reader.get("/v1/tables?cursor=abcd"), 400, "INVALID_ARGUMENT")
+    assert "pass nextCursor back" in err["message"] and "next_cursor" not in err["message"]
+
+
+def test_import_errors_name_the_csv_header_columns(op):
+    csv_text = "id,name,territory_id,founding_year\nbad-row,Bad,nowhere-at-all,1700\n"
+    err = error(post(op, "/v1/import", {"files": [{"kind": "tables", "content": csv_text}]}),
+                400, "INVALID_ARGUMENT")
+    names = [f["field"] for f in err["fields"]]
+    assert "tables.csv:2:founding_year" in names, err
+    assert err["message"].startswith("import refused, nothing was written: "), err
+    assert " 1 problems" not in err["message"]
+
+
+def test_plural_agreement_in_summaries(op, reader):
+    assert ok(post(op, "/v1/organizations", {"id": "plural-org", "name": "Plural",
+                                             "sector": "housing", "network": "community"}), 201)
+    assert ok(post(op, "/v1/tables", {"id": "tq-plural", "name": "Plural",
+                                      "territoryId": "verdun"}), 201)
+    assert ok(post(op, "/v1/tables/tq-plural/members",
+                   {"organizationId": "plural-org", "joinedOn": "2020-01-01"}), 201)
+    chars = ok(reader.get("/v1/tables/tq-plural/characteristics"))
+    summaries = {c["code"]: c["summary"] for c in chars["characteristics"]}
+    assert summaries["intersectoral"].startswith("1 distinct sector among"), summaries
+    assert summaries["multi_network"].startswith("1 distinct network among"), summaries

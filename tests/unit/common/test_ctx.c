@@ -25,7 +25,7 @@ static void test_first_problem_sets_the_answer_and_every_one_is_listed(void **st
 {
     Concerto__Common__V1__Reply *r = fixture_run(*state, two_problems);
     assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
-    assert_string_equal(r->message, "table.name: is bad (and 1 more problems)");
+    assert_string_equal(r->message, "table.name: is bad (and 1 more problem)");
     assert_int_equal(r->n_fields, 2);
     assert_string_equal(fixture_violation(r, "table.territory_id"), "is not registered");
     concerto__common__v1__reply__free_unpacked(r, NULL);
@@ -49,6 +49,29 @@ static void test_a_quiet_context_adds_no_violation_to_the_answer(void **state)
     Concerto__Common__V1__Reply *r = fixture_run(*state, quiet_check);
     assert_int_equal(r->status, STATUS_OK);
     assert_int_equal(r->n_fields, 0);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+}
+
+static int naming_other_fields(ctx_t *ctx)
+{
+    ctx_violation(ctx, STATUS_NOT_FOUND, "table.territory_id", "must be set before %s and %s",
+                  ctx_name(ctx, "mandataire_id"), ctx_name(ctx, "founding_year"));
+    ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "table.languages[1]", "is bad");
+    return 0;
+}
+
+static void test_over_http_fields_and_message_use_json_names(void **state)
+{
+    fixture_json_names = 1;
+    Concerto__Common__V1__Reply *r = fixture_run(*state, naming_other_fields);
+    assert_string_equal(r->message, "table.territoryId: must be set before mandataireId and "
+                                    "foundingYear (and 1 more problem)");
+    assert_non_null(fixture_violation(r, "table.territoryId"));
+    assert_non_null(fixture_violation(r, "table.languages[1]"));
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    r = fixture_run(*state, naming_other_fields);
+    assert_string_equal(r->message, "table.territory_id: must be set before mandataire_id and "
+                                    "founding_year (and 1 more problem)");
     concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
@@ -128,6 +151,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_problem_sets_the_answer_and_every_one_is_listed,
                                         setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_a_quiet_context_adds_no_violation_to_the_answer, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_over_http_fields_and_message_use_json_names, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_during_an_import_violations_name_the_cell, setup,
                                         fixture_teardown),

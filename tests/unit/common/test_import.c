@@ -149,7 +149,7 @@ static void test_a_failed_import_writes_nothing_and_stops_at_the_limit(void **st
     assert_non_null(strstr(r->message, "nothing was written: 101 problems"));
     assert_int_equal(r->n_fields, IMPORT_MAX_PROBLEMS + 1);
     assert_non_null(fixture_violation(r, "children.csv:101:parent"));
-    assert_string_equal(fixture_violation(r, ""), "and 1 more problems, not listed");
+    assert_string_equal(fixture_violation(r, ""), "and 1 more problem, not listed");
     concerto__common__v1__reply__free_unpacked(r, NULL);
     free(text);
     assert_int_equal(fixture_count(*state, "SELECT count(*) FROM parent"), 0);

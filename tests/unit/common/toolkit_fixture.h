@@ -27,6 +27,8 @@ typedef struct {
 } fixture_t;
 
 static scenario_fn fixture_scenario;
+/* Set by a test: the next request says its client names fields in JSON. */
+static int fixture_json_names;
 
 static inline int fixture_handle(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
@@ -77,6 +79,8 @@ static inline Concerto__Common__V1__Reply *fixture_run(fixture_t *f, scenario_fn
     envelope_t env;
     envelope_prepare(&env, id, "test", req.base.descriptor->name, payload, plen);
     env.actor = "operator:alice";
+    env.has_json_names = env.json_names = fixture_json_names;
+    fixture_json_names = 0;
     uint8_t *frame = envelope_pack(&env, &len);
     uint8_t *out = service_dispatch_frame(f->svc, frame, len, &rlen);
     envelope_t *reply_env = NULL;

@@ -12,6 +12,7 @@
 
 #include "concerto/test/v1/jsonmap.pb-c.h"
 #include "pb_json.h"
+#include "pbmsg.h"
 
 typedef Concerto__Test__V1__AllKinds all_kinds_t;
 typedef Concerto__Test__V1__ListRequest list_request_t;
@@ -667,13 +668,13 @@ static void test_field_paths_use_json_names(void **state)
 {
     (void)state;
     char out[64];
-    pb_json_field_path("contact.phone_number", out, sizeof out);
+    pbmsg_json_path("contact.phone_number", out, sizeof out);
     assert_string_equal(out, "contact.phoneNumber");
-    pb_json_field_path("members[2].organization_id", out, sizeof out);
+    pbmsg_json_path("members[2].organization_id", out, sizeof out);
     assert_string_equal(out, "members[2].organizationId");
-    pb_json_field_path("tables.csv:12:founding_year", out, sizeof out);
+    pbmsg_json_path("tables.csv:12:founding_year", out, sizeof out);
     assert_string_equal(out, "tables.csv:12:founding_year");
-    pb_json_field_path("", out, sizeof out);
+    pbmsg_json_path("", out, sizeof out);
     assert_string_equal(out, "");
 }
 

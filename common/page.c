@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "field.h"
+#include "outbox.h"
 #include "pbmsg.h"
 #include "row.h"
 #include "xalloc.h"
@@ -168,6 +169,51 @@ static const ProtobufCFieldDescriptor *page_items(const ProtobufCMessageDescript
     return NULL;
 }
 
+/* `sql` bound for `req`: one page after page->after, or with `all` every
+ * row from the first key, without limit. NULL after recording a failure. */
+static sqlite3_stmt *page_statement(ctx_t *ctx, const page_t *page, const char *sql,
+                                    const ProtobufCMessage *req, const char *pattern, int all)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, sql);
+    if (!st)
+        return NULL;
+    row_bind(st, req);
+    ctx_bind(ctx, st);
+    if (page->key_int)
+        row_bind_int(st, ":after", all ? INT64_MIN : page->after_int);
+    else
+        row_bind_text(st, ":after", all ? "" : page->after);
+    row_bind_int(st, ":page_limit", all ? -1 : page->limit + 1);
+    if (sqlite3_bind_parameter_index(st, ":pattern"))
+        row_bind_text(st, ":pattern", pattern);
+    return st;
+}
+
+/* Sets the answer's `total`, when it has one: the rows `sql` selects with
+ * the request's filters, from the first key. */
+static void page_count(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufCMessage *req,
+                       const char *pattern, ProtobufCMessage *answer)
+{
+    const ProtobufCFieldDescriptor *total =
+        protobuf_c_message_descriptor_get_field_by_name(answer->descriptor, "total");
+    if (!total)
+        return;
+    assert(total->type == PROTOBUF_C_TYPE_UINT32 && "a list's total is a uint32");
+    char *count_sql = xasprintf("SELECT count(*) FROM (%s)", sql);
+    sqlite3_stmt *st = page_statement(ctx, page, count_sql, req, pattern, 1);
+    free(count_sql);
+    if (!st)
+        return;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *(uint32_t *)pbmsg_member(answer, total) = (uint32_t)sqlite3_column_int64(st, 0);
+        pbmsg_mark_present(answer, total);
+    } else {
+        ctx_db_error(ctx, rc, page->list);
+    }
+    sqlite3_reset(st);
+}
+
 int page_answer(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufCMessage *req,
                 const char *pattern, const ProtobufCMessageDescriptor *list,
                 row_complete_fn complete)
@@ -176,23 +222,71 @@ int page_answer(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufC
     const ProtobufCFieldDescriptor *next =
         protobuf_c_message_descriptor_get_field_by_name(list, "next_cursor");
     assert(items && next && "a list answer has items and next_cursor");
-    sqlite3_stmt *st = ctx_stmt(ctx, sql);
-    if (!st)
-        return ctx_fail(ctx);
-    row_bind(st, req);
-    ctx_bind(ctx, st);
-    if (page->key_int)
-        row_bind_int(st, ":after", page->after_int);
-    else
-        row_bind_text(st, ":after", page->after);
-    row_bind_int(st, ":page_limit", page->limit + 1);
-    if (sqlite3_bind_parameter_index(st, ":pattern"))
-        row_bind_text(st, ":pattern", pattern);
     ProtobufCMessage *answer = pbmsg_new(list);
+    page_count(ctx, page, sql, req, pattern, answer);
+    sqlite3_stmt *st = ctx->problems ? NULL : page_statement(ctx, page, sql, req, pattern, 0);
+    if (!st) {
+        protobuf_c_message_free_unpacked(answer, NULL);
+        return ctx_fail(ctx);
+    }
     size_t *n = (size_t *)((char *)answer + items->quantifier_offset);
     *(ProtobufCMessage ***)pbmsg_member(answer, items) = page_read(
         ctx, page, st, items->descriptor, complete, n, (char **)pbmsg_member(answer, next));
     return ctx_finish_free(ctx, answer);
+}
+
+/* Answers with a CSV document of every row the list selects with the
+ * request's filters. */
+static int page_export(ctx_t *ctx, const page_list_t *l, const page_t *page,
+                       const ProtobufCMessage *req, const char *pattern)
+{
+    const ProtobufCFieldDescriptor *items = page_items(l->answer);
+    sqlite3_stmt *st = page_statement(ctx, page, l->sql, req, pattern, 1);
+    if (!st)
+        return ctx_fail(ctx);
+    csv_writer_t *w = csv_writer_new();
+    csv_writer_header(w, l->csv);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ProtobufCMessage *m = row_read(st, items->descriptor);
+        if (l->complete)
+            l->complete(m, st);
+        csv_writer_message(w, m, l->csv);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        csv_writer_destroy(&w);
+        ctx_db_error(ctx, rc, page->list);
+        return ctx_fail(ctx);
+    }
+    size_t len = 0;
+    uint8_t *bytes = csv_writer_finish(&w, &len);
+    return service_call_reply_document(ctx->call, "text/csv; charset=utf-8", l->csv_name, &bytes,
+                                       len);
+}
+
+/* NOT_FOUND for each entity a filter names that is not registered. */
+static void page_check_refs(ctx_t *ctx, const page_list_t *l, const ProtobufCMessage *msg)
+{
+    for (const page_ref_t *r = l->refs; r && r->field; r++) {
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, r->field);
+        assert(f && f->type == PROTOBUF_C_TYPE_STRING && "a reference is a string field");
+        const char *id = *(char *const *)pbmsg_member(msg, f);
+        if (id && *id && !ctx_exists(ctx, r->exists, id) && !ctx->problems)
+            ctx_violation(ctx, STATUS_NOT_FOUND, r->field, "%s %s is not registered", r->noun, id);
+    }
+}
+
+/* The version of a list answer: every change appends to the outbox, and
+ * filters such as "active today" move with the day. */
+static int page_versioned(ctx_t *ctx)
+{
+    char version[64];
+    snprintf(version, sizeof version, "%llu-%s", (unsigned long long)outbox_head(ctx->store),
+             ctx->today);
+    return service_call_version(ctx->call, version);
 }
 
 int page_on_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
@@ -200,6 +294,9 @@ int page_on_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
     const page_list_t *l = arg;
     ctx_t ctx;
     ctx_init(&ctx, call);
+    const char *format = service_call_format(call);
+    if (*format && page_versioned(&ctx))
+        return STATUS_OK;
     page_t page;
     if (l->key_int)
         page_begin_int(&ctx, &page, l->list, msg);
@@ -207,6 +304,8 @@ int page_on_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
         page_begin(&ctx, &page, l->list, msg);
     if (l->check)
         l->check(&ctx, msg);
+    if (!ctx.problems)
+        page_check_refs(&ctx, l, msg);
     char *pattern = NULL;
     if (l->search_max) {
         const ProtobufCFieldDescriptor *f =
@@ -214,8 +313,13 @@ int page_on_list(service_call_t *call, const ProtobufCMessage *msg, void *arg)
         assert(f && f->type == PROTOBUF_C_TYPE_STRING && "a searchable list has `search`");
         pattern = field_search(&ctx, "search", *(char *const *)pbmsg_member(msg, f), l->search_max);
     }
-    int rc = ctx.problems ? ctx_fail(&ctx)
-                          : page_answer(&ctx, &page, l->sql, msg, pattern, l->answer, l->complete);
+    int rc;
+    if (ctx.problems)
+        rc = ctx_fail(&ctx);
+    else if (l->csv && strcmp(format, "csv") == 0)
+        rc = page_export(&ctx, l, &page, msg, pattern);
+    else
+        rc = page_answer(&ctx, &page, l->sql, msg, pattern, l->answer, l->complete);
     free(pattern);
     return rc;
 }

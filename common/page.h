@@ -33,6 +33,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "csv_writer.h"
 #include "ctx.h"
 #include "row.h"
 
@@ -67,10 +68,22 @@ int page_limit(ctx_t *ctx, uint32_t limit);
  * of the next page. `sql` orders the rows by their key (column 0) and may
  * name :after, :page_limit (the page size plus one, to see whether more
  * follow), :pattern (`pattern`, the search, or NULL), the request's fields
- * (row_bind) and the call's own values (ctx_bind). */
+ * (row_bind) and the call's own values (ctx_bind). When `list` has a
+ * `total` field it gets the count of every row `sql` selects with these
+ * filters, on every page (`sql` run from its first key, without limit). */
 int page_answer(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufCMessage *req,
                 const char *pattern, const ProtobufCMessageDescriptor *list,
                 row_complete_fn complete);
+
+/* A reference a list's filter makes to an entity ("borough" names a
+ * territory): when the request gives one that `exists` (one parameter)
+ * does not find, the list answers NOT_FOUND on that field, "<noun> <id> is
+ * not registered", rather than an empty list. */
+typedef struct {
+    const char *field; /* the request's string field */
+    const char *noun;
+    const char *exists;
+} page_ref_t;
 
 /* A list answered by page_on_list. */
 typedef struct {
@@ -88,9 +101,18 @@ typedef struct {
      * the page's own). */
     void (*check)(ctx_t *ctx, const ProtobufCMessage *req);
     row_complete_fn complete; /* optional */
+    const page_ref_t *refs;   /* optional, ends with {NULL} */
+    /* Optional: the columns of the list's CSV export, and its file name.
+     * When the route offers "csv" and the gateway chose it, the answer is
+     * a CSV document (csv_writer.h) of every row matching the filters, not
+     * one page. */
+    const csv_column_t *csv;
+    const char *csv_name;
 } page_list_t;
 
-/* A handler (service_handler_fn) whose `arg` is a page_list_t. */
+/* A handler (service_handler_fn) whose `arg` is a page_list_t. On a route
+ * that offers formats the answer is versioned (service_call_version) by
+ * the outbox's head and the day: any change, or a new day, changes it. */
 int page_on_list(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 
 /* The cursor text after `key` in `list` with `filters`; the caller frees.

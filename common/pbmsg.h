@@ -68,4 +68,16 @@ void pbmsg_clear(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f);
  * else NULL when absent. */
 ProtobufCMessage *pbmsg_sub(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, int create);
 
+/* The field at proto path `path` ("contact.email") through singular
+ * sub-messages, or NULL when the message type has none. *owner gets the
+ * message holding it, NULL when a sub-message on the way is absent. */
+const ProtobufCFieldDescriptor *pbmsg_path_field(const ProtobufCMessage *msg, const char *path,
+                                                 const ProtobufCMessage **owner);
+/* The value at `path` as text, for a person: strings as they are,
+ * numbers in decimal, bools true/false, enums by name, bytes in base64;
+ * a repeated field's values separated by spaces. A new string the caller
+ * frees, or NULL when the value is absent (an empty repeated field too)
+ * or the path names no scalar field. */
+char *pbmsg_path_text(const ProtobufCMessage *msg, const char *path);
+
 #endif

@@ -133,6 +133,13 @@ static void organization_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
     field_word(ctx, "network", req->network, registry_networks, 0);
 }
 
+/* The columns of the import's organizations.csv. */
+static const csv_column_t organization_csv[] = {
+    {"id", "id"},   {"name", "name"},       {"sector", "sector"},         {"network", "network"},
+    {"neq", "neq"}, {"website", "website"}, {"source_url", "source_url"}, {"notes", "notes"},
+    {NULL, NULL},
+};
+
 const page_list_t registry_organization_list = {
     .list = "organizations",
     .sql = "SELECT " ORGANIZATION_COLUMNS " FROM organization WHERE id > :after"
@@ -143,4 +150,6 @@ const page_list_t registry_organization_list = {
     .answer = &concerto__registry__v1__organization_list__descriptor,
     .search_max = REGISTRY_MAX_NAME,
     .check = organization_list_check,
+    .csv = organization_csv,
+    .csv_name = "organizations.csv",
 };

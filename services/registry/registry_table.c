@@ -349,7 +349,41 @@ static void table_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
     field_word(ctx, "sector", req->sector, registry_sectors, 0);
 }
 
-/* borough: the territory or its parent; sector: an active member of that
+static const page_ref_t table_list_refs[] = {
+    {"borough", "territory", REGISTRY_TERRITORY_EXISTS},
+    {NULL, NULL, NULL},
+};
+
+/* The columns of the import's tables.csv, so that an export can be edited
+ * and imported elsewhere. */
+static const csv_column_t table_csv[] = {
+    {"id", "id"},
+    {"name", "name"},
+    {"acronym", "acronym"},
+    {"territory_id", "territory_id"},
+    {"founding_year", "founding_year"},
+    {"mandataire_id", "mandataire_id"},
+    {"email", "contact.email"},
+    {"phone", "contact.phone"},
+    {"website", "contact.website"},
+    {"address", "contact.address"},
+    {"languages", "languages"},
+    {"incorporated", "governance.incorporated"},
+    {"bylaws_adopted_on", "governance.bylaws_adopted_on"},
+    {"board_seats", "governance.board_seats"},
+    {"meetings_per_year", "governance.meetings_per_year"},
+    {"paid_staff", "governance.paid_staff"},
+    {"recognition_status", "recognition.status"},
+    {"recognition_since", "recognition.since"},
+    {"recognition_reason", "recognition.reason"},
+    {"source_url", "source_url"},
+    {"notes", "notes"},
+    {"uncertain", "uncertain"},
+    {NULL, NULL},
+};
+
+/* borough: the territory or its parent; status: without one, Tables
+ * withdrawn or refused are left out; sector: an active member of that
  * sector today; search: the Table's name or acronym, its territory's or
  * the territory's parent's name. */
 const page_list_t registry_table_list = {
@@ -359,7 +393,8 @@ const page_list_t registry_table_list = {
            " LEFT JOIN territory p ON p.id = r.parent_id"
            " WHERE t.id > :after"
            " AND (:borough IS NULL OR t.territory_id = :borough OR r.parent_id = :borough)"
-           " AND (:status IS NULL OR t.status = :status)"
+           " AND (t.status = :status OR (:status IS NULL"
+           "  AND t.status NOT IN ('withdrawn', 'refused')))"
            " AND (:sector IS NULL OR EXISTS (SELECT 1 FROM membership m"
            "  JOIN organization o ON o.id = m.organization_id"
            "  WHERE m.table_id = t.id AND o.sector = :sector"
@@ -373,4 +408,7 @@ const page_list_t registry_table_list = {
     .search_max = REGISTRY_MAX_NAME,
     .check = table_list_check,
     .complete = table_complete,
+    .refs = table_list_refs,
+    .csv = table_csv,
+    .csv_name = "tables.csv",
 };

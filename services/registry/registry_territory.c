@@ -141,6 +141,24 @@ static void territory_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
     field_slug(ctx, "parent_id", req->parent_id, 0);
 }
 
+static const page_ref_t territory_list_refs[] = {
+    {"parent_id", "territory", REGISTRY_TERRITORY_EXISTS},
+    {NULL, NULL, NULL},
+};
+
+/* The columns of the import's territories.csv. */
+static const csv_column_t territory_csv[] = {
+    {"id", "id"},
+    {"name", "name"},
+    {"kind", "kind"},
+    {"parent_id", "parent_id"},
+    {"population", "population"},
+    {"boundary", "boundary"},
+    {"source_url", "source_url"},
+    {"notes", "notes"},
+    {NULL, NULL},
+};
+
 const page_list_t registry_territory_list = {
     .list = "territories",
     .sql = "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id > :after"
@@ -151,4 +169,7 @@ const page_list_t registry_territory_list = {
     .answer = &concerto__registry__v1__territory_list__descriptor,
     .search_max = REGISTRY_MAX_NAME,
     .check = territory_list_check,
+    .refs = territory_list_refs,
+    .csv = territory_csv,
+    .csv_name = "territories.csv",
 };

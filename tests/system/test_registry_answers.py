@@ -6,11 +6,12 @@ Excel in French saves.
 """
 import csv
 import io
+import os
 import tempfile
 
 import pytest
 
-from concerto_harness import Gateway, demo_registry
+from concerto_harness import Gateway, demo_registry, start_service
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,131 @@ def test_an_empty_list_is_an_empty_array(reader, path, key):
 def test_repeated_fields_of_a_message_are_always_present(reader):
     t = ok(reader.get("/v1/tables/tqmn"))
     assert t["languages"] == []
+
+
+# ----------------------------------------------------------------- lists
+
+
+def all_ids(client, path):
+    """Every id of a paged list, following nextCursor."""
+    ids, cursor, totals = [], None, set()
+    key = path.split("?")[0].rsplit("/", 1)[1]
+    while True:
+        sep = "&" if "?" in path else "?"
+        page = ok(client.get(path + (f"{sep}cursor={cursor}" if cursor else "")))
+        ids += [x["id"] for x in page[key]]
+        totals.add(page["total"])
+        cursor = page.get("nextCursor")
+        if not cursor:
+            return ids, totals
+
+
+def test_withdrawn_and_refused_tables_are_left_out_unless_asked(op, reader):
+    for tid, status in (("tq-gone", "withdrawn"), ("tq-no", "refused")):
+        assert ok(post(op, "/v1/tables", {"id": tid, "name": f"Table {status}",
+                                          "territoryId": "verdun"}), 201)
+        if status == "refused":
+            ok(post(op, f"/v1/tables/{tid}/recognition", {"status": "under_review",
+                                                          "reason": "review"}))
+        ok(post(op, f"/v1/tables/{tid}/recognition", {"status": status, "reason": "test"}))
+    ids, _ = all_ids(reader, "/v1/tables?limit=7")
+    assert "tq-gone" not in ids and "tq-no" not in ids and "tqmn" in ids
+    assert [t["id"] for t in ok(reader.get("/v1/tables?status=withdrawn"))["tables"]] == \
+        ["tq-gone"]
+    assert [t["id"] for t in ok(reader.get("/v1/tables?status=refused"))["tables"]] == ["tq-no"]
+
+
+def test_lists_count_every_row_matching_the_filters(reader):
+    ids, totals = all_ids(reader, "/v1/tables?limit=5")
+    assert totals == {len(ids)} and len(ids) >= 22
+    ids, totals = all_ids(reader, "/v1/tables?borough=le-sud-ouest&limit=2")
+    assert totals == {3} and len(ids) == 3
+    ids, totals = all_ids(reader, "/v1/territories?kind=borough&limit=5")
+    assert totals == {12} and len(ids) == 12
+    page = ok(reader.get("/v1/organizations?limit=1"))
+    assert len(page["organizations"]) == 1 and page["total"] > 100
+    assert ok(reader.get("/v1/tables/tqmn/members?limit=1"))["total"] >= 1
+    assert ok(reader.get("/v1/tables?search=zzzqqq"))["total"] == 0
+
+
+@pytest.mark.parametrize("path,field,noun", [
+    ("/v1/tables?borough=montreal-nrd", "borough", "territory montreal-nrd"),
+    ("/v1/territories?parentId=montreal-nrd", "parentId", "territory montreal-nrd"),
+    ("/v1/tables/no-such-table/members", "tableId", "Table no-such-table"),
+    ("/v1/tables/no-such-table/attestations", "tableId", "Table no-such-table"),
+])
+def test_unknown_names_in_filters_are_404(reader, path, field, noun):
+    err = error(reader.get(path), 404, "NOT_FOUND")
+    assert err["fields"] == [{"field": field, "description": f"{noun} is not registered"}], err
+    assert err["message"] == f"{field}: {noun} is not registered"
+
+
+def csv_rows(resp):
+    assert resp.status == 200, resp
+    assert resp.header("Content-Type").startswith("text/csv")
+    assert resp.body.startswith(b"\xef\xbb\xbf"), resp.body[:10]  # BOM: Excel shows accents
+    text = resp.body.decode("utf-8-sig")
+    assert "\r\n" in text
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_csv_export_holds_every_row_matching_the_filters(reader):
+    ids, _ = all_ids(reader, "/v1/tables?limit=5")
+    rows = csv_rows(reader.get("/v1/tables?format=csv&limit=5"))
+    assert [r["id"] for r in rows] == ids  # every row, not one page
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["tds-centre-sud"]["mandataire_id"] == "cdc-centre-sud"
+    assert by_id["tds-centre-sud"]["recognition_status"] == "recognized"
+    assert "Montréal-Nord" in by_id["tqmn"]["name"]
+    rows = csv_rows(reader.get("/v1/tables?borough=le-sud-ouest",
+                               headers={"Accept": "text/csv"}))
+    assert sorted(r["id"] for r in rows) == sorted(all_ids(
+        reader, "/v1/tables?borough=le-sud-ouest")[0])
+    rows = csv_rows(reader.get("/v1/territories?format=csv&kind=borough"))
+    assert len(rows) == 12 and list(rows[0]) [:3] == ["id", "name", "kind"]
+    rows = csv_rows(reader.get("/v1/organizations?format=csv&sector=housing"))
+    assert rows and all(r["sector"] == "housing" for r in rows)
+    error(reader.get("/v1/tables?format=csv&borough=montreal-nrd"), 404, "NOT_FOUND")
+
+
+def test_csv_export_is_versioned(reader, op):
+    first = reader.get("/v1/tables?format=csv")
+    etag = first.header("ETag")
+    assert etag
+    again = reader.get("/v1/tables?format=csv", headers={"If-None-Match": etag})
+    assert again.status == 304
+    ok(post(op, "/v1/territories", {"id": "etag-quartier", "name": "Quartier ETag",
+                                    "kind": "borough"}), 201)
+    assert reader.get("/v1/tables?format=csv", headers={"If-None-Match": etag}).status == 200
+
+
+def test_a_large_csv_export_is_streamed_in_parts(tmp):
+    """With 64 KiB frames, an export of 120 Tables with long notes is larger
+    than a frame: the registry keeps it and the gateway streams it."""
+    frame = {"CONCERTO_MAX_FRAME": "65536"}
+    os.makedirs(tmp + "/big", exist_ok=True)
+    d = start_service("registry", tmp + "/big", env=frame)
+    g = Gateway(tmp + "/big", services={"registry": d}, tokens=[("operator", "otto")],
+                env={**frame, "CONCERTO_GATEWAY_MAX_BODY": "60000"}).start()
+    try:
+        g.wait_ready()
+        c = g.http(token=g.tokens["otto"])
+        ok(post(c, "/v1/territories", {"id": "big-borough", "name": "Gros arrondissement",
+                                       "kind": "borough"}), 201)
+        for i in range(120):
+            ok(post(c, "/v1/tables", {"id": f"tq-big-{i:03d}", "name": f"Table {i} «é»",
+                                      "territoryId": "big-borough",
+                                      "notes": f"note {i}, \"quoted\"\n" + "x" * 1500}), 201)
+        resp = c.get("/v1/tables?format=csv")
+        assert resp.header("Transfer-Encoding") == "chunked"
+        assert len(resp.body) > 65536
+        rows = csv_rows(resp)
+        assert [r["id"] for r in rows] == [f"tq-big-{i:03d}" for i in range(120)]
+        assert rows[7]["notes"].startswith('note 7, "quoted"\n')
+        c.close()
+    finally:
+        assert g.stop() == 0, g.log()
+        assert d.stop() == 0, d.log()
 
 
 # ------------------------------------------------------- errors in one naming

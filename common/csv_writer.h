@@ -23,7 +23,7 @@ typedef struct csv_writer_s csv_writer_t;
 
 /* One column of a message export: its header and the proto path of the
  * value (pbmsg_path_text: "contact.email"; a repeated field's values are
- * separated by spaces). A list of them ends with {NULL, NULL}. */
+ * separated by "; "). A list of them ends with {NULL, NULL}. */
 typedef struct {
     const char *header;
     const char *path;

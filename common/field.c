@@ -160,6 +160,11 @@ char *field_search(ctx_t *ctx, const char *path, const char *search, size_t max_
         free(folded);
         return NULL;
     }
+    /* Words in the order typed, anything between them: "cote neiges"
+     * finds Côte-des-Neiges. */
+    for (char *p = folded; *p; p++)
+        if (*p == ' ')
+            *p = '%';
     char *pattern = xasprintf("%%%s%%", folded);
     free(folded);
     return pattern;

@@ -42,7 +42,8 @@ int field_absent(ctx_t *ctx, const char *path, int present);
 const char *field_update_id(ctx_t *ctx, const char *entity, int present, const char *id,
                             const char *inner);
 
-/* "%<folded search>%", for LIKE on columns holding text_fold'ed names;
+/* "%<folded search>%", for LIKE on columns holding text_fold'ed names,
+ * with '%' between its words ("%cote%neiges%");
  * NULL when `search` is absent, or (recorded) when it is bad or has no
  * letter or digit. The caller frees the result. */
 char *field_search(ctx_t *ctx, const char *path, const char *search, size_t max_chars);

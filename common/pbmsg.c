@@ -207,7 +207,7 @@ char *pbmsg_path_text(const ProtobufCMessage *msg, const char *path)
     char *out = NULL;
     for (size_t i = 0; i < n; i++) {
         char *v = pbmsg_value_text(f, values + i * pbmsg_value_size(f->type));
-        char *joined = out ? xasprintf("%s %s", out, v) : xstrdup(v);
+        char *joined = out ? xasprintf("%s; %s", out, v) : xstrdup(v);
         free(out);
         free(v);
         out = joined;

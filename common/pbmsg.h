@@ -75,7 +75,7 @@ const ProtobufCFieldDescriptor *pbmsg_path_field(const ProtobufCMessage *msg, co
                                                  const ProtobufCMessage **owner);
 /* The value at `path` as text, for a person: strings as they are,
  * numbers in decimal, bools true/false, enums by name, bytes in base64;
- * a repeated field's values separated by spaces. A new string the caller
+ * a repeated field's values separated by "; ". A new string the caller
  * frees, or NULL when the value is absent (an empty repeated field too)
  * or the path names no scalar field. */
 char *pbmsg_path_text(const ProtobufCMessage *msg, const char *path);

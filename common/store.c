@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "outbox.h"
+#include "text.h"
 #include "xalloc.h"
 
 /* The statement cache: open addressing on a hash of the SQL text, grown
@@ -105,6 +106,19 @@ fail:
     return -1;
 }
 
+/* fold(text): text_fold's search form, NULL for NULL (or for text that
+ * is not UTF-8). */
+static void store_sql_fold(sqlite3_context *c, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    const char *s = (const char *)sqlite3_value_text(argv[0]);
+    char *folded = s ? text_fold(s) : NULL;
+    if (folded)
+        sqlite3_result_text(c, folded, -1, free);
+    else
+        sqlite3_result_null(c);
+}
+
 store_t *store_open(const store_options_t *opt, const store_migration_t *steps, size_t n_steps,
                     char *err, size_t errlen)
 {
@@ -125,6 +139,9 @@ store_t *store_open(const store_options_t *opt, const store_migration_t *steps, 
         return NULL;
     }
     sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_create_function(self->db, "fold", 1,
+                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                            store_sql_fold, NULL, NULL);
     sqlite3_busy_timeout(self->db, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
 
     const char *sync = opt->synchronous ? opt->synchronous : "FULL";

@@ -30,6 +30,10 @@ typedef struct {
     int busy_timeout_ms;     /* default 5000 */
 } store_options_t;
 
+/* Statements, migrations included, may call fold(text): the search form
+ * of text (text.h's text_fold), so that a migration can recompute stored
+ * search forms when folding changes. */
+
 /* Opens (creating if needed) and migrates. Returns NULL and a message in
  * `err` on failure, including a database whose schema is newer than
  * `steps` knows ("database schema version 5 is newer than this program's

@@ -111,6 +111,52 @@ static int text_fold_keeps(utf8proc_int32_t cp)
     }
 }
 
+/* Letters no decomposition takes apart, spelled as people type them
+ * without the key: "oeuvres" for "Œuvres". Same byte length. */
+static const char *text_fold_ligature(utf8proc_int32_t cp)
+{
+    switch (cp) {
+    case 0x0153: /* œ */
+        return "oe";
+    case 0x00E6: /* æ */
+        return "ae";
+    default:
+        return NULL;
+    }
+}
+
+/* Abbreviations of place names, spelled out: "st" is "saint". */
+static const char *const text_fold_abbreviations[][2] = {
+    {"st", "saint"}, {"ste", "sainte"}, {"sts", "saints"}, {"stes", "saintes"}};
+
+/* `words` (single spaces between words) with each abbreviation spelled
+ * out; a new string. */
+static char *text_fold_expand(const char *words)
+{
+    size_t n = strlen(words);
+    char *out = xmalloc(3 * n + 1); /* "st" -> "saint": at most 2.5 times */
+    size_t o = 0;
+    for (const char *p = words; *p;) {
+        size_t len = strcspn(p, " ");
+        const char *word = p;
+        size_t wlen = len;
+        for (size_t i = 0; i < sizeof text_fold_abbreviations / sizeof *text_fold_abbreviations;
+             i++)
+            if (strlen(text_fold_abbreviations[i][0]) == len &&
+                memcmp(p, text_fold_abbreviations[i][0], len) == 0) {
+                word = text_fold_abbreviations[i][1];
+                wlen = strlen(word);
+            }
+        memcpy(out + o, word, wlen);
+        o += wlen;
+        p += len;
+        if (*p)
+            out[o++] = *p++;
+    }
+    out[o] = '\0';
+    return out;
+}
+
 char *text_fold(const char *s)
 {
     utf8proc_uint8_t *mapped = NULL;
@@ -134,7 +180,8 @@ char *text_fold(const char *s)
             if (pending_space && o > 0)
                 out[o++] = ' ';
             pending_space = 0;
-            memcpy(out + o, mapped + i, (size_t)k);
+            const char *spelled = text_fold_ligature(cp);
+            memcpy(out + o, spelled ? spelled : (const char *)mapped + i, (size_t)k);
             o += (size_t)k;
         } else {
             pending_space = 1;
@@ -143,7 +190,9 @@ char *text_fold(const char *s)
     }
     out[o] = '\0';
     free(mapped);
-    return out;
+    char *expanded = text_fold_expand(out);
+    free(out);
+    return expanded;
 }
 
 char **text_words(const char *s, size_t *n)

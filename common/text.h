@@ -37,8 +37,11 @@ const char *text_plural(long long n, const char *one, const char *other);
 
 /* The search form of a name, compared ignoring case, accents and
  * punctuation: compatibility decomposition, marks stripped, case folded,
- * anything but letters and digits turned into single spaces between
- * words. "Côte-des-Neiges–Notre-Dame-de-Grâce" folds to
+ * œ and æ spelled oe and ae, anything but letters and digits turned into
+ * single spaces between words, and the abbreviations st, ste, sts, stes
+ * spelled saint, sainte, saints, saintes ("St-Léonard" and
+ * "Saint-Léonard" both fold to "saint leonard").
+ * "Côte-des-Neiges–Notre-Dame-de-Grâce" folds to
  * "cote des neiges notre dame de grace"; the result needs no escaping in a
  * LIKE pattern. Returns a new string the caller frees, or NULL if `s` is
  * not valid UTF-8. */

@@ -40,6 +40,26 @@ static void import_touch(void *arg, const char *table_id)
     t->ids[t->n++] = xstrdup(table_id);
 }
 
+/* Splits a list cell at any of `separators` into new strings, each
+ * without the spaces around it: "fr; en" by ";, ", "Little Burgundy;
+ * La Petite-Bourgogne" by ";". */
+static size_t import_list(const char *s, const char *separators, char **out, size_t max)
+{
+    size_t n = 0;
+    while (s && *s && n < max) {
+        s += strspn(s, separators);
+        s += strspn(s, " ");
+        size_t len = strcspn(s, separators);
+        while (len && s[len - 1] == ' ')
+            len--;
+        if (len)
+            out[n++] = xstrndup(s, len);
+        s += len;
+        s += strspn(s, " ");
+    }
+    return n;
+}
+
 static int import_territory(ctx_t *ctx, const import_row_t *row, void *arg)
 {
     (void)arg;
@@ -53,7 +73,13 @@ static int import_territory(ctx_t *ctx, const import_row_t *row, void *arg)
     t.source_url = CELL("source_url");
     t.notes = CELL("notes");
     t.has_population = import_cell_int(ctx, row, "population", &t.population) == 1;
-    return ctx->problems == mark && registry_territory_register(ctx, &t, NULL) == STATUS_OK;
+    char *aliases[REGISTRY_MAX_ALIASES + 1];
+    t.n_aliases = import_list(import_cell(row, "aliases"), ";", aliases, REGISTRY_MAX_ALIASES + 1);
+    t.aliases = aliases;
+    int applied = ctx->problems == mark && registry_territory_register(ctx, &t, NULL) == STATUS_OK;
+    for (size_t i = 0; i < t.n_aliases; i++)
+        free(aliases[i]);
+    return applied;
 }
 
 static int import_organization(ctx_t *ctx, const import_row_t *row, void *arg)
@@ -69,20 +95,6 @@ static int import_organization(ctx_t *ctx, const import_row_t *row, void *arg)
     o.source_url = CELL("source_url");
     o.notes = CELL("notes");
     return registry_organization_register(ctx, &o, NULL) == STATUS_OK;
-}
-
-/* Splits "fr; en" (separators ; , or space) into new strings. */
-static size_t import_languages(const char *s, char **out, size_t max)
-{
-    size_t n = 0;
-    while (s && *s && n < max) {
-        s += strspn(s, ";, ");
-        size_t len = strcspn(s, ";, ");
-        if (len)
-            out[n++] = xstrndup(s, len);
-        s += len;
-    }
-    return n;
 }
 
 /* A count cell of the governance: set when it is a whole number in range. */
@@ -163,7 +175,7 @@ static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
     t.contact = &c;
     char *langs[REGISTRY_MAX_LANGUAGES + 1];
     t.n_languages =
-        import_languages(import_cell(row, "languages"), langs, REGISTRY_MAX_LANGUAGES + 1);
+        import_list(import_cell(row, "languages"), ";, ", langs, REGISTRY_MAX_LANGUAGES + 1);
     t.languages = langs;
     g.has_incorporated = import_cell_bool(ctx, row, "incorporated", &g.incorporated) == 1;
     g.bylaws_adopted_on = CELL("bylaws_adopted_on");
@@ -209,8 +221,8 @@ static int import_membership(ctx_t *ctx, const import_row_t *row, void *arg)
 }
 
 static const char *const territory_required[] = {"id", "name", "kind", NULL};
-static const char *const territory_optional[] = {"parent_id",  "population", "boundary",
-                                                 "source_url", "notes",      NULL};
+static const char *const territory_optional[] = {
+    "parent_id", "population", "boundary", "source_url", "notes", "aliases", NULL};
 static const char *const organization_required[] = {"id", "name", "sector", "network", NULL};
 static const char *const organization_optional[] = {"neq", "website", "source_url", "notes", NULL};
 static const char *const table_required[] = {"id", "name", "territory_id", NULL};

@@ -229,6 +229,24 @@ const store_migration_t registry_migrations[] = {
      "  WHEN g.kind = 'sector' THEN g.id END AS sector_id"
      " FROM territory x LEFT JOIN territory p ON p.id = x.parent_id"
      " LEFT JOIN territory g ON g.id = p.parent_id;"},
+
+    /* 3: territories' other names (aliases, searched like names), records
+     * an admin archived (hidden from lists, their ids kept), and the
+     * search forms recomputed: folding now spells out St/Ste and œ/æ. */
+    {"ALTER TABLE territory ADD COLUMN aliases TEXT NOT NULL DEFAULT '';" /* one a line */
+     "ALTER TABLE territory ADD COLUMN aliases_folded TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE territory ADD COLUMN archived_ms INTEGER;"
+     "ALTER TABLE territory ADD COLUMN archived_by TEXT;"
+     "ALTER TABLE territory ADD COLUMN archived_reason TEXT;"
+     "ALTER TABLE organization ADD COLUMN archived_ms INTEGER;"
+     "ALTER TABLE organization ADD COLUMN archived_by TEXT;"
+     "ALTER TABLE organization ADD COLUMN archived_reason TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN archived_ms INTEGER;"
+     "ALTER TABLE concertation_table ADD COLUMN archived_by TEXT;"
+     "ALTER TABLE concertation_table ADD COLUMN archived_reason TEXT;"
+     "UPDATE territory SET name_folded = fold(name);"
+     "UPDATE organization SET name_folded = fold(name);"
+     "UPDATE concertation_table SET name_folded = fold(name), acronym_folded = fold(acronym);"},
 };
 
 const size_t registry_migration_count = sizeof registry_migrations / sizeof registry_migrations[0];

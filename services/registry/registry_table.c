@@ -384,8 +384,10 @@ static const csv_column_t table_csv[] = {
 
 /* borough: the territory or its parent; status: without one, Tables
  * withdrawn or refused are left out; sector: an active member of that
- * sector today; search: the Table's name or acronym, its territory's or
- * the territory's parent's name. */
+ * sector today; search: the Table's name or acronym, the name or an alias
+ * of its territory, of the territory's parent, or of a territory inside it
+ * (a municipality of a sector: Pointe-Claire finds the West Island's
+ * Table). */
 const page_list_t registry_table_list = {
     .list = "tables",
     .sql = "SELECT " TABLE_COLUMNS " FROM concertation_table t"
@@ -402,7 +404,10 @@ const page_list_t registry_table_list = {
            "  AND (m.left_on IS NULL OR m.left_on > :today)))"
            " AND (:pattern IS NULL OR t.name_folded LIKE :pattern"
            "  OR t.acronym_folded LIKE :pattern"
-           "  OR r.name_folded LIKE :pattern OR p.name_folded LIKE :pattern)"
+           "  OR r.name_folded LIKE :pattern OR r.aliases_folded LIKE :pattern"
+           "  OR p.name_folded LIKE :pattern OR p.aliases_folded LIKE :pattern"
+           "  OR EXISTS (SELECT 1 FROM territory c WHERE c.parent_id = r.id"
+           "   AND (c.name_folded LIKE :pattern OR c.aliases_folded LIKE :pattern)))"
            " ORDER BY t.id LIMIT :page_limit",
     .answer = &concerto__registry__v1__table_list__descriptor,
     .search_max = REGISTRY_MAX_NAME,

@@ -5,6 +5,7 @@
  * A territory may sit inside one parent: a neighbourhood inside a borough
  * or a municipality, a municipality inside a sector. That keeps the
  * hierarchy two levels deep, so it can have no cycles. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +19,62 @@
 #include "text.h"
 #include "xalloc.h"
 
+/* Columns named after the Territory's fields (row.h); the aliases, a
+ * repeated field the mapping leaves alone, come last, one a line. */
 #define TERRITORY_COLUMNS                                                                          \
-    "id, name, kind, parent_id, boundary, population, source_url, notes, created_ms, updated_ms"
+    "id, name, kind, parent_id, boundary, population, source_url, notes, created_ms, updated_ms, " \
+    "aliases"
+
+/* Fills the aliases from the last column. */
+static void territory_complete(ProtobufCMessage *m, sqlite3_stmt *st)
+{
+    reg_territory_t *t = (reg_territory_t *)m;
+    const char *text = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
+    if (!text || !*text)
+        return;
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    t->aliases = xcalloc(n, sizeof *t->aliases);
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len)
+            t->aliases[t->n_aliases++] = xstrndup(p, len);
+        p += len + (p[len] == '\n');
+    }
+}
+
+/* The aliases one a line, and their search forms likewise: a new string
+ * each. */
+static void territory_aliases_text(const reg_territory_t *t, char **text, char **folded)
+{
+    *text = xstrdup("");
+    *folded = xstrdup("");
+    for (size_t i = 0; i < t->n_aliases; i++) {
+        char *f = text_fold(t->aliases[i]);
+        char *a = xasprintf("%s%s%s", *text, i ? "\n" : "", t->aliases[i]);
+        char *b = xasprintf("%s%s%s", *folded, i ? "\n" : "", f ? f : "");
+        free(f);
+        free(*text);
+        free(*folded);
+        *text = a;
+        *folded = b;
+    }
+}
+
+static void territory_validate_aliases(ctx_t *ctx, const reg_territory_t *t)
+{
+    if (t->n_aliases > REGISTRY_MAX_ALIASES) {
+        ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "territory.aliases", "at most %d aliases",
+                      REGISTRY_MAX_ALIASES);
+        return;
+    }
+    for (size_t i = 0; i < t->n_aliases; i++) {
+        char path[48];
+        snprintf(path, sizeof path, "territory.aliases[%zu]", i);
+        field_text(ctx, path, t->aliases[i], REGISTRY_MAX_NAME, FIELD_REQUIRED);
+    }
+}
 
 static void territory_validate(ctx_t *ctx, const ProtobufCMessage *m)
 {
@@ -33,6 +88,7 @@ static void territory_validate(ctx_t *ctx, const ProtobufCMessage *m)
         field_range(ctx, "territory.population", t->population, 0, REGISTRY_MAX_POPULATION);
     field_url(ctx, "territory.source_url", t->source_url, 0);
     field_text(ctx, "territory.notes", t->notes, REGISTRY_MAX_TEXT, FIELD_MULTILINE);
+    territory_validate_aliases(ctx, t);
 }
 
 /* Which kinds of territory may contain a territory of `kind`. */
@@ -54,15 +110,22 @@ static int territory_parent_allowed(const char *kind, const char *parent_kind)
     return 0;
 }
 
-/* The name's search form. */
+/* The search forms of the name and aliases, and the aliases. */
 static void territory_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage *m,
                            const void *extra)
 {
     (void)ctx;
     (void)extra;
-    char *folded = text_fold(((const reg_territory_t *)m)->name);
+    const reg_territory_t *t = (const reg_territory_t *)m;
+    char *folded = text_fold(t->name);
+    char *aliases, *aliases_folded;
+    territory_aliases_text(t, &aliases, &aliases_folded);
     row_bind_text(st, ":name_folded", folded);
+    row_bind_text(st, ":aliases", aliases);
+    row_bind_text(st, ":aliases_folded", aliases_folded);
     free(folded);
+    free(aliases);
+    free(aliases_folded);
 }
 
 static void territory_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_changes_t *changes);
@@ -76,18 +139,20 @@ const entity_t registry_territory_entity = {
     .desc = &concerto__registry__v1__territory__descriptor,
     .select = "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id = ?",
     .insert = "INSERT INTO territory(id, name, name_folded, kind, parent_id, boundary, "
-              "population, source_url, notes, created_ms, updated_ms) VALUES(:id, :name, "
-              ":name_folded, :kind, :parent_id, :boundary, :population, :source_url, :notes, "
-              ":now, :now)",
+              "population, source_url, notes, aliases, aliases_folded, created_ms, updated_ms) "
+              "VALUES(:id, :name, :name_folded, :kind, :parent_id, :boundary, :population, "
+              ":source_url, :notes, :aliases, :aliases_folded, :now, :now)",
     .update = "UPDATE territory SET name = :name, name_folded = :name_folded, kind = :kind, "
               "parent_id = :parent_id, boundary = :boundary, population = :population, "
-              "source_url = :source_url, notes = :notes, updated_ms = :now WHERE id = :id",
+              "source_url = :source_url, notes = :notes, aliases = :aliases, "
+              "aliases_folded = :aliases_folded, updated_ms = :now WHERE id = :id",
     .registered = &concerto__registry__v1__territory_registered__descriptor,
     .updated = &concerto__registry__v1__territory_updated__descriptor,
     .read_only = territory_read_only,
     .validate = territory_validate,
     .check = territory_check,
     .bind = territory_bind,
+    .complete = territory_complete,
 };
 
 /* A territory whose kind changes may not contain others, and its parent
@@ -164,11 +229,13 @@ const page_list_t registry_territory_list = {
     .sql = "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id > :after"
            " AND (:kind IS NULL OR kind = :kind)"
            " AND (:parent_id IS NULL OR parent_id = :parent_id)"
-           " AND (:pattern IS NULL OR name_folded LIKE :pattern)"
+           " AND (:pattern IS NULL OR name_folded LIKE :pattern"
+           "  OR aliases_folded LIKE :pattern)"
            " ORDER BY id LIMIT :page_limit",
     .answer = &concerto__registry__v1__territory_list__descriptor,
     .search_max = REGISTRY_MAX_NAME,
     .check = territory_list_check,
+    .complete = territory_complete,
     .refs = territory_list_refs,
     .csv = territory_csv,
     .csv_name = "territories.csv",

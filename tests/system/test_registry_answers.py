@@ -220,6 +220,56 @@ def test_a_large_csv_export_is_streamed_in_parts(tmp):
         assert d.stop() == 0, d.log()
 
 
+# ------------------------------------------------------ search as people type
+
+
+def search(client, path, text):
+    from urllib.parse import quote
+    return [x["id"] for x in ok(client.get(f"{path}?search={quote(text)}"))[
+        path.rsplit("/", 1)[1]]]
+
+
+@pytest.mark.parametrize("text,table", [
+    ("st-leonard", "concertation-saint-leonard"),
+    ("St-Léonard", "concertation-saint-leonard"),
+    ("ST LEONARD", "concertation-saint-leonard"),
+    ("saint leonard", "concertation-saint-leonard"),
+    ("St-Michel", "vsms"),
+    ("Little Burgundy", "coalition-petite-bourgogne"),
+    ("little burg", "coalition-petite-bourgogne"),
+    ("Park Extension", "parc-extension"),
+    ("Pointe-Claire", "tqsoi"),
+    ("pointe claire", "tqsoi"),
+    ("West Island", "tqsoi"),
+    ("cote neiges", "ndg-community-council"),
+])
+def test_table_search_finds_the_spellings_people_type(reader, text, table):
+    assert table in search(reader, "/v1/tables", text), text
+
+
+def test_territory_search_uses_aliases_and_ligatures(reader, op):
+    assert search(reader, "/v1/territories", "Little Burgundy") == ["petite-bourgogne"]
+    t = ok(reader.get("/v1/territories/petite-bourgogne"))
+    assert t["aliases"] == ["Little Burgundy"]
+    assert "saint-leonard" in search(reader, "/v1/territories", "St-Léonard")
+    ok(post(op, "/v1/organizations", {"id": "oeuvres-leonard", "name": "Les Œuvres du Père",
+                                      "sector": "community", "network": "community"}), 201)
+    assert search(reader, "/v1/organizations", "oeuvres") == ["oeuvres-leonard"]
+    assert search(reader, "/v1/organizations", "ŒUVRES") == ["oeuvres-leonard"]
+    ok(post(op, "/v1/territories", {"id": "aelred", "name": "Quartier Æbelø",
+                                    "kind": "borough", "aliases": ["Ste-Aelred"]}), 201)
+    assert search(reader, "/v1/territories", "aebel") == ["aelred"]
+    assert search(reader, "/v1/territories", "Sainte Aelred") == ["aelred"]
+    ok(op.request("PATCH", "/v1/territories/aelred", {"aliases": ["Other Name"]},
+                  headers={"Content-Type": "application/json"}))
+    assert search(reader, "/v1/territories", "Sainte Aelred") == []
+    assert search(reader, "/v1/territories", "other name") == ["aelred"]
+    err = error(post(op, "/v1/territories", {"id": "too-many", "name": "Many", "kind": "borough",
+                                             "aliases": [f"a{i}" for i in range(9)]}),
+                400, "INVALID_ARGUMENT")
+    assert err["fields"][0]["field"] == "territory.aliases"
+
+
 # ------------------------------------------------------- errors in one naming
 
 

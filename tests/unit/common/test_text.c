@@ -24,7 +24,7 @@ static void test_fold_strips_accents_case_and_punctuation(void **state)
     assert_folds("Côte-des-Neiges", "cote des neiges");
     assert_folds("Côte-des-Neiges–Notre-Dame-de-Grâce", "cote des neiges notre dame de grace");
     assert_folds("L'Espérance", "l esperance");
-    assert_folds("  VILLE-ÉMARD / Côte St-Paul  ", "ville emard cote st paul");
+    assert_folds("  VILLE-ÉMARD / Côte St-Paul  ", "ville emard cote saint paul");
     assert_folds("Montréal-Nord (TQMN)", "montreal nord tqmn");
 }
 
@@ -33,9 +33,30 @@ static void test_fold_applies_compatibility_and_casefold(void **state)
     (void)state;
     assert_folds("ﬁ", "fi");           /* ligature */
     assert_folds("Straße", "strasse"); /* case folding */
-    assert_folds("Œuvre", "œuvre");
+    assert_folds("Œuvre", "oeuvre");
+    assert_folds("Cæcilia", "caecilia");
     assert_folds("Ｍｏｎｔｒéａｌ", "montreal"); /* full-width */
     assert_folds("Ç_a-va", "c a va");
+}
+
+static void test_fold_spells_out_saint_and_sainte(void **state)
+{
+    (void)state;
+    assert_folds("St-Léonard", "saint leonard");
+    assert_folds("Saint-Léonard", "saint leonard");
+    assert_folds("STE. CATHERINE", "sainte catherine");
+    assert_folds("Sts-Anges, Stes-Marie", "saints anges saintes marie");
+    assert_folds("st", "saint");
+    assert_folds("Steinberg est", "steinberg est"); /* only whole words */
+    assert_folds("Toussaint", "toussaint");
+}
+
+static void test_plural_agreement(void **state)
+{
+    (void)state;
+    assert_string_equal(text_plural(1, "problem", "problems"), "problem");
+    assert_string_equal(text_plural(0, "problem", "problems"), "problems");
+    assert_string_equal(text_plural(2, "sector", "sectors"), "sectors");
 }
 
 static void test_fold_of_punctuation_only_is_empty(void **state)
@@ -107,6 +128,8 @@ int main(void)
         cmocka_unit_test(test_fold_strips_accents_case_and_punctuation),
         cmocka_unit_test(test_words_split_on_spaces),
         cmocka_unit_test(test_fold_applies_compatibility_and_casefold),
+        cmocka_unit_test(test_fold_spells_out_saint_and_sainte),
+        cmocka_unit_test(test_plural_agreement),
         cmocka_unit_test(test_fold_of_punctuation_only_is_empty),
         cmocka_unit_test(test_fold_refuses_invalid_utf8),
         cmocka_unit_test(test_text_checks_utf8_controls_blank_and_length),

@@ -1,6 +1,8 @@
 /* entity: register, update and get, written once (see entity.h). */
 #include "entity.h"
 
+#include "concerto/common/v1/change.pb-c.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include "field.h"
 #include "pbmsg.h"
 #include "row.h"
+#include "xalloc.h"
 
 /* Ids never change: an update names the entity, it does not rename it. */
 static const char *const entity_fixed[] = {"id", NULL};
@@ -18,6 +21,13 @@ static const char *entity_id(const ProtobufCMessage *e)
         protobuf_c_message_descriptor_get_field_by_name(e->descriptor, "id");
     assert(f && f->type == PROTOBUF_C_TYPE_STRING && "an entity has a string id");
     return *(char *const *)pbmsg_member(e, f);
+}
+
+int entity_is_archived(const ProtobufCMessage *e)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(e->descriptor, "archived");
+    return f && pbmsg_present(e, f);
 }
 
 ProtobufCMessage *entity_load(ctx_t *ctx, const entity_t *type, const char *id)
@@ -65,8 +75,32 @@ static const ProtobufCFieldDescriptor *entity_field_of(const ProtobufCMessageDes
     return NULL;
 }
 
+/* The FieldChange list of `changes`, `before` -> `after`, for an
+ * event's `changes` field; the caller frees it with entity_free_changes. */
+static Concerto__Common__V1__FieldChange **entity_field_changes(const ProtobufCMessage *before,
+                                                                const ProtobufCMessage *after,
+                                                                const patch_changes_t *changes)
+{
+    Concerto__Common__V1__FieldChange **out = xcalloc(changes->n + 1, sizeof *out);
+    for (size_t i = 0; i < changes->n; i++) {
+        out[i] = xmalloc(sizeof *out[i]);
+        concerto__common__v1__field_change__init(out[i]);
+        out[i]->field = xstrdup(changes->paths[i]);
+        out[i]->old_value = before ? pbmsg_path_text(before, changes->paths[i]) : NULL;
+        out[i]->new_value = pbmsg_path_text(after, changes->paths[i]);
+    }
+    return out;
+}
+
+static void entity_free_changes(Concerto__Common__V1__FieldChange **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        concerto__common__v1__field_change__free_unpacked(list[i], NULL);
+    free(list);
+}
+
 static status_t entity_emit(ctx_t *ctx, const entity_t *type, const ProtobufCMessage *e,
-                            const patch_changes_t *changes)
+                            const ProtobufCMessage *before, const patch_changes_t *changes)
 {
     const ProtobufCMessageDescriptor *d = changes ? type->updated : type->registered;
     const ProtobufCFieldDescriptor *actor =
@@ -74,7 +108,11 @@ static status_t entity_emit(ctx_t *ctx, const entity_t *type, const ProtobufCMes
     const ProtobufCFieldDescriptor *entity = entity_field_of(d, type->desc);
     const ProtobufCFieldDescriptor *changed =
         changes ? protobuf_c_message_descriptor_get_field_by_name(d, "changed_fields") : NULL;
+    const ProtobufCFieldDescriptor *values =
+        changes ? protobuf_c_message_descriptor_get_field_by_name(d, "changes") : NULL;
     assert(actor && entity && (!changes || changed) && "an event of the entity's shape");
+    assert((!values || values->descriptor == &concerto__common__v1__field_change__descriptor) &&
+           "an event's changes are FieldChanges");
     /* The event borrows the actor, the entity and the paths, and gives
      * them back before it is freed. */
     ProtobufCMessage *ev = pbmsg_new(d);
@@ -84,7 +122,18 @@ static status_t entity_emit(ctx_t *ctx, const entity_t *type, const ProtobufCMes
         *(size_t *)((char *)ev + changed->quantifier_offset) = changes->n;
         *(char ***)pbmsg_member(ev, changed) = changes->paths;
     }
+    Concerto__Common__V1__FieldChange **list =
+        values ? entity_field_changes(before, e, changes) : NULL;
+    if (values) {
+        *(size_t *)((char *)ev + values->quantifier_offset) = changes->n;
+        *(Concerto__Common__V1__FieldChange ***)pbmsg_member(ev, values) = list;
+    }
     status_t s = ctx_emit(ctx, type->kind, entity_id(e), ev);
+    if (values) {
+        *(size_t *)((char *)ev + values->quantifier_offset) = 0;
+        *(Concerto__Common__V1__FieldChange ***)pbmsg_member(ev, values) = NULL;
+        entity_free_changes(list, changes->n);
+    }
     *(const char **)pbmsg_member(ev, actor) = NULL;
     *(const ProtobufCMessage **)pbmsg_member(ev, entity) = NULL;
     if (changed) {
@@ -106,9 +155,16 @@ status_t entity_register(ctx_t *ctx, const entity_t *type, const ProtobufCMessag
     if (ctx->problems != mark)
         return ctx->last_status;
     const char *id = entity_id(in);
-    if (ctx_exists(ctx, type->select, id)) {
+    ProtobufCMessage *old = entity_load(ctx, type, id);
+    if (old) {
         char path[128];
         snprintf(path, sizeof path, "%s.id", type->kind);
+        int archived = entity_is_archived(old);
+        protobuf_c_message_free_unpacked(old, NULL);
+        if (archived)
+            return ctx_violation(ctx, STATUS_CONFLICT, path,
+                                 "%s %s was archived, and an archived id is never reused",
+                                 type->noun, id);
         return ctx_violation(ctx, STATUS_CONFLICT, path, "%s %s is already registered", type->noun,
                              id);
     }
@@ -120,7 +176,7 @@ status_t entity_register(ctx_t *ctx, const entity_t *type, const ProtobufCMessag
     ProtobufCMessage *e = entity_load(ctx, type, id);
     if (!e)
         return ctx_problem(ctx, STATUS_INTERNAL, "%s vanished after insert", type->noun);
-    status_t s = entity_emit(ctx, type, e, NULL);
+    status_t s = entity_emit(ctx, type, e, NULL, NULL);
     if (s == STATUS_OK && type->emitted)
         s = type->emitted(ctx, NULL, e, NULL, extra);
     if (s == STATUS_OK && out)
@@ -168,7 +224,12 @@ int entity_on_update(service_call_t *call, const ProtobufCMessage *msg, void *ar
     ProtobufCMessage *e = entity_require(&ctx, type, "id", id);
     if (!e)
         return ctx_fail(&ctx);
-    ProtobufCMessage *before = type->emitted ? entity_load(&ctx, type, id) : NULL;
+    if (entity_is_archived(e)) {
+        protobuf_c_message_free_unpacked(e, NULL);
+        ctx_violation(&ctx, STATUS_FAILED_PRECONDITION, "id", "%s %s is archived", type->noun, id);
+        return ctx_fail(&ctx);
+    }
+    ProtobufCMessage *before = entity_load(&ctx, type, id);
     patch_changes_t changes = {0};
     patch_apply(e, in, entity_fixed, &changes);
     type->validate(&ctx, e);
@@ -180,14 +241,14 @@ int entity_on_update(service_call_t *call, const ProtobufCMessage *msg, void *ar
     /* Answer with the row as stored: the new updated_ms, and none of the
      * empty sub-messages the patch may have added. */
     e = ctx.problems ? NULL : entity_load(&ctx, type, id);
-    if (e && changes.n && entity_emit(&ctx, type, e, &changes) == STATUS_OK && type->emitted &&
-        type->emitted(&ctx, before, e, &changes, NULL) != STATUS_OK) {
+    if (e && changes.n && entity_emit(&ctx, type, e, before, &changes) == STATUS_OK &&
+        type->emitted && type->emitted(&ctx, before, e, &changes, NULL) != STATUS_OK) {
         protobuf_c_message_free_unpacked(e, NULL);
         e = NULL;
     }
+    patch_changes_clear(&changes);
     if (before)
         protobuf_c_message_free_unpacked(before, NULL);
-    patch_changes_clear(&changes);
     return ctx_finish_free(&ctx, e);
 }
 
@@ -211,4 +272,66 @@ int entity_on_get(service_call_t *call, const ProtobufCMessage *msg, void *arg)
     if (!field_slug(&ctx, f->name, id, FIELD_REQUIRED))
         return ctx_fail(&ctx);
     return ctx_finish_free(&ctx, entity_require(&ctx, type, f->name, id));
+}
+
+/* Emits {actor, <entity>, reason} about the archived entity. */
+static status_t entity_emit_archived(ctx_t *ctx, const entity_t *type, const ProtobufCMessage *e,
+                                     const char *reason)
+{
+    const ProtobufCMessageDescriptor *d = type->archived;
+    const ProtobufCFieldDescriptor *actor =
+        protobuf_c_message_descriptor_get_field_by_name(d, "actor");
+    const ProtobufCFieldDescriptor *why =
+        protobuf_c_message_descriptor_get_field_by_name(d, "reason");
+    const ProtobufCFieldDescriptor *entity = entity_field_of(d, type->desc);
+    assert(actor && why && entity && "an Archived event of the entity's shape");
+    ProtobufCMessage *ev = pbmsg_new(d);
+    *(const char **)pbmsg_member(ev, actor) = ctx->actor;
+    *(const char **)pbmsg_member(ev, why) = reason;
+    *(const ProtobufCMessage **)pbmsg_member(ev, entity) = e;
+    status_t s = ctx_emit(ctx, type->kind, entity_id(e), ev);
+    *(const char **)pbmsg_member(ev, actor) = NULL;
+    *(const char **)pbmsg_member(ev, why) = NULL;
+    *(const ProtobufCMessage **)pbmsg_member(ev, entity) = NULL;
+    protobuf_c_message_free_unpacked(ev, NULL);
+    return s;
+}
+
+int entity_on_archive(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    const entity_t *type = arg;
+    assert(type->archive && type->archived && "an entity that can be archived");
+    const ProtobufCFieldDescriptor *reason_f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "reason");
+    assert(reason_f && "an archive request has a reason");
+    const char *id = entity_id(msg);
+    const char *reason = *(char *const *)pbmsg_member(msg, reason_f);
+    ctx_t ctx;
+    ctx_init(&ctx, call);
+    field_slug(&ctx, "id", id, FIELD_REQUIRED);
+    field_text(&ctx, "reason", reason, ENTITY_MAX_REASON, FIELD_REQUIRED | FIELD_MULTILINE);
+    if (ctx.problems)
+        return ctx_fail(&ctx);
+    ProtobufCMessage *e = entity_require(&ctx, type, "id", id);
+    if (!e)
+        return ctx_fail(&ctx);
+    if (entity_is_archived(e))
+        ctx_violation(&ctx, STATUS_FAILED_PRECONDITION, "id", "%s %s is already archived",
+                      type->noun, id);
+    else if (type->may_archive)
+        type->may_archive(&ctx, e);
+    protobuf_c_message_free_unpacked(e, NULL);
+    if (ctx.problems)
+        return ctx_fail(&ctx);
+    sqlite3_stmt *st = ctx_stmt(&ctx, type->archive);
+    if (st) {
+        row_bind_text(st, ":id", id);
+        row_bind_text(st, ":reason", reason);
+        ctx_bind(&ctx, st);
+        ctx_step(&ctx, st, "id");
+    }
+    e = ctx.problems ? NULL : entity_load(&ctx, type, id);
+    if (e)
+        entity_emit_archived(&ctx, type, e, reason);
+    return ctx_finish_free(&ctx, e);
 }

@@ -32,7 +32,15 @@
  * OK, no event).
  * Both answer with the row as stored. Statements get the entity's fields
  * by name (row.h) and the call's :now, :today, :actor (ctx_bind); `bind`
- * adds what derives from the fields. */
+ * adds what derives from the fields. When the Updated event has a
+ * `changes` field (concerto.common.v1.FieldChange), each changed field is
+ * listed there with its old and new value.
+ * Archive (an entity whose message has an `archived` sub-message, and
+ * `archive` and `archived` below): the entity exists and is not archived
+ * yet (FAILED_PRECONDITION), a reason is given, `may_archive` agrees,
+ * `archive` writes, and Archived {actor, <entity>, reason} is emitted. An
+ * archived entity is refused by update (FAILED_PRECONDITION) and its id by
+ * register (CONFLICT: ids are never reused). */
 #ifndef CONCERTO_ENTITY_H
 #define CONCERTO_ENTITY_H
 
@@ -76,8 +84,19 @@ typedef struct {
      * an update). Not called for an update that changes nothing. */
     status_t (*emitted)(ctx_t *ctx, const ProtobufCMessage *before, const ProtobufCMessage *after,
                         const patch_changes_t *changes, const void *extra);
+    /* Optional, archiving: the statement (parameters :id, :reason and the
+     * call's :now, :actor), the event {actor, <entity>, reason}, and the
+     * rule that may refuse it (recording violations). */
+    const char *archive;
+    const ProtobufCMessageDescriptor *archived;
+    void (*may_archive)(ctx_t *ctx, const ProtobufCMessage *e);
 } entity_t;
 
+/* The longest reason an archive takes, in characters. */
+#define ENTITY_MAX_REASON 1000
+
+/* 1 when entity `e` has an `archived` sub-message that is set. */
+int entity_is_archived(const ProtobufCMessage *e);
 /* The entity `id` as stored, or NULL (a database error is recorded). */
 ProtobufCMessage *entity_load(ctx_t *ctx, const entity_t *type, const char *id);
 /* Registers `in` (`extra`: what the insert needs beyond it, for the
@@ -101,5 +120,7 @@ ProtobufCMessage *entity_require(ctx_t *ctx, const entity_t *type, const char *f
 int entity_on_register(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int entity_on_update(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int entity_on_get(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+/*   entity_on_archive: its `id` and `reason` archive the entity. */
+int entity_on_archive(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 
 #endif

@@ -44,10 +44,17 @@ const registry_config_t *registry_config(void);
 /* The actor of the registry's own work at start. */
 #define REGISTRY_SYSTEM_ACTOR "system:registry"
 
-/* Whether an entity of each kind is registered. */
-#define REGISTRY_TERRITORY_EXISTS "SELECT 1 FROM territory WHERE id = ?"
-#define REGISTRY_ORGANIZATION_EXISTS "SELECT 1 FROM organization WHERE id = ?"
-#define REGISTRY_TABLE_EXISTS "SELECT 1 FROM concertation_table WHERE id = ?"
+/* Whether an entity of each kind is registered and not archived: what a
+ * reference or a filter may name. */
+#define REGISTRY_TERRITORY_EXISTS "SELECT 1 FROM territory WHERE id = ? AND archived_ms IS NULL"
+#define REGISTRY_ORGANIZATION_EXISTS                                                               \
+    "SELECT 1 FROM organization WHERE id = ? AND archived_ms IS NULL"
+#define REGISTRY_TABLE_EXISTS                                                                      \
+    "SELECT 1 FROM concertation_table WHERE id = ? AND archived_ms IS NULL"
+/* Columns of an entity's Archive (`archived`), from its row. */
+#define REGISTRY_ARCHIVE_COLUMNS(t)                                                                \
+    t "archived_ms AS archived__archived_ms, " t "archived_by AS archived__by, " t                 \
+      "archived_reason AS archived__reason"
 
 /* The report of Table facts `f` on `as_of`: verdicts, summaries and the
  * facts behind them (registry_evaluate.c). A new message, freed with
@@ -116,7 +123,17 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
                                        void *arg);
 int registry_handle_get_characteristics(service_call_t *call, const ProtobufCMessage *msg,
                                         void *arg);
-int registry_handle_get_table_history(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+/* Histories: the handler's `arg` says whose. */
+typedef struct {
+    const char *kind; /* the subject's prefix: "table" */
+    const char *noun;
+    const char *known; /* the entity exists, archived or not (one parameter) */
+    const ProtobufCMessageDescriptor *answer;
+} registry_history_t;
+extern const registry_history_t registry_table_history;
+extern const registry_history_t registry_territory_history;
+extern const registry_history_t registry_organization_history;
+int registry_handle_get_history(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_import(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 
 #endif

@@ -1,7 +1,10 @@
-/* registry_history: a Table's history, read from the outbox (the audit
- * trail) by the subject "table:<id>": registration, updates, recognition
- * changes, memberships and attestations, oldest first, each decoded into
- * its typed field of HistoryEntry. */
+/* registry_history: the history of a Table, a territory or an
+ * organization, read from the outbox (the audit trail) by the subject
+ * "<kind>:<id>": registration, updates (each change with its old and new
+ * value), recognition changes, memberships, attestations, archiving,
+ * oldest first, each decoded into its typed field of HistoryEntry. */
+#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,36 +79,70 @@ static int history_visit(uint64_t seq, const uint8_t *frame, size_t len, void *a
     return 0;
 }
 
-int registry_handle_get_table_history(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+/* An entity's history: the request names it in its first field (a
+ * string) and has after_sequence and limit; the answer holds its id in its
+ * first field, the entries and next_after_sequence. */
+int registry_handle_get_history(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
-    const Concerto__Registry__V1__GetTableHistoryRequest *req = (const void *)msg;
+    const registry_history_t *kind = arg;
+    const ProtobufCMessageDescriptor *rd = msg->descriptor, *ad = kind->answer;
+    const ProtobufCFieldDescriptor *id_f = &rd->fields[0];
+    const ProtobufCFieldDescriptor *after_f =
+        protobuf_c_message_descriptor_get_field_by_name(rd, "after_sequence");
+    const ProtobufCFieldDescriptor *limit_f =
+        protobuf_c_message_descriptor_get_field_by_name(rd, "limit");
+    const ProtobufCFieldDescriptor *entries_f =
+        protobuf_c_message_descriptor_get_field_by_name(ad, "entries");
+    const ProtobufCFieldDescriptor *next_f =
+        protobuf_c_message_descriptor_get_field_by_name(ad, "next_after_sequence");
+    assert(id_f->type == PROTOBUF_C_TYPE_STRING && after_f && limit_f && entries_f && next_f &&
+           ad->fields[0].type == PROTOBUF_C_TYPE_STRING && "a history request and answer");
+    const char *id = *(char *const *)pbmsg_member(msg, id_f);
     ctx_t ctx;
-    (void)arg;
     ctx_init(&ctx, call);
-    field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    size_t limit = (size_t)page_limit(&ctx, req->limit);
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TABLE_EXISTS, req->table_id))
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
+    field_slug(&ctx, id_f->name, id, FIELD_REQUIRED);
+    size_t limit = (size_t)page_limit(&ctx, *(const uint32_t *)pbmsg_member(msg, limit_f));
+    /* Archived records keep their history. */
+    if (!ctx.problems && !ctx_exists(&ctx, kind->known, id))
+        ctx_violation(&ctx, STATUS_NOT_FOUND, id_f->name, "%s %s is not registered", kind->noun,
+                      id);
     if (ctx.problems)
         return ctx_fail(&ctx);
     Concerto__Registry__V1__TableHistory h = CONCERTO__REGISTRY__V1__TABLE_HISTORY__INIT;
-    h.table_id = req->table_id;
     h.entries = xcalloc(limit, sizeof *h.entries);
     history_page_t page = {&h, limit, 0, 0, 0};
     char subject[80];
-    snprintf(subject, sizeof subject, "table:%s", req->table_id);
-    if (outbox_read_subject(ctx.store, subject, req->after_sequence, limit + 1, history_visit,
-                            &page) < 0 ||
+    snprintf(subject, sizeof subject, "%s:%s", kind->kind, id);
+    if (outbox_read_subject(ctx.store, subject, *(const uint64_t *)pbmsg_member(msg, after_f),
+                            limit + 1, history_visit, &page) < 0 ||
         page.failed)
         ctx_problem(&ctx, STATUS_INTERNAL, "cannot read the history");
+    /* The answer borrows the id and the entries. */
+    ProtobufCMessage *answer = pbmsg_new(ad);
+    *(const char **)pbmsg_member(answer, &ad->fields[0]) = id;
+    *(size_t *)((char *)answer + entries_f->quantifier_offset) = h.n_entries;
+    *(void **)pbmsg_member(answer, entries_f) = h.entries;
     if (page.more && h.n_entries) {
-        h.has_next_after_sequence = 1;
-        h.next_after_sequence = h.entries[h.n_entries - 1]->sequence;
+        *(uint64_t *)pbmsg_member(answer, next_f) = h.entries[h.n_entries - 1]->sequence;
+        pbmsg_mark_present(answer, next_f);
     }
-    int rc = ctx_finish(&ctx, &h.base);
+    int rc = ctx_finish(&ctx, answer);
+    *(const char **)pbmsg_member(answer, &ad->fields[0]) = NULL;
+    *(size_t *)((char *)answer + entries_f->quantifier_offset) = 0;
+    *(void **)pbmsg_member(answer, entries_f) = NULL;
+    protobuf_c_message_free_unpacked(answer, NULL);
     for (size_t i = 0; i < h.n_entries; i++)
         protobuf_c_message_free_unpacked(&h.entries[i]->base, NULL);
     free(h.entries);
     return rc;
 }
+
+const registry_history_t registry_table_history = {
+    "table", "Table", "SELECT 1 FROM concertation_table WHERE id = ?",
+    &concerto__registry__v1__table_history__descriptor};
+const registry_history_t registry_territory_history = {
+    "territory", "territory", "SELECT 1 FROM territory WHERE id = ?",
+    &concerto__registry__v1__territory_history__descriptor};
+const registry_history_t registry_organization_history = {
+    "organization", "organization", "SELECT 1 FROM organization WHERE id = ?",
+    &concerto__registry__v1__organization_history__descriptor};

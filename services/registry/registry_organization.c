@@ -15,7 +15,8 @@
 #include "xalloc.h"
 
 #define ORGANIZATION_COLUMNS                                                                       \
-    "id, name, sector, network, neq, website, source_url, notes, created_ms, updated_ms"
+    "id, name, sector, network, neq, website, source_url, notes, created_ms, "                     \
+    "updated_ms, " REGISTRY_ARCHIVE_COLUMNS("")
 
 static void organization_validate(ctx_t *ctx, const ProtobufCMessage *m)
 {
@@ -97,7 +98,27 @@ static status_t organization_emitted(ctx_t *ctx, const ProtobufCMessage *before,
 }
 
 static const entity_read_only_t organization_read_only[] = {
-    {"created_ms", NULL}, {"updated_ms", NULL}, {NULL, NULL}};
+    {"created_ms", NULL},
+    {"updated_ms", NULL},
+    {"archived", "is read-only: an admin archives with DELETE /v1/organizations/{id}"},
+    {NULL, NULL}};
+
+/* No Table that is not archived may still depend on the organization. */
+static void organization_may_archive(ctx_t *ctx, const ProtobufCMessage *m)
+{
+    const char *id = ((const reg_organization_t *)m)->id;
+    if (ctx_exists(
+            ctx, "SELECT 1 FROM concertation_table WHERE mandataire_id = ? AND archived_ms IS NULL",
+            id))
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id",
+                      "organization %s is the mandataire of a Table that is not archived", id);
+    if (ctx_exists(ctx,
+                   "SELECT 1 FROM membership m JOIN concertation_table t ON t.id = m.table_id"
+                   " WHERE m.organization_id = ? AND m.left_on IS NULL AND t.archived_ms IS NULL",
+                   id))
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id",
+                      "organization %s is an active member of a Table that is not archived", id);
+}
 
 const entity_t registry_organization_entity = {
     .kind = "organization",
@@ -117,6 +138,10 @@ const entity_t registry_organization_entity = {
     .check = organization_check,
     .bind = organization_bind,
     .emitted = organization_emitted,
+    .archive = "UPDATE organization SET archived_ms = :now, archived_by = :actor, "
+               "archived_reason = :reason WHERE id = :id",
+    .archived = &concerto__registry__v1__organization_archived__descriptor,
+    .may_archive = organization_may_archive,
 };
 
 status_t registry_organization_register(ctx_t *ctx, const reg_organization_t *in,
@@ -143,6 +168,7 @@ static const csv_column_t organization_csv[] = {
 const page_list_t registry_organization_list = {
     .list = "organizations",
     .sql = "SELECT " ORGANIZATION_COLUMNS " FROM organization WHERE id > :after"
+           " AND archived_ms IS NULL"
            " AND (:sector IS NULL OR sector = :sector)"
            " AND (:network IS NULL OR network = :network)"
            " AND (:pattern IS NULL OR name_folded LIKE :pattern)"

@@ -63,7 +63,17 @@ static const service_handler_spec_t registry_handlers[] = {
     {REG(open_dispute_request), SERVICE_COMMAND, registry_handle_open_dispute, NULL},
     {REG(move_dispute_request), SERVICE_COMMAND, registry_handle_move_dispute, NULL},
     {REG(list_disputes_request), SERVICE_QUERY, registry_handle_list_disputes, NULL},
-    {REG(get_table_history_request), SERVICE_QUERY, registry_handle_get_table_history, NULL},
+    {REG(get_table_history_request), SERVICE_QUERY, registry_handle_get_history,
+     (void *)&registry_table_history},
+    {REG(get_territory_history_request), SERVICE_QUERY, registry_handle_get_history,
+     (void *)&registry_territory_history},
+    {REG(get_organization_history_request), SERVICE_QUERY, registry_handle_get_history,
+     (void *)&registry_organization_history},
+    {REG(archive_territory_request), SERVICE_COMMAND, entity_on_archive,
+     &registry_territory_entity},
+    {REG(archive_organization_request), SERVICE_COMMAND, entity_on_archive,
+     &registry_organization_entity},
+    {REG(archive_table_request), SERVICE_COMMAND, entity_on_archive, &registry_table_entity},
     {REG(import_request), SERVICE_COMMAND, registry_handle_import, NULL},
 };
 #define N_HANDLERS (sizeof registry_handlers / sizeof registry_handlers[0])

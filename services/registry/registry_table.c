@@ -47,7 +47,7 @@
     "(SELECT municipality_id FROM territory_place WHERE id = t.territory_id)"                      \
     " AS location__municipality_id, "                                                              \
     "(SELECT sector_id FROM territory_place WHERE id = t.territory_id) AS location__sector_id, "   \
-    "t.languages, t.status_unmet"
+    REGISTRY_ARCHIVE_COLUMNS("t.") ", t.languages, t.status_unmet"
 
 /* The index of the result column named `name` (one of TABLE_COLUMNS). */
 static int table_column(sqlite3_stmt *st, const char *name)
@@ -243,6 +243,7 @@ static const entity_read_only_t table_read_only[] = {
     {"scheduled_recognition", "is read-only: schedule a decision with ChangeRecognitionRequest"},
     {"location", "is read-only: it follows territory_id"},
     {"disputes", "is read-only: see OpenDisputeRequest"},
+    {"archived", "is read-only: an admin archives with DELETE /v1/tables/{id}"},
     {NULL, NULL},
 };
 
@@ -283,6 +284,9 @@ const entity_t registry_table_entity = {
     .inserted = table_inserted,
     .complete = table_complete,
     .emitted = table_emitted,
+    .archive = "UPDATE concertation_table SET archived_ms = :now, archived_by = :actor, "
+               "archived_reason = :reason WHERE id = :id",
+    .archived = &concerto__registry__v1__table_archived__descriptor,
 };
 
 status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, registry_decision_t *first,
@@ -393,7 +397,7 @@ const page_list_t registry_table_list = {
     .sql = "SELECT " TABLE_COLUMNS " FROM concertation_table t"
            " JOIN territory r ON r.id = t.territory_id"
            " LEFT JOIN territory p ON p.id = r.parent_id"
-           " WHERE t.id > :after"
+           " WHERE t.id > :after AND t.archived_ms IS NULL"
            " AND (:borough IS NULL OR t.territory_id = :borough OR r.parent_id = :borough)"
            " AND (t.status = :status OR (:status IS NULL"
            "  AND t.status NOT IN ('withdrawn', 'refused')))"
@@ -407,6 +411,7 @@ const page_list_t registry_table_list = {
            "  OR r.name_folded LIKE :pattern OR r.aliases_folded LIKE :pattern"
            "  OR p.name_folded LIKE :pattern OR p.aliases_folded LIKE :pattern"
            "  OR EXISTS (SELECT 1 FROM territory c WHERE c.parent_id = r.id"
+           "   AND c.archived_ms IS NULL"
            "   AND (c.name_folded LIKE :pattern OR c.aliases_folded LIKE :pattern)))"
            " ORDER BY t.id LIMIT :page_limit",
     .answer = &concerto__registry__v1__table_list__descriptor,

@@ -22,8 +22,8 @@
 /* Columns named after the Territory's fields (row.h); the aliases, a
  * repeated field the mapping leaves alone, come last, one a line. */
 #define TERRITORY_COLUMNS                                                                          \
-    "id, name, kind, parent_id, boundary, population, source_url, notes, created_ms, updated_ms, " \
-    "aliases"
+    "id, name, kind, parent_id, boundary, population, source_url, notes, created_ms, "             \
+    "updated_ms, " REGISTRY_ARCHIVE_COLUMNS("") ", aliases"
 
 /* Fills the aliases from the last column. */
 static void territory_complete(ProtobufCMessage *m, sqlite3_stmt *st)
@@ -131,7 +131,24 @@ static void territory_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage 
 static void territory_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_changes_t *changes);
 
 static const entity_read_only_t territory_read_only[] = {
-    {"created_ms", NULL}, {"updated_ms", NULL}, {NULL, NULL}};
+    {"created_ms", NULL},
+    {"updated_ms", NULL},
+    {"archived", "is read-only: an admin archives with DELETE /v1/territories/{id}"},
+    {NULL, NULL}};
+
+/* Nothing that is not archived may still sit in the territory. */
+static void territory_may_archive(ctx_t *ctx, const ProtobufCMessage *m)
+{
+    const char *id = ((const reg_territory_t *)m)->id;
+    if (ctx_exists(ctx, "SELECT 1 FROM territory WHERE parent_id = ? AND archived_ms IS NULL", id))
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id",
+                      "territory %s still holds territories that are not archived", id);
+    if (ctx_exists(
+            ctx, "SELECT 1 FROM concertation_table WHERE territory_id = ? AND archived_ms IS NULL",
+            id))
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id",
+                      "territory %s is still the territory of Tables that are not archived", id);
+}
 
 const entity_t registry_territory_entity = {
     .kind = "territory",
@@ -153,6 +170,10 @@ const entity_t registry_territory_entity = {
     .check = territory_check,
     .bind = territory_bind,
     .complete = territory_complete,
+    .archive = "UPDATE territory SET archived_ms = :now, archived_by = :actor, "
+               "archived_reason = :reason WHERE id = :id",
+    .archived = &concerto__registry__v1__territory_archived__descriptor,
+    .may_archive = territory_may_archive,
 };
 
 /* A territory whose kind changes may not contain others, and its parent
@@ -175,6 +196,12 @@ static void territory_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_c
         return;
     }
     reg_territory_t *p = (reg_territory_t *)entity_load(ctx, &registry_territory_entity, parent);
+    if (p && entity_is_archived(&p->base)) {
+        ctx_violation(ctx, STATUS_NOT_FOUND, "territory.parent_id", "territory %s is archived",
+                      parent);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+        return;
+    }
     if (!p) {
         ctx_violation(ctx, STATUS_NOT_FOUND, "territory.parent_id",
                       "territory %s is not registered", parent);
@@ -227,6 +254,7 @@ static const csv_column_t territory_csv[] = {
 const page_list_t registry_territory_list = {
     .list = "territories",
     .sql = "SELECT " TERRITORY_COLUMNS " FROM territory WHERE id > :after"
+           " AND archived_ms IS NULL"
            " AND (:kind IS NULL OR kind = :kind)"
            " AND (:parent_id IS NULL OR parent_id = :parent_id)"
            " AND (:pattern IS NULL OR name_folded LIKE :pattern"

@@ -270,6 +270,96 @@ def test_territory_search_uses_aliases_and_ligatures(reader, op):
     assert err["fields"][0]["field"] == "territory.aliases"
 
 
+# ----------------------------------------------------- history and archive
+
+
+def patch(client, path, body):
+    return client.request("PATCH", path, body, headers={"Content-Type": "application/json"})
+
+
+def delete(client, path, body):
+    return client.request("DELETE", path, body, headers={"Content-Type": "application/json"})
+
+
+def test_history_of_territories_and_organizations_lists_old_and_new_values(op, reader):
+    ok(post(op, "/v1/territories", {"id": "hist-quartier", "name": "Quartier Histoire",
+                                    "kind": "borough", "population": 1000}), 201)
+    ok(patch(op, "/v1/territories/hist-quartier",
+             {"name": "Quartier de l'Histoire", "population": 1200, "notes": "new"}))
+    h = ok(reader.get("/v1/territories/hist-quartier/history"))
+    assert h["territoryId"] == "hist-quartier"
+    kinds = [e["type"].rsplit(".", 1)[1] for e in h["entries"]]
+    assert kinds == ["TerritoryRegistered", "TerritoryUpdated"]
+    upd = h["entries"][1]["territoryUpdated"]
+    assert upd["changes"] == [
+        {"field": "name", "oldValue": "Quartier Histoire", "newValue": "Quartier de l'Histoire"},
+        {"field": "population", "oldValue": "1000", "newValue": "1200"},
+        {"field": "notes", "newValue": "new"}]
+    assert h["entries"][1]["actor"] == "otto"
+
+    ok(post(op, "/v1/organizations", {"id": "hist-org", "name": "Org Histoire",
+                                      "sector": "housing", "network": "community",
+                                      "website": "https://a.example"}), 201)
+    ok(patch(op, "/v1/organizations/hist-org", {"sector": "education", "website": ""}))
+    h = ok(reader.get("/v1/organizations/hist-org/history"))
+    assert h["entries"][1]["organizationUpdated"]["changes"] == [
+        {"field": "sector", "oldValue": "housing", "newValue": "education"},
+        {"field": "website", "oldValue": "https://a.example"}]
+    error(reader.get("/v1/organizations/no-such-org/history"), 404, "NOT_FOUND")
+
+
+def test_table_history_lists_old_and_new_values(op, reader):
+    ok(post(op, "/v1/tables", {"id": "tq-hist", "name": "Histoire", "territoryId": "verdun",
+                               "languages": ["fr"], "contact": {"phone": "514-555-0100"}}), 201)
+    ok(patch(op, "/v1/tables/tq-hist", {"languages": ["fr", "en"],
+                                        "contact": {"phone": "514-555-0199"}}))
+    h = ok(reader.get("/v1/tables/tq-hist/history"))
+    changes = h["entries"][-1]["tableUpdated"]["changes"]
+    assert {"field": "contact.phone", "oldValue": "514-555-0100",
+            "newValue": "514-555-0199"} in changes
+    assert {"field": "languages", "oldValue": "fr", "newValue": "fr; en"} in changes
+
+
+def test_an_admin_archives_a_mistaken_record(op, admin, reader):
+    ok(post(op, "/v1/territories", {"id": "oops-quartier", "name": "Quartier par erreur",
+                                    "kind": "borough"}), 201)
+    ok(post(op, "/v1/tables", {"id": "tq-oops", "name": "Table par erreur",
+                               "territoryId": "oops-quartier"}), 201)
+    # Only an admin archives, and with a reason.
+    assert delete(op, "/v1/tables/tq-oops", {"reason": "entered twice"}).status == 403
+    err = error(delete(admin, "/v1/tables/tq-oops", {}), 400, "INVALID_ARGUMENT")
+    assert err["fields"] == [{"field": "reason", "description": "is required"}]
+    # A territory still holding a Table is not archived.
+    err = error(delete(admin, "/v1/territories/oops-quartier", {"reason": "mistake"}),
+                409, "FAILED_PRECONDITION")
+    assert "Tables that are not archived" in err["message"]
+    t = ok(delete(admin, "/v1/tables/tq-oops", {"reason": "entered twice"}))
+    assert t["archived"]["reason"] == "entered twice" and t["archived"]["by"] == "ada"
+    ok(delete(admin, "/v1/territories/oops-quartier", {"reason": "mistake"}))
+    # Hidden from lists and searches, still answered by id, kept in history.
+    ids, _ = all_ids(reader, "/v1/tables?limit=500")
+    assert "tq-oops" not in ids
+    assert search(reader, "/v1/tables", "par erreur") == []
+    assert search(reader, "/v1/territories", "par erreur") == []
+    assert "tq-oops" not in [r["id"] for r in csv_rows(reader.get("/v1/tables?format=csv"))]
+    assert ok(reader.get("/v1/tables/tq-oops"))["archived"]["reason"] == "entered twice"
+    h = ok(reader.get("/v1/tables/tq-oops/history"))
+    assert h["entries"][-1]["tableArchived"]["reason"] == "entered twice"
+    # Its id is never reused, it is no longer updated nor named.
+    err = error(post(op, "/v1/tables", {"id": "tq-oops", "name": "Again",
+                                        "territoryId": "verdun"}), 409, "CONFLICT")
+    assert "never reused" in err["message"]
+    error(patch(op, "/v1/tables/tq-oops", {"name": "Renamed"}), 409, "FAILED_PRECONDITION")
+    error(delete(admin, "/v1/tables/tq-oops", {"reason": "again"}), 409, "FAILED_PRECONDITION")
+    error(post(op, "/v1/tables", {"id": "tq-oops-2", "name": "Other",
+                                  "territoryId": "oops-quartier"}), 404, "NOT_FOUND")
+    error(reader.get("/v1/tables?borough=oops-quartier"), 404, "NOT_FOUND")
+    # An organization that is a Table's mandataire stays until that Table goes.
+    err = error(delete(admin, "/v1/organizations/cdc-centre-sud", {"reason": "test"}),
+                409, "FAILED_PRECONDITION")
+    assert "mandataire" in err["message"]
+
+
 # ------------------------------------------------------- errors in one naming
 
 

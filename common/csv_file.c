@@ -124,6 +124,21 @@ static void csv_file_on_row(int term, void *arg)
     csv->rows[csv->n_rows++] = (csv_file_row_t){st->cur_line, n, cells};
 }
 
+char csv_file_delimiter(const char *text, size_t len)
+{
+    size_t commas = 0, semicolons = 0;
+    int quoted = 0;
+    for (size_t i = 0; i < len && (quoted || (text[i] != '\n' && text[i] != '\r')); i++) {
+        if (text[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && text[i] == ',')
+            commas++;
+        else if (!quoted && text[i] == ';')
+            semicolons++;
+    }
+    return semicolons > commas ? ';' : ',';
+}
+
 int csv_file_parse(const char *text, size_t len, const csv_file_limits_t *limits, csv_file_t **out,
                    csv_file_error_t *err)
 {
@@ -138,6 +153,7 @@ int csv_file_parse(const char *text, size_t len, const csv_file_limits_t *limits
         snprintf(err->message, sizeof err->message, "cannot start the CSV parser");
         return -1;
     }
+    csv_set_delim(&p, (unsigned char)csv_file_delimiter(text, len));
     csv_file_state_t st = {.csv = xcalloc(1, sizeof(csv_file_t)),
                            .limits = limits,
                            .err = err,

@@ -1,5 +1,6 @@
 /* csv_file: bounded parsing of one CSV file (RFC 4180, UTF-8, header
- * line first) with libcsv, keeping the line number of every row.
+ * line first, ',' or ';' between fields) with libcsv, keeping the line
+ * number of every row.
  *
  * A file either parses whole or is refused with the line of the first
  * problem; what the cells mean is the importer's business (import.h). */
@@ -32,9 +33,13 @@ typedef struct {
     char message[160];
 } csv_file_error_t;
 
+/* The field separator of a file, read from its header line: ';' when it
+ * holds more semicolons than commas outside quotes (what Excel saves in a
+ * French locale, where the comma is the decimal separator), else ','. */
+char csv_file_delimiter(const char *text, size_t len);
 /* Parses `len` bytes of `text` (a leading UTF-8 byte-order mark is
- * skipped). Returns 0 and a new csv in *out that the caller destroys, or
- * -1 with *err filled and *out NULL. */
+ * skipped), fields separated as csv_file_delimiter says. Returns 0 and a new csv in *out that the
+ * caller destroys, or -1 with *err filled and *out NULL. */
 int csv_file_parse(const char *text, size_t len, const csv_file_limits_t *limits, csv_file_t **out,
                    csv_file_error_t *err);
 void csv_file_destroy(csv_file_t **self_p);

@@ -243,8 +243,47 @@ static void import_file_names(const import_kind_t *kinds, size_t n, char *out, s
             (size_t)snprintf(out + used, outlen - used, "%s%s.csv", k ? ", " : "", kinds[k].kind);
 }
 
-int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds, char **contents,
-                    char *err, size_t errlen)
+/* `text` (`*len` bytes, read from `path`) as UTF-8: itself, or converted
+ * from `encoding`; NULL with `err` when it is neither. */
+static char *import_utf8(char *text, size_t *len, const char *path, const char *encoding, char *err,
+                         size_t errlen)
+{
+    size_t line, column, bad = text_first_bad(text, *len, &line, &column);
+    if (bad == *len)
+        return text;
+    size_t out_len = 0;
+    char *converted = encoding ? text_to_utf8(encoding, text, *len, &out_len, &bad) : NULL;
+    if (converted) {
+        free(text);
+        *len = out_len;
+        return converted;
+    }
+    if (!encoding) {
+        snprintf(err, errlen,
+                 "%s:%zu:%zu: byte 0x%02X is not UTF-8 (save the file as \"CSV UTF-8\", or "
+                 "let the import convert it)",
+                 path, line, column, (unsigned char)text[bad]);
+    } else if (bad >= *len) {
+        snprintf(err, errlen, "%s is not UTF-8, and %s is not a character set this system knows",
+                 path, encoding);
+    } else {
+        /* One character a byte in a single-byte character set. */
+        const char *start = text;
+        for (const char *nl; (nl = memchr(start, '\n', (size_t)(text + bad - start)));)
+            start = nl + 1;
+        line = 1;
+        for (const char *p = text; p < start; p++)
+            line += *p == '\n';
+        column = (size_t)(text + bad - start) + 1;
+        snprintf(err, errlen, "%s:%zu:%zu: byte 0x%02X is neither UTF-8 nor %s", path, line, column,
+                 (unsigned char)text[bad], encoding);
+    }
+    free(text);
+    return NULL;
+}
+
+int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds,
+                    const char *encoding, char **contents, char *err, size_t errlen)
 {
     size_t total = 0;
     int n = 0;
@@ -258,6 +297,14 @@ int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds,
         }
         size_t len = 0;
         contents[k] = import_read_file(fp, path, IMPORT_MAX_BYTES - total, &len, err, errlen);
+        if (contents[k])
+            contents[k] = import_utf8(contents[k], &len, path, encoding, err, errlen);
+        if (contents[k] && total + len > IMPORT_MAX_BYTES) {
+            snprintf(err, errlen, "%s is larger than %zu bytes once converted to UTF-8", path,
+                     (size_t)IMPORT_MAX_BYTES - total);
+            free(contents[k]);
+            contents[k] = NULL;
+        }
         free(path);
         if (!contents[k]) {
             for (size_t j = 0; j < k; j++)

@@ -76,11 +76,15 @@ int import_cell_int(ctx_t *ctx, const import_row_t *row, const char *col, int64_
 int import_cell_bool(ctx_t *ctx, const import_row_t *row, const char *col, protobuf_c_boolean *out);
 
 /* Reads <dir>/<kind>.csv for every kind whose file exists: contents[k]
- * gets a new NUL-terminated text, or NULL when there is no such file.
- * Returns how many were read, or -1 and a message in `err` when none
- * exists, one cannot be read or holds a NUL byte, or together they exceed
+ * gets a new NUL-terminated UTF-8 text, or NULL when there is no such
+ * file. A file that is not UTF-8 is converted from `encoding` (an iconv
+ * name, "WINDOWS-1252": what Excel saves as "CSV" on Windows) when it is
+ * not NULL. Returns how many were read, or -1 and a message in `err` when
+ * none exists, one cannot be read, holds a NUL byte, is not UTF-8 (with
+ * `encoding` NULL) or not `encoding` either (naming the file, line and
+ * column of the first bad byte), or together they exceed
  * IMPORT_MAX_BYTES. */
-int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds, char **contents,
-                    char *err, size_t errlen);
+int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds,
+                    const char *encoding, char **contents, char *err, size_t errlen);
 
 #endif

@@ -2,6 +2,8 @@
  * text.h). */
 #include "text.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -41,6 +43,51 @@ int text_valid(const char *s, size_t n)
         i += k;
     }
     return 1;
+}
+
+size_t text_first_bad(const char *s, size_t n, size_t *line, size_t *column)
+{
+    size_t i = 0;
+    *line = *column = 1;
+    while (i < n) {
+        size_t k = text_char_len(s + i, n - i);
+        if (k == 0)
+            return i;
+        if (s[i] == '\n') {
+            (*line)++;
+            *column = 0;
+        }
+        (*column)++;
+        i += k;
+    }
+    return n;
+}
+
+char *text_to_utf8(const char *encoding, const char *in, size_t len, size_t *out_len, size_t *bad)
+{
+    iconv_t cd = iconv_open("UTF-8", encoding);
+    if (cd == (iconv_t)-1) {
+        *bad = len;
+        return NULL;
+    }
+    /* A byte becomes at most 3 in UTF-8 from a single-byte character set;
+     * 4 covers any. */
+    size_t cap = 4 * len + 1;
+    char *out = xmalloc(cap);
+    char *src = (char *)in, *dst = out;
+    size_t left = len, room = cap - 1;
+    size_t rc = iconv(cd, &src, &left, &dst, &room);
+    if (rc != (size_t)-1)
+        rc = iconv(cd, NULL, NULL, &dst, &room);
+    iconv_close(cd);
+    if (rc == (size_t)-1) {
+        *bad = (size_t)(src - in);
+        free(out);
+        return NULL;
+    }
+    *dst = '\0';
+    *out_len = (size_t)(dst - out);
+    return out;
 }
 
 static int text_is_space(utf8proc_int32_t cp)

@@ -31,6 +31,16 @@ text_problem_t text_check(const char *s, size_t max_chars, int multiline);
 /* "must be valid UTF-8", ...; the caller adds the maximum for TOO_LONG. */
 const char *text_problem_text(text_problem_t p);
 
+/* The `len` bytes at `in`, in character set `encoding` (an iconv name:
+ * "WINDOWS-1252"), as UTF-8: a new NUL-terminated string the caller frees
+ * (*out_len bytes), or NULL when `encoding` is unknown (*bad = len) or a
+ * byte has no meaning in it (*bad = its offset). */
+char *text_to_utf8(const char *encoding, const char *in, size_t len, size_t *out_len, size_t *bad);
+/* The offset of the first byte of `s` (`n` bytes) that is not part of
+ * well-formed UTF-8 without NUL, or n when there is none; *line and *column
+ * (1-based, the column in characters) say where it is. */
+size_t text_first_bad(const char *s, size_t n, size_t *line, size_t *column);
+
 /* `one` when n is 1, else `other`: "1 problem", "2 problems", "0
  * problems". */
 const char *text_plural(long long n, const char *one, const char *other);

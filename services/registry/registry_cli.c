@@ -22,6 +22,10 @@ static const config_var_t cli_vars[] = {
     {"CONCERTO_REGISTRY_ROUTER", "tcp://127.0.0.1:7101", "the registry daemon's ROUTER"},
     {"CONCERTO_REGISTRY_IMPORT_TIMEOUT_MS", "60000", "how long to wait for the answer"},
     {"CONCERTO_ACTOR", "", "who is importing, for the audit trail (default: cli:$USER)"},
+    {"CONCERTO_REGISTRY_IMPORT_ENCODING", "WINDOWS-1252",
+     "files that are not UTF-8 are converted from this character set (what Excel saves as "
+     "\"CSV\" on Windows); \"off\" refuses them, naming the line and column of the first bad "
+     "byte"},
 };
 #define N_CLI_VARS (sizeof cli_vars / sizeof cli_vars[0])
 
@@ -123,7 +127,11 @@ int registry_cli_import(int argc, char **argv)
         config_destroy(&cfg);
         return 2;
     }
-    Concerto__Registry__V1__ImportRequest *req = registry_import_read_dir(argv[1], err, sizeof err);
+    const char *encoding = config_str(cfg, "CONCERTO_REGISTRY_IMPORT_ENCODING");
+    if (strcmp(encoding, "off") == 0)
+        encoding = NULL;
+    Concerto__Registry__V1__ImportRequest *req =
+        registry_import_read_dir(argv[1], encoding, err, sizeof err);
     if (!req) {
         fprintf(stderr, "import: %s\n", err);
         config_destroy(&cfg);

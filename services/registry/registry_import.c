@@ -16,6 +16,9 @@
 #include "registry_recognition.h"
 #include "registry_timeline.h"
 #include "registry_validate.h"
+#include "shape.h"
+#include "text.h"
+#include "date.h"
 #include "xalloc.h"
 
 /* Borrowed strings: the cells outlive the message built from them. */
@@ -76,7 +79,9 @@ static int import_territory(ctx_t *ctx, const import_row_t *row, void *arg)
     char *aliases[REGISTRY_MAX_ALIASES + 1];
     t.n_aliases = import_list(import_cell(row, "aliases"), ";", aliases, REGISTRY_MAX_ALIASES + 1);
     t.aliases = aliases;
-    int applied = ctx->problems == mark && registry_territory_register(ctx, &t, NULL) == STATUS_OK;
+    /* Checked whole even after a bad cell, so that every problem of the
+     * row is reported; the import is refused anyway. */
+    int applied = registry_territory_register(ctx, &t, NULL) == STATUS_OK && ctx->problems == mark;
     for (size_t i = 0; i < t.n_aliases; i++)
         free(aliases[i]);
     return applied;
@@ -130,9 +135,17 @@ static void import_recognition(ctx_t *ctx, const import_row_t *row, const reg_ta
  * the sources give no date, unknown (recorded on the import's day). */
 static status_t import_table_register(ctx_t *ctx, const import_row_t *row, reg_table_t *t)
 {
+    /* Cells import_recognition refused are left out: the row is checked
+     * whole, and its refused values must not reach the database. */
     const char *status = import_cell(row, "recognition_status");
     const char *since = import_cell(row, "recognition_since");
     const char *reason = import_cell(row, "recognition_reason");
+    if (status && !shape_word(registry_statuses, status))
+        status = NULL;
+    if (since && !date_valid(since))
+        since = NULL;
+    if (reason && text_check(reason, REGISTRY_MAX_REASON, 1) != TEXT_OK)
+        reason = NULL;
     char default_reason[200];
     snprintf(default_reason, sizeof default_reason, "imported from %s line %zu", row->file,
              row->row->line);
@@ -185,7 +198,8 @@ static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
     t.governance = &g;
     t.has_uncertain = import_cell_bool(ctx, row, "uncertain", &t.uncertain) == 1;
     import_recognition(ctx, row, &t);
-    int applied = ctx->problems == mark && import_table_register(ctx, row, &t) == STATUS_OK;
+    /* Checked whole even after a bad cell (see import_territory). */
+    int applied = import_table_register(ctx, row, &t) == STATUS_OK && ctx->problems == mark;
     if (applied)
         import_touch(arg, t.id);
     for (size_t i = 0; i < t.n_languages; i++)
@@ -290,11 +304,11 @@ int registry_handle_import(service_call_t *call, const ProtobufCMessage *msg, vo
     return service_call_reply(call, &res.base);
 }
 
-Concerto__Registry__V1__ImportRequest *registry_import_read_dir(const char *dir, char *err,
-                                                                size_t errlen)
+Concerto__Registry__V1__ImportRequest *
+registry_import_read_dir(const char *dir, const char *encoding, char *err, size_t errlen)
 {
     char *contents[N_KINDS];
-    if (import_read_dir(dir, registry_import_kinds, N_KINDS, contents, err, errlen) < 0)
+    if (import_read_dir(dir, registry_import_kinds, N_KINDS, encoding, contents, err, errlen) < 0)
         return NULL;
     Concerto__Registry__V1__ImportRequest *req = xmalloc(sizeof *req);
     concerto__registry__v1__import_request__init(req);

@@ -14,10 +14,12 @@
 #include "concerto/registry/v1/registry.pb-c.h"
 
 /* Reads <dir>/<kind>.csv for every kind whose file exists into a new
- * request (freed with protobuf_c_message_free_unpacked). Returns NULL and
- * a message in `err` when no file exists, one cannot be read, contains a
- * NUL byte, or the files exceed IMPORT_MAX_BYTES. */
-Concerto__Registry__V1__ImportRequest *registry_import_read_dir(const char *dir, char *err,
-                                                                size_t errlen);
+ * request (freed with protobuf_c_message_free_unpacked); a file that is
+ * not UTF-8 is converted from `encoding` unless it is NULL
+ * (import_read_dir). Returns NULL and a message in `err` when no file
+ * exists, one cannot be read, contains a NUL byte, is in neither
+ * encoding, or the files exceed IMPORT_MAX_BYTES. */
+Concerto__Registry__V1__ImportRequest *
+registry_import_read_dir(const char *dir, const char *encoding, char *err, size_t errlen);
 
 #endif

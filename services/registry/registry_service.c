@@ -153,7 +153,9 @@ static void registry_log_reply(const Concerto__Common__V1__Reply *reply, const c
 int registry_demo_load(service_t *svc, const char *dir)
 {
     char err[512];
-    Concerto__Registry__V1__ImportRequest *req = registry_import_read_dir(dir, err, sizeof err);
+    /* The project's demo files are UTF-8. */
+    Concerto__Registry__V1__ImportRequest *req =
+        registry_import_read_dir(dir, NULL, err, sizeof err);
     if (!req) {
         log_error("demo data not loaded", "error=\"%s\"", err);
         return -1;

@@ -7,11 +7,12 @@ Excel in French saves.
 import csv
 import io
 import os
+import subprocess
 import tempfile
 
 import pytest
 
-from concerto_harness import Gateway, demo_registry, start_service
+from concerto_harness import BIN, Gateway, demo_registry, start_service
 
 
 @pytest.fixture(scope="module")
@@ -409,3 +410,60 @@ def test_plural_agreement_in_summaries(op, reader):
     summaries = {c["code"]: c["summary"] for c in chars["characteristics"]}
     assert summaries["intersectoral"].startswith("1 distinct sector among"), summaries
     assert summaries["multi_network"].startswith("1 distinct network among"), summaries
+
+
+# ------------------------------------------- imports of what Excel saves in French
+
+
+def test_import_reads_semicolons_as_excel_saves_in_french(op, reader):
+    text = ("\ufeffid;name;kind;parent_id;notes;aliases\r\n"
+            "fr-quartier;Quartier « Français »;borough;;\"note; avec, ponctuation\";"
+            "\"French Quarter; Le Quartier\"\r\n")
+    res = ok(post(op, "/v1/import", {"files": [{"kind": "territories", "content": text}]}))
+    assert res["territories"] == 1
+    t = ok(reader.get("/v1/territories/fr-quartier"))
+    assert t["name"] == "Quartier « Français »" and t["notes"] == "note; avec, ponctuation"
+    assert t["aliases"] == ["French Quarter", "Le Quartier"]
+
+
+def test_a_row_with_several_problems_reports_all_of_them(op):
+    text = ("id;name;territory_id;founding_year;email;phone;board_seats\n"
+            "tq-multi;Multi;verdun;l'an 2000;not-an-email;123;-4\n")
+    err = error(post(op, "/v1/import", {"files": [{"kind": "tables", "content": text}]}),
+                400, "INVALID_ARGUMENT")
+    fields = {f["field"] for f in err["fields"]}
+    assert fields == {"tables.csv:2:founding_year", "tables.csv:2:email",
+                      "tables.csv:2:phone", "tables.csv:2:board_seats"}, err
+    assert err["message"].startswith("import refused, nothing was written: 4 problems; first: "
+                                     "tables.csv:2:"), err
+
+
+def run_import(registry, directory, **env):
+    full = dict(os.environ, CONCERTO_REGISTRY_ROUTER=registry.router, CONCERTO_ACTOR="cli:test",
+                **env)
+    return subprocess.run([os.path.join(BIN, "concerto-registry"), "import", directory],
+                          env=full, capture_output=True, text=True, timeout=60)
+
+
+def test_cli_import_converts_windows_1252_or_refuses_it_with_its_place(registry, reader, tmp):
+    folder = os.path.join(tmp, "cp1252")
+    os.makedirs(folder)
+    text = ("id;name;kind;notes\r\n"
+            "cp-quartier;Côte-à-l'Œuvre;borough;ancienne « gare »\r\n")
+    with open(os.path.join(folder, "territories.csv"), "wb") as f:
+        f.write(text.encode("cp1252"))
+    refused = run_import(registry, folder, CONCERTO_REGISTRY_IMPORT_ENCODING="off")
+    assert refused.returncode == 2, refused
+    # Line 2, column 14: the ô of Côte (after "cp-quartier;C").
+    assert "territories.csv:2:14: byte 0xF4 is not UTF-8" in refused.stderr, refused.stderr
+    done = run_import(registry, folder)
+    assert done.returncode == 0, done.stderr
+    t = ok(reader.get("/v1/territories/cp-quartier"))
+    assert t["name"] == "Côte-à-l'Œuvre" and t["notes"] == "ancienne « gare »"
+    # Bytes Windows-1252 leaves undefined are refused, with their place.
+    with open(os.path.join(folder, "territories.csv"), "wb") as f:
+        f.write(b"id;name;kind\r\ncp-2;Caf\xe9 \x81;borough\r\n")
+    bad = run_import(registry, folder)
+    assert bad.returncode == 2
+    assert "territories.csv:2:11: byte 0x81 is neither UTF-8 nor WINDOWS-1252" in bad.stderr, \
+        bad.stderr

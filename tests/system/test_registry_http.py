@@ -118,7 +118,7 @@ def test_members_characteristics_attestations_and_history(reader):
     error(reader.get("/v1/tables/tqmn/characteristics?asOf=2025-02-30"), 400,
           "INVALID_ARGUMENT", "asOf")
     error(reader.get("/v1/tables/ghost/characteristics"), 404, "NOT_FOUND", "tableId")
-    assert ok(reader.get("/v1/tables/vsms/attestations")) == {"attestations": []}
+    assert ok(reader.get("/v1/tables/vsms/attestations")) == {"attestations": [], "total": 0}
     history = ok(reader.get("/v1/tables/tqmn/history?limit=1"))
     first = history["entries"][0]
     assert first["type"] == "concerto.registry.v1.TableRegistered"
@@ -245,7 +245,7 @@ def test_recognition_memberships_and_attestations(op, reader, admin):
     error(op.request("DELETE", "/v1/tables/rec-table/members/rec-org"), 404, "NOT_FOUND")
     members = ok(reader.get("/v1/tables/rec-table/members"))["memberships"]
     assert [m["leftOn"] for m in members] == ["2025-01-01"]
-    assert ok(reader.get("/v1/tables/rec-table/members?activeOn=2025-06-01")) == {"memberships": []}
+    assert ok(reader.get("/v1/tables/rec-table/members?activeOn=2025-06-01")) == {"memberships": [], "total": 0}
 
     a = ok(op.request("POST", "/v1/tables/rec-table/attestations",
                       {"attestedOn": "2025-03-01", "author": "Centraide",

@@ -30,6 +30,22 @@ static csv_file_error_t parse_fails(const char *text, const csv_file_limits_t *l
     return err;
 }
 
+static void test_semicolons_as_excel_saves_in_french(void **state)
+{
+    (void)state;
+    csv_file_t *csv = parse_ok("\xEF\xBB\xBFid;name;notes\r\ntqmn;\"Table; Nord, Montréal\";"
+                               "\"1,5 km\"\r\n");
+    assert_int_equal(csv->n_columns, 3);
+    assert_string_equal(csv_file_cell(&csv->rows[0], 1), "Table; Nord, Montréal");
+    assert_string_equal(csv_file_cell(&csv->rows[0], 2), "1,5 km");
+    csv_file_destroy(&csv);
+    /* Decided by the header alone; commas win a tie, and quoted ones do
+     * not count. */
+    assert_int_equal(csv_file_delimiter("a;b,c\nx;y;z;w", 13), ',');
+    assert_int_equal(csv_file_delimiter("\"a,b,c\";d;e", 11), ';');
+    assert_int_equal(csv_file_delimiter("id", 2), ',');
+}
+
 static void test_parses_header_rows_and_quoted_fields(void **state)
 {
     (void)state;
@@ -119,6 +135,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parses_header_rows_and_quoted_fields),
+        cmocka_unit_test(test_semicolons_as_excel_saves_in_french),
         cmocka_unit_test(test_keeps_line_numbers_across_blank_lines_and_crlf),
         cmocka_unit_test(test_empty_cells_read_as_absent),
         cmocka_unit_test(test_rejects_a_row_with_the_wrong_field_count),

@@ -16,7 +16,27 @@ line, an "Answered with the <Message>" comment above the request message in
 its .proto, or the request's name (GetTableRequest -> Table,
 ListTablesRequest -> TableList, ImportRequest -> ImportResult). The
 gateway's own routes (ROUTE_LOCAL) are described here by hand.
-tests/unit/gateway/test_openapi.c checks the result against routes.def.
+tests/unit/gateway/test_openapi.c checks the result against routes.def,
+and tests/openapi/ validates it with a validator from the npm registry.
+
+Descriptions come from the comments in the .proto files: a message's
+comment describes its operation, a field's comment (the lines above it and
+the end of its line) describes it, with this small convention in them:
+
+    // requested | under_review | recognized     the values of a fixed set:
+                                                 an enum (parenthesised notes
+                                                 after a value are dropped)
+    // @examples community | housing | other     configurable values: shown
+                                                 as examples, not an enum
+    // @values Recognition.status                the set of another field
+    // @required                                 required where the message
+                                                 is created (POST, PUT) or is
+                                                 the whole request
+    // read-only                                 readOnly in the schema
+
+Formats follow the names: *_on, since, as_of, until, on are dates
+(YYYY-MM-DD); a string id or *_id is a slug; *_ms are Unix milliseconds;
+email, website and *_url are an e-mail address and URIs; limit is 0-500.
 """
 import importlib
 import json
@@ -94,14 +114,91 @@ def c_symbol(desc):
     return f"{pkg}__{'__'.join(lower(n) for n in names)}__descriptor"
 
 
+# ------------------------------------------------------------ proto comments
+
+FIELD_LINE = re.compile(r"^\s*(?:optional|repeated|required)\s+[\w.]+\s+(\w+)\s*=\s*\d+\s*"
+                        r"(?:\[[^\]]*\])?\s*;\s*(?://(.*))?$")
+MESSAGE_LINE = re.compile(r"^\s*message\s+(\w+)\s*\{")
+CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ProtoComments:
+    """The comments of every message and field of the .proto files, by full
+    name ("concerto.registry.v1.Table", "concerto.registry.v1.Table.kind")."""
+
+    def __init__(self, proto_root):
+        self.of = {}
+        for dirpath, _, files in os.walk(proto_root):
+            for f in sorted(files):
+                if f.endswith(".proto"):
+                    self._read(os.path.join(dirpath, f))
+
+    def _read(self, path):
+        package, stack, pending = "", [], []
+        with open(path) as f:
+            for line in f:
+                text = line.strip()
+                if text.startswith("package "):
+                    package = text[len("package "):].rstrip(";").strip()
+                if text.startswith("//"):
+                    pending.append(text[2:].strip())
+                    continue
+                m = MESSAGE_LINE.match(line)
+                if m:
+                    stack.append(m.group(1))
+                    self.of[".".join([package] + stack)] = " ".join(pending)
+                elif stack and (m := FIELD_LINE.match(line)):
+                    words = pending + ([m.group(2).strip()] if m.group(2) else [])
+                    self.of[".".join([package] + stack + [m.group(1)])] = " ".join(words)
+                elif text.startswith("}") and stack:
+                    stack.pop()
+                pending = []
+
+    def field(self, field):
+        return self.of.get(field.full_name, "")
+
+    def message(self, desc):
+        return self.of.get(desc.full_name, "")
+
+
+def codes_of(text):
+    """The values of an "a | b | c" list in a comment, or None."""
+    for part in re.split(r"[.;:]\s", text + " "):
+        if "|" not in part:
+            continue
+        values = [re.sub(r"\(.*?\)", "", v).strip() for v in part.split("|")]
+        values = [v.split()[-1] if v.split() else "" for v in values[:1]] + \
+            [v.split()[0] if v.split() else "" for v in values[1:]]
+        if len(values) > 1 and all(CODE.match(v) for v in values):
+            return values
+    return None
+
+
+def prose(text):
+    """A comment without its annotations, for a description."""
+    text = re.sub(r"\(?@values\s+[\w.]+\)?", "", text)
+    text = re.sub(r"@examples\s+[a-z0-9_]+(\s*\|\s*[a-z0-9_]+)*\.?", "", text)
+    text = re.sub(r"@required[.,:]?", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" .,:;")
+    text = re.sub(r"\s+([.,;])", r"\1", text)
+    return text[:1].upper() + text[1:] + ("." if text and text[-1] not in ".)" else "") \
+        if text else ""
+
+
 def json_name(field):
     parts = field.name.split("_")
     return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
 
 
+DATE_NAMES = {"since", "as_of", "until", "on"}
+SLUG = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])$"
+
+
 class Schemas:
-    def __init__(self):
+    def __init__(self, comments, messages):
         self.components = {}
+        self.comments = comments
+        self.messages = messages
 
     def ref(self, desc):
         if desc.full_name not in self.components:
@@ -132,15 +229,76 @@ class Schemas:
             s["minimum"] = 0
         return s
 
+    def values(self, field, comment, depth=0):
+        """(values, fixed) a field's comment gives, following @values."""
+        m = re.search(r"@values\s+([\w.]+)", comment)
+        if m and depth < 3:
+            msg, _, name = m.group(1).rpartition(".")
+            desc = self.messages.get(f"{field.containing_type.file.package}.{msg}")
+            other = desc.fields_by_name.get(name) if desc else None
+            if other:
+                return self.values(other, self.comments.field(other), depth + 1)
+        codes = codes_of(comment)
+        return codes, codes is not None and "@examples" not in comment
+
+    def formats(self, field, s):
+        """Formats and limits that follow from the field's name."""
+        name = field.name
+        if field.type != field.TYPE_STRING:
+            if name.endswith("_ms"):
+                s["description"] = (s.get("description", "") + " Unix milliseconds, UTC.").strip()
+            if name == "limit":
+                s.update(maximum=500, default=100)
+            return
+        if name.endswith("_on") or name in DATE_NAMES:
+            s["format"] = "date"
+        elif name == "id" or name.endswith("_id") or name in ("borough",):
+            s.update(pattern=SLUG, minLength=2, maxLength=64)
+        elif name == "email":
+            s["format"] = "email"
+        elif name in ("website",) or name.endswith("_url"):
+            s["format"] = "uri"
+
     def field(self, field):
         s = self.scalar(field)
+        comment = self.comments.field(field)
+        text = prose(comment)
+        if "$ref" not in s:
+            self.formats(field, s)
+            values, fixed = self.values(field, comment)
+            if values and field.type == field.TYPE_STRING:
+                if fixed:
+                    s["enum"] = values
+                else:
+                    s["example"] = values[0]
+                    text = (text + " Configurable; for example: " + ", ".join(values) +
+                            ".").strip()
+        extra = s.pop("description", "")
         if field.label == field.LABEL_REPEATED:
-            return {"type": "array", "items": s}
+            s = {"type": "array", "items": s}
+        elif "$ref" in s and (text or "read-only" in comment):
+            s = {"allOf": [s]}  # a reference takes no siblings in OpenAPI 3.0
+        text = (text + " " + extra).strip()
+        if text:
+            s["description"] = text
+        if "read-only" in comment:
+            s["readOnly"] = True
         return s
 
-    def object(self, desc, skip=()):
+    def required(self, desc, skip=()):
+        return [json_name(f) for f in desc.fields
+                if "@required" in self.comments.field(f) and json_name(f) not in skip]
+
+    def object(self, desc, skip=(), creating=False):
         props = {json_name(f): self.field(f) for f in desc.fields if json_name(f) not in skip}
-        return {"type": "object", "additionalProperties": False, "properties": props}
+        s = {"type": "object", "additionalProperties": False, "properties": props}
+        text = prose(self.comments.message(desc))
+        if text:
+            s["description"] = text
+        required = self.required(desc, skip) if creating else []
+        if required:
+            s["required"] = required
+        return s
 
 
 # ------------------------------------------------------------------ routes
@@ -225,43 +383,83 @@ def result_of(route, desc, messages):
     return None
 
 
+def words(name):
+    """ListTablesRequest -> "List tables"."""
+    parts = re.findall(r"[A-Z][a-z0-9]*", name.removesuffix("Request"))
+    return " ".join([parts[0]] + [p.lower() for p in parts[1:]]) if parts else name
+
+
+PARAM_TEXT = {
+    "cursor": "The nextCursor of the previous page, unchanged, with the same filters.",
+    "limit": "Items a page holds: 100 by default, at most 500.",
+    "search": "Words of a name, in order, ignoring case, accents and punctuation (St and Saint "
+              "alike).",
+    "afterSequence": "The nextAfterSequence of the previous page.",
+}
+
+
+def parameter(field, where, schemas, required=False):
+    s = schemas.field(field)
+    text = s.pop("description", "")
+    name = json_name(field)
+    subject = words(field.containing_type.name)
+    text = text or PARAM_TEXT.get(name) or (
+        f"The {subject.split(' ', 1)[-1].lower()}'s id." if name == "id" else
+        f"{subject}: the {field.name.replace('_', ' ')}.")
+    return {"name": name, "in": where, "required": required, "description": text, "schema": s}
+
+
 def operation(route, desc, messages, schemas):
     params = re.findall(r"\{([\w.]+)\}", route["path"])
+    path_params = []
+    for p in params:
+        f = next((f for f in desc.fields if json_name(f) == p or f.name == p), None)
+        path_params.append(parameter(f, "path", schemas, True) if f else
+                           {"name": p, "in": "path", "required": True,
+                            "description": f"Sets {p}.", "schema": {"type": "string"}})
+    text = prose(schemas.comments.message(desc))
     op = {
         "operationId": desc.name[:1].lower() + desc.name[1:].removesuffix("Request")
         if route["service"] != "all" else "getTableStatus",
-        "summary": f"{desc.full_name} to {route['service']}",
+        "summary": words(desc.name) if route["service"] != "all" else
+        "Table status from every service",
         "tags": [route["service"]],
-        "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                       for p in params],
+        "parameters": path_params,
     }
+    if text:
+        op["description"] = text
     if route["role"] == "public":
         op["security"] = [{}]
     elif route["role"] != "reader":
         op["security"] = [{"bearer": []}]
-        op["description"] = f"Needs a token with the {route['role']} role or above."
+        op["description"] = (op.get("description", "") + " Needs a token with the "
+                             f"{route['role']} role or above.").strip()
     if route["method"] in ("get", "delete"):
         for f in desc.fields:
             if json_name(f) in params or f.type == f.TYPE_MESSAGE:
                 continue
-            op["parameters"].append({"name": json_name(f), "in": "query",
-                                     "required": False, "schema": schemas.field(f)})
+            op["parameters"].append(parameter(f, "query", schemas))
     if route["formats"]:
         op["parameters"].append({
             "name": "format", "in": "query", "required": False,
             "description": "The format of the answer; without it, `Accept` chooses, and "
                            "without that, the first.",
             "schema": {"type": "string", "enum": route["formats"]}})
+    creating = route["method"] in ("post", "put")
     if route["method"] == "delete":
-        op["requestBody"] = {"required": False, "content": {"application/json": {
-            "schema": schemas.object(desc, skip=params)}}}
+        body = schemas.object(desc, skip=params, creating=True)
+        op["requestBody"] = {"required": "required" in body, "content": {"application/json": {
+            "schema": body}}}
     elif route["method"] != "get":
         if route["body"]:
             field = desc.fields_by_name[route["body"]]
             body = schemas.ref(field.message_type)
+            required = schemas.required(field.message_type) if creating else []
+            if required:
+                body = {"allOf": [body, {"required": required}]}
         else:
-            body = schemas.object(desc, skip=params)
-        op["requestBody"] = {"required": False,
+            body = schemas.object(desc, skip=params, creating=creating)
+        op["requestBody"] = {"required": creating,
                              "content": {"application/json": {"schema": body}}}
     if route["service"] == "all":
         ok = {"description": "Every service's answer, merged (200 whatever each said).",
@@ -310,6 +508,9 @@ LOCAL_OPS = {
                "application/json"),
     "openapi": ("This document.", None, "application/json"),
 }
+
+LOCAL_SUMMARIES = {"healthz": "Liveness", "readyz": "Readiness", "metrics": "Metrics",
+                   "status": "Status of every service", "openapi": "This document"}
 
 COMPONENT_SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -373,10 +574,11 @@ COMPONENT_SCHEMAS = {
 
 
 def local_operation(method, path, handler, role):
-    summary, schema, ctype = LOCAL_OPS[handler]
+    text, schema, ctype = LOCAL_OPS[handler]
     body = {"schema": {"$ref": f"#/components/schemas/{schema}"}} if schema else {
         "schema": {"type": "string" if ctype == "text/plain" else "object"}}
-    op = {"operationId": handler, "summary": summary, "tags": ["operations"],
+    op = {"operationId": handler, "summary": LOCAL_SUMMARIES[handler], "description": text,
+          "tags": ["operations"],
           "responses": {"200": {"description": "OK", "content": {ctype: body}}}}
     if role == "public":
         op["security"] = [{}]
@@ -393,7 +595,7 @@ def main():
     messages = load_messages(python_dir)
     by_symbol = {c_symbol(d): d for d in messages.values()}
     routes, local = read_routes()
-    schemas = Schemas()
+    schemas = Schemas(ProtoComments(os.path.join(ROOT, "proto")), messages)
     paths = {}
     for method, path, handler, role in local:
         paths.setdefault(path, {})[method] = local_operation(method, path, handler, role)
@@ -420,7 +622,8 @@ def main():
                 "token that is sent must be valid. Malformed HTTP gets 400, 408, 411, 413, "
                 "414 or 431 and the connection is closed.",
         },
-        "servers": [{"url": "http://127.0.0.1:8080"}],
+        # Relative: the gateway that serves this document (/v1/openapi.json).
+        "servers": [{"url": "/", "description": "The gateway serving this document"}],
         "security": [{"bearer": []}, {}],
         "tags": [{"name": n} for n in ("operations", "all", "registry", "funding", "forum",
                                        "reporting")],

@@ -3,6 +3,7 @@
 #include "csv_file.h"
 
 #include <csv.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,4 +212,29 @@ const char *csv_file_cell(const csv_file_row_t *row, int col)
     if (col < 0 || (size_t)col >= row->n_cells || !row->cells[col][0])
         return NULL;
     return row->cells[col];
+}
+
+char *csv_file_read(FILE *fp, const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+    if (!fp) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = xmalloc(max + 2);
+    size_t n = fread(buf, 1, max + 1, fp);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed || n > max) {
+        snprintf(err, errlen, failed ? "cannot read %s" : "%s is larger than %zu bytes", path, max);
+        free(buf);
+        return NULL;
+    }
+    if (memchr(buf, '\0', n)) {
+        snprintf(err, errlen, "%s contains a NUL byte; it is not a CSV text file", path);
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }

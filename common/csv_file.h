@@ -8,6 +8,7 @@
 #define CONCERTO_CSV_FILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     size_t line;    /* 1-based line where the row's first field is */
@@ -43,6 +44,12 @@ char csv_file_delimiter(const char *text, size_t len);
 int csv_file_parse(const char *text, size_t len, const csv_file_limits_t *limits, csv_file_t **out,
                    csv_file_error_t *err);
 void csv_file_destroy(csv_file_t **self_p);
+
+/* Reads the whole of `fp`, opened from `path` (NULL when that failed: the
+ * message says why, from errno), at most `max` bytes, and closes it.
+ * Returns a new NUL-terminated text and its length in *len, or NULL with
+ * `err` (cannot open or read, larger than `max`, holds a NUL byte). */
+char *csv_file_read(FILE *fp, const char *path, size_t max, size_t *len, char *err, size_t errlen);
 
 /* Index of the header column `name`, or -1. */
 int csv_file_column(const csv_file_t *self, const char *name);

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "pbmsg.h"
 #include "text.h"
+#include "xalloc.h"
 
 /* The one place a call learns its date: Montréal's, at the call's business
  * time (common/clock.h). */
@@ -151,6 +152,8 @@ void ctx_bind(ctx_t *ctx, sqlite3_stmt *st)
         sqlite3_bind_text(st, i, ctx->today, -1, SQLITE_TRANSIENT);
     if ((i = sqlite3_bind_parameter_index(st, ":actor")) > 0)
         sqlite3_bind_text(st, i, ctx->actor, -1, SQLITE_TRANSIENT);
+    if ((i = sqlite3_bind_parameter_index(st, ":caller_public")) > 0)
+        sqlite3_bind_int(st, i, service_call_caller(ctx->call).role == CALLER_PUBLIC);
 }
 
 status_t ctx_db_error(ctx_t *ctx, int rc, const char *path)
@@ -236,6 +239,33 @@ ProtobufCMessage *ctx_load_int(ctx_t *ctx, const char *sql, int64_t key,
         return NULL;
     sqlite3_bind_int64(st, 1, key);
     return ctx_read_one(ctx, st, desc, complete);
+}
+
+size_t ctx_read_all(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessageDescriptor *desc,
+                    size_t max, ProtobufCMessage ***out, int *more)
+{
+    size_t n = 0, cap = 0;
+    int rc;
+    *out = NULL;
+    if (more)
+        *more = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == max) {
+            if (more)
+                *more = 1;
+            rc = SQLITE_DONE;
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 8;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        (*out)[n++] = row_read(st, desc);
+    }
+    if (rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, desc->short_name);
+    sqlite3_reset(st);
+    return n;
 }
 
 status_t ctx_emit(ctx_t *ctx, const char *kind, const char *id, const ProtobufCMessage *ev)

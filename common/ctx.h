@@ -84,7 +84,9 @@ int ctx_finish_free(ctx_t *ctx, ProtobufCMessage *result);
 /* store_stmt, recording INTERNAL when the SQL does not compile. */
 sqlite3_stmt *ctx_stmt(ctx_t *ctx, const char *sql);
 /* Binds the call's own values to the parameters of `st` that name them:
- * :now (the call's time, Unix ms), :today (ctx->today), :actor. */
+ * :now (the call's time, Unix ms), :today (ctx->today), :actor, and
+ * :caller_public (1 when the gateway says the caller has no token: what a
+ * public read may not show, SQL can leave out). */
 void ctx_bind(ctx_t *ctx, sqlite3_stmt *st);
 /* Records a database step that did not succeed: constraint failures
  * become CONFLICT, NOT_FOUND or INVALID_ARGUMENT on `path`, anything else
@@ -107,6 +109,13 @@ ProtobufCMessage *ctx_load(ctx_t *ctx, const char *sql, const char *key,
 /* The same with an integer key. */
 ProtobufCMessage *ctx_load_int(ctx_t *ctx, const char *sql, int64_t key,
                                const ProtobufCMessageDescriptor *desc, row_complete_fn complete);
+
+/* Every row the bound statement `st` selects, up to `max`, read into new
+ * messages of type `desc`; a new array of n in *out (NULL when none; the
+ * caller frees each and the array). *more (may be NULL) is 1 when a row
+ * beyond `max` exists. A database error is recorded. `st` is reset. */
+size_t ctx_read_all(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessageDescriptor *desc,
+                    size_t max, ProtobufCMessage ***out, int *more);
 
 /* Appends an event about "<kind>:<id>" (its subject, for history);
  * records INTERNAL on failure. */

@@ -75,6 +75,16 @@ int field_date(ctx_t *ctx, const char *path, const char *s, int flags)
     return 0;
 }
 
+const char *field_past_date(ctx_t *ctx, const char *path, const char *s)
+{
+    if (!field_nonempty(s))
+        return ctx->today;
+    if (field_date(ctx, path, s, 0) && strcmp(s, ctx->today) > 0)
+        ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path, "must not be in the future (today is %s)",
+                      ctx->today);
+    return s;
+}
+
 int field_word(ctx_t *ctx, const char *path, const char *s, const char *const *words, int flags)
 {
     int absent = field_absent_ok(ctx, path, s, flags);

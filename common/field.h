@@ -25,6 +25,9 @@ enum {
 int field_text(ctx_t *ctx, const char *path, const char *s, size_t max_chars, int flags);
 int field_slug(ctx_t *ctx, const char *path, const char *s, int flags);
 int field_date(ctx_t *ctx, const char *path, const char *s, int flags);
+/* A date that is not in the future (ctx->today): `s`, or today when it is
+ * absent. Records the violation and still returns `s` when it is bad. */
+const char *field_past_date(ctx_t *ctx, const char *path, const char *s);
 /* One of `words` (NULL-terminated); the violation lists them. */
 int field_word(ctx_t *ctx, const char *path, const char *s, const char *const *words, int flags);
 int field_url(ctx_t *ctx, const char *path, const char *s, int flags);

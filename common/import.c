@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "csv_file.h"
 #include "field.h"
 #include "shape.h"
 #include "text.h"
@@ -205,34 +206,6 @@ int import_fail(ctx_t *ctx)
         ctx->problems, text_plural((long long)ctx->problems, "problem", "problems"), ctx->message);
 }
 
-/* Reads the whole of `fp` (opened from `path`, or NULL when that failed),
- * at most `max` bytes, and closes it; NULL with `err` otherwise. */
-static char *import_read_file(FILE *fp, const char *path, size_t max, size_t *len, char *err,
-                              size_t errlen)
-{
-    if (!fp) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = xmalloc(max + 2);
-    size_t n = fread(buf, 1, max + 1, fp);
-    int failed = ferror(fp);
-    fclose(fp);
-    if (failed || n > max) {
-        snprintf(err, errlen, failed ? "cannot read %s" : "%s is larger than %zu bytes", path, max);
-        free(buf);
-        return NULL;
-    }
-    if (memchr(buf, '\0', n)) {
-        snprintf(err, errlen, "%s contains a NUL byte; it is not a CSV text file", path);
-        free(buf);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 /* "a.csv, b.csv": the files a folder may hold, for a message. */
 static void import_file_names(const import_kind_t *kinds, size_t n, char *out, size_t outlen)
 {
@@ -296,7 +269,7 @@ int import_read_dir(const char *dir, const import_kind_t *kinds, size_t n_kinds,
             continue;
         }
         size_t len = 0;
-        contents[k] = import_read_file(fp, path, IMPORT_MAX_BYTES - total, &len, err, errlen);
+        contents[k] = csv_file_read(fp, path, IMPORT_MAX_BYTES - total, &len, err, errlen);
         if (contents[k])
             contents[k] = import_utf8(contents[k], &len, path, encoding, err, errlen);
         if (contents[k] && total + len > IMPORT_MAX_BYTES) {

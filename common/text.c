@@ -267,3 +267,21 @@ void text_words_free(char **words, size_t n)
         free(words[i]);
     free(words);
 }
+
+char *text_words_join(char *const *words, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(words[i]) + 1;
+    char *out = xmalloc(len);
+    char *p = out;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ' ';
+        size_t w = strlen(words[i]);
+        memcpy(p, words[i], w);
+        p += w;
+    }
+    *p = '\0';
+    return out;
+}

@@ -62,5 +62,8 @@ char *text_fold(const char *s);
  * how many. Free with text_words_free. */
 char **text_words(const char *s, size_t *n);
 void text_words_free(char **words, size_t n);
+/* The reverse: the `n` words joined with single spaces, as a new string
+ * ("" for none). */
+char *text_words_join(char *const *words, size_t n);
 
 #endif

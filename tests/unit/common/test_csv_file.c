@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,35 @@ static void test_enforces_row_column_and_cell_limits(void **state)
     assert_non_null(strstr(err.message, "longer than 5"));
 }
 
+/* A temporary file holding `n` bytes of `text`, opened for reading. */
+static FILE *file_of(const char *text, size_t n)
+{
+    FILE *fp = tmpfile();
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, n, fp), n);
+    rewind(fp);
+    return fp;
+}
+
+static void test_reads_a_whole_file_within_its_limit(void **state)
+{
+    (void)state;
+    char err[160];
+    size_t len = 0;
+    char *text = csv_file_read(file_of("a,b\n1,2\n", 8), "t.csv", 8, &len, err, sizeof err);
+    assert_non_null(text);
+    assert_int_equal(len, 8);
+    assert_string_equal(text, "a,b\n1,2\n");
+    free(text);
+    assert_null(csv_file_read(file_of("a,b\n1,2\n", 8), "t.csv", 7, &len, err, sizeof err));
+    assert_string_equal(err, "t.csv is larger than 7 bytes");
+    assert_null(csv_file_read(file_of("a\0b", 3), "t.csv", 8, &len, err, sizeof err));
+    assert_non_null(strstr(err, "NUL byte"));
+    assert_null(csv_file_read(fopen("/nonexistent/x.csv", "rb"), "/nonexistent/x.csv", 8, &len, err,
+                              sizeof err));
+    assert_non_null(strstr(err, "cannot open /nonexistent/x.csv"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_rejects_malformed_quotes_with_their_line),
         cmocka_unit_test(test_rejects_duplicate_or_empty_header_columns),
         cmocka_unit_test(test_enforces_row_column_and_cell_limits),
+        cmocka_unit_test(test_reads_a_whole_file_within_its_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

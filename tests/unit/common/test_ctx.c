@@ -127,15 +127,49 @@ static void test_constraint_failures_become_statuses(void **state)
 
 static int own_values(ctx_t *ctx)
 {
-    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT :now, :today, :actor");
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT :now, :today, :actor, :caller_public");
     ctx_bind(ctx, st);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    /* The fixture's envelope names no caller: not a public one. */
+    assert_int_equal(sqlite3_column_int(st, 3), 0);
     assert_int_equal(sqlite3_column_int64(st, 0), service_call_now_ms(ctx->call));
     assert_string_equal((const char *)sqlite3_column_text(st, 1), ctx->today);
     assert_int_equal(strlen(ctx->today), 10);
     assert_string_equal((const char *)sqlite3_column_text(st, 2), "operator:alice");
     sqlite3_reset(st);
     return 0;
+}
+
+/* Rows read into messages, up to a maximum. */
+static int read_rows(ctx_t *ctx)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT 'p' || value AS string_value, value AS int32_value"
+                                     " FROM (SELECT 1 AS value UNION ALL SELECT 2"
+                                     " UNION ALL SELECT 3) ORDER BY value");
+    ProtobufCMessage **rows = NULL;
+    int more = 0;
+    size_t n = ctx_read_all(ctx, st, &concerto__test__v1__all_kinds__descriptor, 2, &rows, &more);
+    assert_int_equal(n, 2);
+    assert_true(more);
+    assert_string_equal(((Concerto__Test__V1__AllKinds *)rows[1])->string_value, "p2");
+    assert_int_equal(((Concerto__Test__V1__AllKinds *)rows[1])->int32_value, 2);
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(rows[i], NULL);
+    free(rows);
+    n = ctx_read_all(ctx, st, &concerto__test__v1__all_kinds__descriptor, SIZE_MAX, &rows, &more);
+    assert_int_equal(n, 3);
+    assert_false(more);
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked(rows[i], NULL);
+    free(rows);
+    return 0;
+}
+
+static void test_rows_are_read_into_messages(void **state)
+{
+    Concerto__Common__V1__Reply *r = fixture_run(*state, read_rows);
+    assert_int_equal(r->status, STATUS_OK);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
 static void test_the_call_binds_its_own_values(void **state)
@@ -158,6 +192,7 @@ int main(void)
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_constraint_failures_become_statuses, setup,
                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rows_are_read_into_messages, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_the_call_binds_its_own_values, setup,
                                         fixture_teardown),
     };

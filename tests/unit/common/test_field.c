@@ -18,6 +18,8 @@ static int good_fields(ctx_t *ctx)
     assert_true(field_text(ctx, "a", NULL, 5, 0));
     assert_true(field_slug(ctx, "b", "tq-mn", FIELD_REQUIRED));
     assert_true(field_date(ctx, "c", "2024-02-29", 0));
+    assert_string_equal(field_past_date(ctx, "c", "2024-02-29"), "2024-02-29");
+    assert_string_equal(field_past_date(ctx, "c", NULL), ctx->today);
     assert_true(field_word(ctx, "d", "green", colors, 0));
     assert_true(field_url(ctx, "e", "https://tqmn.ca", 0));
     assert_true(field_email(ctx, "f", "", 0));
@@ -48,6 +50,7 @@ static int bad_fields(ctx_t *ctx)
     assert_false(field_text(ctx, "text.required", "", 5, FIELD_REQUIRED));
     assert_false(field_slug(ctx, "slug", "TQ", 0));
     assert_false(field_date(ctx, "date", "2023-02-29", 0));
+    field_past_date(ctx, "future", "2199-12-31");
     assert_false(field_word(ctx, "word", "blue", colors, 0));
     assert_false(field_url(ctx, "url", "ftp://x.ca", 0));
     assert_false(field_email(ctx, "email", "a@b", 0));
@@ -68,6 +71,7 @@ static void test_fields_refuse_bad_values_naming_each(void **state)
     assert_string_equal(fixture_violation(r, "text.required"), "is required");
     assert_non_null(fixture_violation(r, "slug"));
     assert_non_null(strstr(fixture_violation(r, "date"), "YYYY-MM-DD"));
+    assert_non_null(strstr(fixture_violation(r, "future"), "must not be in the future"));
     assert_string_equal(fixture_violation(r, "word"), "must be one of: red, green");
     assert_non_null(fixture_violation(r, "url"));
     assert_non_null(fixture_violation(r, "email"));
@@ -76,7 +80,7 @@ static void test_fields_refuse_bad_values_naming_each(void **state)
     assert_string_equal(fixture_violation(r, "absent"), "is read-only");
     assert_non_null(strstr(fixture_violation(r, "thing.id"), "ids never change"));
     assert_string_equal(fixture_violation(r, "search"), "must contain a letter or a digit");
-    assert_int_equal(r->n_fields, 13);
+    assert_int_equal(r->n_fields, 14);
     concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 

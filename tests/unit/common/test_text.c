@@ -100,6 +100,13 @@ static void test_words_split_on_spaces(void **state)
     assert_int_equal(n, 0);
     assert_null(text_words(NULL, &n));
     assert_int_equal(n, 0);
+    char *parts[] = {"housing", "health"};
+    char *joined = text_words_join(parts, 2);
+    assert_string_equal(joined, "housing health");
+    free(joined);
+    joined = text_words_join(NULL, 0);
+    assert_string_equal(joined, "");
+    free(joined);
 }
 
 static void test_utf8_accepts_well_formed_and_refuses_the_rest(void **state)

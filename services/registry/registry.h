@@ -30,6 +30,7 @@ typedef struct {
     unsigned min_sectors;
     unsigned min_networks;
     unsigned min_meetings;
+    int observers_in_networks; /* observers count toward multi-network */
 } registry_config_t;
 
 /* The settings in force: those given to registry_register_handlers (or
@@ -78,6 +79,38 @@ status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, struct regis
 /* The Table as stored with its scheduled decision and disputes, or NULL
  * after recording NOT_FOUND on `field` (or a database error). */
 reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id);
+/* Whether the caller may use admin-only fields (a justification, an
+ * overlap justification): an admin, as the gateway says, or no caller at
+ * all (the registry's own work, a peer other than the gateway; trusted as
+ * docs/architecture.md, "The caller", says). */
+int registry_caller_is_admin(ctx_t *ctx);
+
+/* Governance facts (registry_governance.c): the checks of a Governance
+ * whose paths start with `prefix`; a version from `on` (its id, 0 on
+ * failure, recorded). */
+void registry_governance_validate(ctx_t *ctx, const char *prefix, const reg_governance_t *g);
+int64_t registry_governance_add(ctx_t *ctx, const char *table_id, const char *on,
+                                const reg_governance_t *g);
+
+/* Coverage (registry_coverage.c): the Tables, not withdrawn or refused,
+ * other than `except` (may be NULL), whose territory is `territory_id`,
+ * contains it or lies in it; recognized first. A new array of n in *out. */
+size_t registry_coverage_of(ctx_t *ctx, const char *territory_id, const char *except,
+                            Concerto__Registry__V1__CoveringTable ***out);
+/* CONFLICT on `path` for each recognized Table, other than `table_id`,
+ * that Table `table_id` on `territory_id` would overlap from `from` ("":
+ * every date): the same territory always; one containing it or inside it
+ * unless `justification` is given or the other Table holds one. */
+void registry_coverage_check(ctx_t *ctx, const char *table_id, const char *territory_id,
+                             const char *from, const char *justification, const char *path);
+
+/* People (registry_people.c): the Table's contacts today, as the caller
+ * may see them (a new array of n); whether the caller sees e-mails and
+ * phones; a person's hidden from one who does not. */
+size_t registry_people_of(ctx_t *ctx, const char *table_id, Concerto__Registry__V1__Person ***out);
+int registry_caller_sees_contacts(ctx_t *ctx);
+void registry_person_hide_contacts(ctx_t *ctx, Concerto__Registry__V1__Person *p);
+
 /* The Table's disputes, oldest first, with their steps: a new array of n
  * in *out (each freed with protobuf_c_message_free_unpacked, then the
  * array). */
@@ -101,6 +134,9 @@ extern const page_list_t registry_organization_list;
 extern const page_list_t registry_table_list;
 extern const page_list_t registry_membership_list;
 extern const page_list_t registry_attestation_list;
+extern const page_list_t registry_organization_facts_list;
+extern const page_list_t registry_governance_list;
+extern const page_list_t registry_people_list;
 
 /* --- the other handlers (service_handler_fn); they read the settings with
  * registry_config(). */
@@ -117,6 +153,19 @@ int registry_handle_move_dispute(service_call_t *call, const ProtobufCMessage *m
 int registry_handle_list_disputes(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_refresh_characteristics(service_call_t *call, const ProtobufCMessage *msg,
                                             void *arg);
+int registry_handle_register_organization(service_call_t *call, const ProtobufCMessage *msg,
+                                          void *arg);
+int registry_handle_update_organization(service_call_t *call, const ProtobufCMessage *msg,
+                                        void *arg);
+int registry_handle_record_organization_facts(service_call_t *call, const ProtobufCMessage *msg,
+                                              void *arg);
+int registry_handle_get_organization_tables(service_call_t *call, const ProtobufCMessage *msg,
+                                            void *arg);
+int registry_handle_record_governance(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_add_person(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_update_person(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_end_person(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int registry_handle_get_coverage(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_add_membership(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_end_membership(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int registry_handle_record_attestation(service_call_t *call, const ProtobufCMessage *msg,

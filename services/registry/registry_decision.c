@@ -18,6 +18,12 @@
 
 #define SCHEDULE_KEY_PREFIX "recognition:"
 
+int registry_caller_is_admin(ctx_t *ctx)
+{
+    caller_role_t role = service_call_caller(ctx->call).role;
+    return role == CALLER_ADMIN || role == CALLER_NONE;
+}
+
 /* What the checks need of a Table. */
 typedef struct {
     char *status;
@@ -27,12 +33,16 @@ typedef struct {
     char *mandataire_id;
     char registered_on[CLOCK_DATE_LEN]; /* the day its first status was recorded */
     int imported; /* its first status came from an import: no registration bound */
+    char *territory_id;
+    char *overlap_justification;
 } decision_table_t;
 
 static void decision_table_clear(decision_table_t *t)
 {
     free(t->status);
     free(t->mandataire_id);
+    free(t->territory_id);
+    free(t->overlap_justification);
     memset(t, 0, sizeof *t);
 }
 
@@ -43,7 +53,8 @@ static int decision_table_load(ctx_t *ctx, const char *id, const char *path, dec
     memset(t, 0, sizeof *t);
     sqlite3_stmt *st = ctx_stmt(
         ctx, "SELECT status, status_since, status_since_known, status_decision_id, mandataire_id,"
-             " f.recorded_on, f.origin = 'import' FROM concertation_table t"
+             " f.recorded_on, f.origin = 'import', t.territory_id, t.overlap_justification"
+             " FROM concertation_table t"
              " JOIN recognition_change f ON f.id = (SELECT min(id) FROM recognition_change c"
              " WHERE c.table_id = t.id) WHERE t.id = ?");
     if (!st)
@@ -60,6 +71,8 @@ static int decision_table_load(ctx_t *ctx, const char *id, const char *path, dec
             snprintf(t->registered_on, sizeof t->registered_on, "%s",
                      (const char *)sqlite3_column_text(st, 5));
         t->imported = sqlite3_column_int(st, 6);
+        t->territory_id = row_text(st, 7);
+        t->overlap_justification = row_text(st, 8);
     } else if (rc == SQLITE_DONE) {
         ctx_violation(ctx, STATUS_NOT_FOUND, path, "Table %s is not registered", id);
     } else {
@@ -183,12 +196,14 @@ static void decision_check_characteristics(ctx_t *ctx, const decision_table_t *t
     registry_unmet_codes(registry_timeline_met_on(&f, &th, d->effective_on), d->unmet,
                          sizeof d->unmet);
     registry_facts_clear(&f);
+    registry_coverage_check(
+        ctx, table_id, t->territory_id, d->effective_on,
+        d->overlap_justification ? d->overlap_justification : t->overlap_justification, "status");
     if (d->unmet[0] && !d->justification)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "justification",
                       "not met on %s: %s; recognizing the Table needs an admin's justification",
                       d->effective_on, d->unmet);
-    else if (d->justification && admin_needed &&
-             service_call_caller(ctx->call).role != CALLER_ADMIN)
+    else if (d->justification && admin_needed && !registry_caller_is_admin(ctx))
         ctx_violation(ctx, STATUS_PERMISSION_DENIED, "justification",
                       "only an admin may justify recognizing a Table whose characteristics are "
                       "not all met");
@@ -436,6 +451,21 @@ static void decision_schedule(ctx_t *ctx, const char *table_id, const decision_t
         protobuf_c_message_free_unpacked(&ev.scheduled->base, NULL);
 }
 
+/* An overlap justification given with a decision is the Table's from then
+ * on (a scheduled one reads it when it comes due). */
+static void decision_keep_overlap_justification(ctx_t *ctx, const char *table_id,
+                                                const char *justification)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, "UPDATE concertation_table SET overlap_justification ="
+                                     " :justification, updated_ms = :now WHERE id = :id");
+    if (!st)
+        return;
+    row_bind_text(st, ":justification", justification);
+    row_bind_text(st, ":id", table_id);
+    ctx_bind(ctx, st);
+    ctx_step(ctx, st, "overlap_justification");
+}
+
 /* Answers with the Table as stored, its scheduled decision and disputes. */
 static int decision_answer(ctx_t *ctx, const char *table_id)
 {
@@ -454,6 +484,11 @@ int registry_handle_change_recognition(service_call_t *call, const ProtobufCMess
     field_date(&ctx, "effective_on", req->effective_on, 0);
     field_text(&ctx, "reason", req->reason, REGISTRY_MAX_REASON, FIELD_REQUIRED | FIELD_MULTILINE);
     field_text(&ctx, "justification", req->justification, REGISTRY_MAX_TEXT, FIELD_MULTILINE);
+    field_text(&ctx, "overlap_justification", req->overlap_justification, REGISTRY_MAX_TEXT,
+               FIELD_MULTILINE);
+    if (field_nonempty(req->overlap_justification) && !registry_caller_is_admin(&ctx))
+        ctx_violation(&ctx, STATUS_PERMISSION_DENIED, "overlap_justification",
+                      "only an admin may justify a Table's overlapping coverage");
     if (ctx.problems)
         return ctx_fail(&ctx);
     decision_table_t t;
@@ -467,6 +502,7 @@ int registry_handle_change_recognition(service_call_t *call, const ProtobufCMess
         .justification = field_nonempty(req->justification),
         .dispute_id = req->has_dispute_id ? req->dispute_id : 0,
         .origin = "decision",
+        .overlap_justification = field_nonempty(req->overlap_justification),
     };
     int immediate = strcmp(d.effective_on, ctx.today) <= 0;
     reg_scheduled_t *pending = registry_schedule_pending(&ctx, req->table_id);
@@ -476,6 +512,8 @@ int registry_handle_change_recognition(service_call_t *call, const ProtobufCMess
     }
     if (!ctx.problems)
         decision_check(&ctx, &t, &d, req->table_id, immediate, 1);
+    if (!ctx.problems && d.overlap_justification)
+        decision_keep_overlap_justification(&ctx, req->table_id, d.overlap_justification);
     if (!ctx.problems && !immediate)
         decision_schedule(&ctx, req->table_id, &t, &d);
     else if (!ctx.problems && decision_record(&ctx, req->table_id, t.status, &d))

@@ -28,7 +28,9 @@ typedef struct registry_decision {
     const char *origin;        /* registration | decision | scheduled | import */
     uint64_t schedule_id;      /* origin scheduled */
     const char *exemption;     /* NULL: the characteristics were checked */
-    char unmet[96];            /* unmet characteristics when recognized, space-separated */
+    /* An admin's, given with the decision (NULL: the Table's, if any). */
+    const char *overlap_justification;
+    char unmet[96]; /* unmet characteristics when recognized, space-separated */
 } registry_decision_t;
 
 /* Records the first status of Table `table_id`, just inserted with it.

@@ -56,27 +56,10 @@ static void dispute_steps(ctx_t *ctx, reg_dispute_t *d)
 static size_t dispute_read_all(ctx_t *ctx, sqlite3_stmt *st, size_t max, reg_dispute_t ***out,
                                int *more)
 {
-    size_t n = 0, cap = 0;
-    reg_dispute_t **all = NULL;
-    int rc;
-    *more = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == max) {
-            *more = 1;
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 4;
-            all = xrealloc(all, cap * sizeof *all);
-        }
-        all[n++] = (void *)row_read(st, &concerto__registry__v1__dispute__descriptor);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ctx_db_error(ctx, rc, "table_id");
-    sqlite3_reset(st);
+    size_t n = ctx_read_all(ctx, st, &concerto__registry__v1__dispute__descriptor, max,
+                            (ProtobufCMessage ***)out, more);
     for (size_t i = 0; i < n; i++)
-        dispute_steps(ctx, all[i]);
-    *out = all;
+        dispute_steps(ctx, (*out)[i]);
     return n;
 }
 
@@ -202,15 +185,6 @@ static void dispute_check_open(ctx_t *ctx, int64_t decision, const char *party)
     sqlite3_reset(st);
 }
 
-/* A date given, or today: a real date, not in the future. */
-static const char *dispute_date(ctx_t *ctx, const char *path, const char *given)
-{
-    if (field_date(ctx, path, given, 0) && field_nonempty(given) && strcmp(given, ctx->today) > 0)
-        ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path, "must not be in the future (today is %s)",
-                      ctx->today);
-    return field_nonempty(given) ? given : ctx->today;
-}
-
 int registry_handle_open_dispute(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     (void)arg;
@@ -220,7 +194,7 @@ int registry_handle_open_dispute(service_call_t *call, const ProtobufCMessage *m
     field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
     field_word(&ctx, "party", req->party, dispute_parties, FIELD_REQUIRED);
     field_text(&ctx, "grounds", req->grounds, REGISTRY_MAX_TEXT, FIELD_REQUIRED | FIELD_MULTILINE);
-    const char *opened_on = dispute_date(&ctx, "opened_on", req->opened_on);
+    const char *opened_on = field_past_date(&ctx, "opened_on", req->opened_on);
     if (ctx.problems)
         return ctx_fail(&ctx);
     int64_t decision = dispute_decision(&ctx, req, opened_on);
@@ -278,7 +252,7 @@ int registry_handle_move_dispute(service_call_t *call, const ProtobufCMessage *m
     ctx_t ctx;
     ctx_init(&ctx, call);
     dispute_check_move(&ctx, req);
-    const char *on = dispute_date(&ctx, "on", req->on);
+    const char *on = field_past_date(&ctx, "on", req->on);
     if (ctx.problems)
         return ctx_fail(&ctx);
     reg_dispute_t *d = dispute_load(&ctx, req->table_id, req->dispute_id);

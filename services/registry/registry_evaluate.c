@@ -132,10 +132,8 @@ int registry_handle_refresh_characteristics(service_call_t *call, const Protobuf
 {
     (void)msg;
     (void)arg;
-    const registry_config_t *cfg = registry_config();
-    char thresholds[40];
-    snprintf(thresholds, sizeof thresholds, "%u,%u,%u", cfg->min_sectors, cfg->min_networks,
-             cfg->min_meetings);
+    char thresholds[REGISTRY_SETTINGS_TEXT];
+    registry_timeline_settings(thresholds);
     ctx_t ctx;
     ctx_init(&ctx, call);
     sqlite3_stmt *st = ctx_stmt(&ctx, "SELECT t.id FROM concertation_table t"

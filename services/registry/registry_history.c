@@ -17,6 +17,7 @@
 #include "xalloc.h"
 
 typedef struct {
+    ctx_t *ctx;
     Concerto__Registry__V1__TableHistory *h;
     size_t limit;
     size_t bytes;
@@ -43,6 +44,17 @@ static int history_decode(Concerto__Registry__V1__HistoryEntry *e, const envelop
     return -1;
 }
 
+/* A contact person's e-mail and phone only for callers who may see them. */
+static void history_hide_contacts(ctx_t *ctx, Concerto__Registry__V1__HistoryEntry *e)
+{
+    if (e->person_added)
+        registry_person_hide_contacts(ctx, e->person_added->person);
+    if (e->person_updated)
+        registry_person_hide_contacts(ctx, e->person_updated->person);
+    if (e->person_ended)
+        registry_person_hide_contacts(ctx, e->person_ended->person);
+}
+
 static int history_visit(uint64_t seq, const uint8_t *frame, size_t len, void *arg)
 {
     history_page_t *p = arg;
@@ -67,7 +79,9 @@ static int history_visit(uint64_t seq, const uint8_t *frame, size_t len, void *a
     e->has_timestamp_ms = env->has_timestamp_ms;
     e->timestamp_ms = env->timestamp_ms;
     e->actor = env->actor ? xstrdup(env->actor) : NULL;
-    if (history_decode(e, env) != 0 && env->has_payload) {
+    if (history_decode(e, env) == 0)
+        history_hide_contacts(p->ctx, e);
+    else if (env->has_payload) {
         e->has_payload = 1;
         e->payload.len = env->payload.len;
         e->payload.data = xmalloc(env->payload.len);
@@ -110,7 +124,7 @@ int registry_handle_get_history(service_call_t *call, const ProtobufCMessage *ms
         return ctx_fail(&ctx);
     Concerto__Registry__V1__TableHistory h = CONCERTO__REGISTRY__V1__TABLE_HISTORY__INIT;
     h.entries = xcalloc(limit, sizeof *h.entries);
-    history_page_t page = {&h, limit, 0, 0, 0};
+    history_page_t page = {&ctx, &h, limit, 0, 0, 0};
     char subject[80];
     snprintf(subject, sizeof subject, "%s:%s", kind->kind, id);
     if (outbox_read_subject(ctx.store, subject, *(const uint64_t *)pbmsg_member(msg, after_f),

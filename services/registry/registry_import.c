@@ -21,6 +21,9 @@
 #include "date.h"
 #include "xalloc.h"
 
+/* Sectors a row may list (more are refused by the organization's checks). */
+#define REGISTRY_IMPORT_MAX_SECTORS 12
+
 /* Borrowed strings: the cells outlive the message built from them. */
 #define CELL(col) ((char *)import_cell(row, col))
 
@@ -94,12 +97,19 @@ static int import_organization(ctx_t *ctx, const import_row_t *row, void *arg)
     o.id = CELL("id");
     o.name = CELL("name");
     o.sector = CELL("sector");
+    char *sectors[REGISTRY_IMPORT_MAX_SECTORS + 1];
+    o.n_sectors =
+        import_list(import_cell(row, "sectors"), ";, ", sectors, REGISTRY_IMPORT_MAX_SECTORS + 1);
+    o.sectors = sectors;
     o.network = CELL("network");
     o.neq = CELL("neq");
     o.website = CELL("website");
     o.source_url = CELL("source_url");
     o.notes = CELL("notes");
-    return registry_organization_register(ctx, &o, NULL) == STATUS_OK;
+    int applied = registry_organization_register(ctx, &o, NULL) == STATUS_OK;
+    for (size_t i = 0; i < o.n_sectors; i++)
+        free(sectors[i]);
+    return applied;
 }
 
 /* A count cell of the governance: set when it is a whole number in range. */
@@ -158,7 +168,14 @@ static status_t import_table_register(ctx_t *ctx, const import_row_t *row, reg_t
         .exemption =
             strcmp(ctx->actor, REGISTRY_DEMO_ACTOR) == 0 ? "demo data" : "imported history",
     };
-    return registry_table_register(ctx, t, &first, NULL);
+    if (registry_table_register(ctx, t, &first, NULL) != STATUS_OK)
+        return ctx->last_status;
+    /* Imported history is exempt from the characteristics, never from
+     * coverage. */
+    if (strcmp(first.status, "recognized") == 0)
+        registry_coverage_check(ctx, t->id, t->territory_id, since ? since : "",
+                                t->overlap_justification, "recognition_status");
+    return ctx->problems ? ctx->last_status : STATUS_OK;
 }
 
 static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
@@ -174,6 +191,7 @@ static int import_table(ctx_t *ctx, const import_row_t *row, void *arg)
     t.mandataire_id = CELL("mandataire_id");
     t.source_url = CELL("source_url");
     t.notes = CELL("notes");
+    t.overlap_justification = CELL("overlap_justification");
     int64_t v;
     if (import_cell_int(ctx, row, "founding_year", &v) == 1) {
         if (v < INT32_MIN || v > INT32_MAX)
@@ -237,8 +255,9 @@ static int import_membership(ctx_t *ctx, const import_row_t *row, void *arg)
 static const char *const territory_required[] = {"id", "name", "kind", NULL};
 static const char *const territory_optional[] = {
     "parent_id", "population", "boundary", "source_url", "notes", "aliases", NULL};
-static const char *const organization_required[] = {"id", "name", "sector", "network", NULL};
-static const char *const organization_optional[] = {"neq", "website", "source_url", "notes", NULL};
+static const char *const organization_required[] = {"id", "name", "network", NULL};
+static const char *const organization_optional[] = {"sector",     "sectors", "neq", "website",
+                                                    "source_url", "notes",   NULL};
 static const char *const table_required[] = {"id", "name", "territory_id", NULL};
 static const char *const table_optional[] = {"acronym",
                                              "founding_year",
@@ -259,6 +278,7 @@ static const char *const table_optional[] = {"acronym",
                                              "source_url",
                                              "notes",
                                              "uncertain",
+                                             "overlap_justification",
                                              NULL};
 static const char *const membership_required[] = {"table_id", "organization_id", "joined_on", NULL};
 static const char *const membership_optional[] = {"role", "left_on", "notes", NULL};

@@ -254,10 +254,7 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
     ctx_t ctx;
     ctx_init(&ctx, call);
     field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    if (field_date(&ctx, "attested_on", req->attested_on, 0) && field_nonempty(req->attested_on) &&
-        strcmp(req->attested_on, ctx.today) > 0)
-        ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "attested_on",
-                      "must not be in the future (today is %s)", ctx.today);
+    field_past_date(&ctx, "attested_on", req->attested_on);
     field_text(&ctx, "author", req->author, REGISTRY_MAX_AUTHOR, FIELD_REQUIRED);
     field_text(&ctx, "statement", req->statement, REGISTRY_MAX_TEXT, FIELD_MULTILINE);
     field_url(&ctx, "source_url", req->source_url, 0);

@@ -247,6 +247,84 @@ const store_migration_t registry_migrations[] = {
      "UPDATE territory SET name_folded = fold(name);"
      "UPDATE organization SET name_folded = fold(name);"
      "UPDATE concertation_table SET name_folded = fold(name), acronym_folded = fold(acronym);"},
+
+    /* 4: dated facts (organizations' sectors and networks, Tables'
+     * governance), several sectors per organization from the deployment's
+     * lists (so the columns lose their CHECKs: the lists are data now,
+     * registry_vocabulary.c), contact people, overlap justifications, and
+     * the views coverage is decided with. Existing facts migrate as
+     * versions effective on their record's creation day. */
+    {"CREATE TABLE organization_fact("
+     " id INTEGER PRIMARY KEY,"
+     " organization_id TEXT NOT NULL REFERENCES organization(id),"
+     " effective_on TEXT NOT NULL,"
+     " sectors TEXT NOT NULL," /* space-separated codes, the first the primary */
+     " network TEXT NOT NULL,"
+     " recorded_by TEXT NOT NULL,"
+     " recorded_ms INTEGER NOT NULL) STRICT;"
+     "CREATE INDEX organization_fact_by_org ON organization_fact(organization_id, effective_on, "
+     "id);"
+     "INSERT INTO organization_fact(organization_id, effective_on, sectors, network, recorded_by,"
+     " recorded_ms) SELECT id, date(created_ms / 1000, 'unixepoch', 'localtime'), sector, network,"
+     " 'system:migration', created_ms FROM organization;"
+     "ALTER TABLE organization ADD COLUMN sectors TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE organization ADD COLUMN sector_code TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE organization ADD COLUMN network_code TEXT NOT NULL DEFAULT '';"
+     "UPDATE organization SET sectors = sector, sector_code = sector, network_code = network;"
+     "DROP INDEX organization_by_sector;"
+     "ALTER TABLE organization DROP COLUMN sector;"
+     "ALTER TABLE organization DROP COLUMN network;"
+     "ALTER TABLE organization RENAME COLUMN sector_code TO sector;"
+     "ALTER TABLE organization RENAME COLUMN network_code TO network;"
+     "CREATE INDEX organization_by_sector ON organization(sector);"
+
+     "CREATE TABLE governance_fact("
+     " id INTEGER PRIMARY KEY,"
+     " table_id TEXT NOT NULL REFERENCES concertation_table(id),"
+     " effective_on TEXT NOT NULL,"
+     " incorporated INTEGER CHECK(incorporated IN (0, 1)),"
+     " bylaws_adopted_on TEXT,"
+     " board_seats INTEGER CHECK(board_seats >= 0),"
+     " meetings_per_year INTEGER CHECK(meetings_per_year >= 0),"
+     " paid_staff INTEGER CHECK(paid_staff >= 0),"
+     " recorded_by TEXT NOT NULL,"
+     " recorded_ms INTEGER NOT NULL) STRICT;"
+     "CREATE INDEX governance_fact_by_table ON governance_fact(table_id, effective_on, id);"
+     "INSERT INTO governance_fact(table_id, effective_on, incorporated, bylaws_adopted_on,"
+     " board_seats, meetings_per_year, paid_staff, recorded_by, recorded_ms)"
+     " SELECT id, date(created_ms / 1000, 'unixepoch', 'localtime'), incorporated,"
+     " bylaws_adopted_on, board_seats, meetings_per_year, paid_staff, 'system:migration',"
+     " created_ms FROM concertation_table;"
+
+     "ALTER TABLE concertation_table ADD COLUMN overlap_justification TEXT;"
+
+     "CREATE TABLE person("
+     " id INTEGER PRIMARY KEY,"
+     " table_id TEXT NOT NULL REFERENCES concertation_table(id),"
+     " name TEXT NOT NULL,"
+     " role TEXT NOT NULL CHECK(role IN ('coordinator','president','other')),"
+     " title TEXT,"
+     " email TEXT,"
+     " phone TEXT,"
+     " since TEXT NOT NULL,"
+     " until TEXT CHECK(until IS NULL OR until >= since),"
+     " notes TEXT,"
+     " created_ms INTEGER NOT NULL,"
+     " updated_ms INTEGER NOT NULL) STRICT;"
+     "CREATE INDEX person_by_table ON person(table_id, id);"
+
+     /* Each territory with itself and its ancestors (at most two up). */
+     "CREATE VIEW territory_within AS"
+     " SELECT id, id AS ancestor_id FROM territory"
+     " UNION ALL SELECT id, parent_id FROM territory WHERE parent_id IS NOT NULL"
+     " UNION ALL SELECT x.id, p.parent_id FROM territory x JOIN territory p ON p.id = x.parent_id"
+     " WHERE p.parent_id IS NOT NULL;"
+     /* Each status a Table held, from its date (NULL: unknown, held since
+      * before any date) until the next decision's. */
+     "CREATE VIEW recognition_period AS SELECT table_id, to_status AS status,"
+     " CASE WHEN effective_known THEN effective_on END AS starts_on,"
+     " lead(effective_on) OVER (PARTITION BY table_id ORDER BY id) AS ends_on"
+     " FROM recognition_change;"},
 };
 
 const size_t registry_migration_count = sizeof registry_migrations / sizeof registry_migrations[0];

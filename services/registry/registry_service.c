@@ -10,6 +10,7 @@
 #include "log.h"
 #include "registry_import.h"
 #include "registry_schema.h"
+#include "registry_vocabulary.h"
 
 static const config_var_t registry_vars[] = {
     {"CONCERTO_REGISTRY_MIN_SECTORS", "3",
@@ -17,6 +18,10 @@ static const config_var_t registry_vars[] = {
     {"CONCERTO_REGISTRY_MIN_NETWORKS", "3",
      "multi-network: distinct networks among a Table's active members, at least"},
     {"CONCERTO_REGISTRY_MIN_MEETINGS", "4", "structured and permanent: meetings a year, at least"},
+    {"CONCERTO_REGISTRY_OBSERVERS_IN_NETWORKS", "0",
+     "1: observers count toward multi-network (never toward intersectoral); 0: they do not"},
+    {"CONCERTO_REGISTRY_VOCABULARY", REGISTRY_VOCABULARY_DEFAULT,
+     "folder of sectors.csv and networks.csv, the lists organizations are checked against"},
     {"CONCERTO_REGISTRY_DEMO_DATA", "",
      "folder of CSV files imported at start when no Table is registered (empty: none)"},
 };
@@ -32,10 +37,15 @@ static const service_handler_spec_t registry_handlers[] = {
     {REG(update_territory_request), SERVICE_COMMAND, entity_on_update, &registry_territory_entity},
     {REG(get_territory_request), SERVICE_QUERY, entity_on_get, &registry_territory_entity},
     {REG(list_territories_request), SERVICE_QUERY, page_on_list, &registry_territory_list},
-    {REG(register_organization_request), SERVICE_COMMAND, entity_on_register,
-     &registry_organization_entity},
-    {REG(update_organization_request), SERVICE_COMMAND, entity_on_update,
-     &registry_organization_entity},
+    {REG(register_organization_request), SERVICE_COMMAND, registry_handle_register_organization,
+     NULL},
+    {REG(update_organization_request), SERVICE_COMMAND, registry_handle_update_organization, NULL},
+    {REG(record_organization_facts_request), SERVICE_COMMAND,
+     registry_handle_record_organization_facts, NULL},
+    {REG(list_organization_facts_request), SERVICE_QUERY, page_on_list,
+     &registry_organization_facts_list},
+    {REG(get_organization_tables_request), SERVICE_QUERY, registry_handle_get_organization_tables,
+     NULL},
     {REG(get_organization_request), SERVICE_QUERY, entity_on_get, &registry_organization_entity},
     {REG(list_organizations_request), SERVICE_QUERY, page_on_list, &registry_organization_list},
     {REG(register_table_request), SERVICE_COMMAND, registry_handle_register_table, NULL},
@@ -57,6 +67,13 @@ static const service_handler_spec_t registry_handlers[] = {
     {REG(record_attestation_request), SERVICE_COMMAND, registry_handle_record_attestation, NULL},
     {REG(list_attestations_request), SERVICE_QUERY, page_on_list, &registry_attestation_list},
     {REG(get_characteristics_request), SERVICE_QUERY, registry_handle_get_characteristics, NULL},
+    {REG(record_governance_request), SERVICE_COMMAND, registry_handle_record_governance, NULL},
+    {REG(list_governance_request), SERVICE_QUERY, page_on_list, &registry_governance_list},
+    {REG(add_person_request), SERVICE_COMMAND, registry_handle_add_person, NULL},
+    {REG(update_person_request), SERVICE_COMMAND, registry_handle_update_person, NULL},
+    {REG(end_person_request), SERVICE_COMMAND, registry_handle_end_person, NULL},
+    {REG(list_people_request), SERVICE_QUERY, page_on_list, &registry_people_list},
+    {REG(get_coverage_request), SERVICE_QUERY, registry_handle_get_coverage, NULL},
     /* Run at start (registry_setup). */
     {REG(refresh_characteristics_request), SERVICE_COMMAND, registry_handle_refresh_characteristics,
      NULL},
@@ -175,16 +192,25 @@ int registry_demo_load(service_t *svc, const char *dir)
 static int registry_setup(service_t *svc, const config_t *cfg)
 {
     char err[256];
-    int64_t sectors, networks, meetings;
+    int64_t sectors, networks, meetings, observers;
     if (config_int(cfg, "CONCERTO_REGISTRY_MIN_SECTORS", 1, 12, &sectors, err, sizeof err) ||
         config_int(cfg, "CONCERTO_REGISTRY_MIN_NETWORKS", 1, 6, &networks, err, sizeof err) ||
-        config_int(cfg, "CONCERTO_REGISTRY_MIN_MEETINGS", 0, 365, &meetings, err, sizeof err)) {
+        config_int(cfg, "CONCERTO_REGISTRY_MIN_MEETINGS", 0, 365, &meetings, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_REGISTRY_OBSERVERS_IN_NETWORKS", 0, 1, &observers, err,
+                   sizeof err)) {
         log_error("bad configuration", "error=\"%s\"", err);
         return -1;
     }
     registry_cfg.min_sectors = (unsigned)sectors;
     registry_cfg.min_networks = (unsigned)networks;
     registry_cfg.min_meetings = (unsigned)meetings;
+    registry_cfg.observers_in_networks = (int)observers;
+    const char *vocabulary = config_str(cfg, "CONCERTO_REGISTRY_VOCABULARY");
+    if (registry_vocabulary_load(vocabulary, err, sizeof err) != 0 ||
+        registry_vocabulary_check_store(service_store(svc), err, sizeof err) != 0) {
+        log_error("bad vocabulary", "dir=%s error=\"%s\"", vocabulary, err);
+        return -1;
+    }
     const char *demo = config_str(cfg, "CONCERTO_REGISTRY_DEMO_DATA");
     if (*demo) {
         int n = registry_table_count(svc);
@@ -197,8 +223,10 @@ static int registry_setup(service_t *svc, const config_t *cfg)
     }
     if (registry_refresh_at_start(svc) != 0)
         return -1;
-    log_info("registry configured", "min_sectors=%u min_networks=%u min_meetings=%u",
-             registry_cfg.min_sectors, registry_cfg.min_networks, registry_cfg.min_meetings);
+    log_info("registry configured",
+             "min_sectors=%u min_networks=%u min_meetings=%u observers_in_networks=%d",
+             registry_cfg.min_sectors, registry_cfg.min_networks, registry_cfg.min_meetings,
+             registry_cfg.observers_in_networks);
     return 0;
 }
 

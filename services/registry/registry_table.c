@@ -16,6 +16,7 @@
 #include "registry_recognition.h"
 #include "registry_timeline.h"
 #include "registry_validate.h"
+#include "registry_vocabulary.h"
 #include "row.h"
 #include "shape.h"
 #include "text.h"
@@ -46,8 +47,9 @@
     "(SELECT borough_id FROM territory_place WHERE id = t.territory_id) AS location__borough_id, " \
     "(SELECT municipality_id FROM territory_place WHERE id = t.territory_id)"                      \
     " AS location__municipality_id, "                                                              \
-    "(SELECT sector_id FROM territory_place WHERE id = t.territory_id) AS location__sector_id, "   \
-    REGISTRY_ARCHIVE_COLUMNS("t.") ", t.languages, t.status_unmet"
+    "(SELECT sector_id FROM territory_place WHERE id = t.territory_id) AS "                        \
+    "location__sector_id, " REGISTRY_ARCHIVE_COLUMNS(                                              \
+        "t.") ", t.overlap_justification, t.languages, t.status_unmet"
 
 /* The index of the result column named `name` (one of TABLE_COLUMNS). */
 static int table_column(sqlite3_stmt *st, const char *name)
@@ -69,21 +71,6 @@ static void table_complete(ProtobufCMessage *m, sqlite3_stmt *st)
         t->recognition->unmet_characteristics =
             text_words((const char *)sqlite3_column_text(st, table_column(st, "status_unmet")),
                        &t->recognition->n_unmet_characteristics);
-}
-
-static char *table_languages_text(const reg_table_t *t)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < t->n_languages; i++)
-        len += strlen(t->languages[i]) + 1;
-    char *out = xmalloc(len);
-    out[0] = '\0';
-    for (size_t i = 0; i < t->n_languages; i++) {
-        if (i)
-            strcat(out, " ");
-        strcat(out, t->languages[i]);
-    }
-    return out;
 }
 
 static void table_validate_contact(ctx_t *ctx, const reg_contact_t *c)
@@ -117,21 +104,6 @@ static void table_validate_languages(ctx_t *ctx, const reg_table_t *t)
     }
 }
 
-static void table_validate_governance(ctx_t *ctx, const reg_governance_t *g)
-{
-    if (!g)
-        return;
-    field_date(ctx, "table.governance.bylaws_adopted_on", g->bylaws_adopted_on, 0);
-    if (g->has_board_seats)
-        field_range(ctx, "table.governance.board_seats", g->board_seats, 0,
-                    REGISTRY_MAX_BOARD_SEATS);
-    if (g->has_meetings_per_year)
-        field_range(ctx, "table.governance.meetings_per_year", g->meetings_per_year, 0,
-                    REGISTRY_MAX_MEETINGS);
-    if (g->has_paid_staff)
-        field_range(ctx, "table.governance.paid_staff", g->paid_staff, 0, REGISTRY_MAX_STAFF);
-}
-
 static void table_validate(ctx_t *ctx, const ProtobufCMessage *m)
 {
     const reg_table_t *t = (const reg_table_t *)m;
@@ -145,7 +117,9 @@ static void table_validate(ctx_t *ctx, const ProtobufCMessage *m)
     field_slug(ctx, "table.mandataire_id", t->mandataire_id, 0);
     table_validate_contact(ctx, t->contact);
     table_validate_languages(ctx, t);
-    table_validate_governance(ctx, t->governance);
+    registry_governance_validate(ctx, "table.governance", t->governance);
+    field_text(ctx, "table.overlap_justification", t->overlap_justification, REGISTRY_MAX_TEXT,
+               FIELD_MULTILINE);
     field_url(ctx, "table.source_url", t->source_url, 0);
     field_text(ctx, "table.notes", t->notes, REGISTRY_MAX_TEXT, FIELD_MULTILINE);
 }
@@ -168,6 +142,16 @@ static void table_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_chang
                       "a recognized Table keeps its mandataire");
     if (changes && !ctx->problems)
         registry_table_writable(ctx, t->id, "id");
+    if ((changes ? patch_changed(changes, "overlap_justification")
+                 : field_nonempty(t->overlap_justification) != NULL) &&
+        !registry_caller_is_admin(ctx))
+        ctx_violation(ctx, STATUS_PERMISSION_DENIED, "table.overlap_justification",
+                      "only an admin may justify a Table's overlapping coverage");
+    /* A recognized Table moves only where it overlaps nobody. */
+    if (changes && !ctx->problems && patch_changed(changes, "territory_id") &&
+        strcmp(t->recognition->status, "recognized") == 0)
+        registry_coverage_check(ctx, t->id, t->territory_id, ctx->today,
+                                field_nonempty(t->overlap_justification), "table.territory_id");
 }
 
 /* What derives from the Table's fields (search forms, languages) and, for
@@ -177,7 +161,7 @@ static void table_bind(ctx_t *ctx, sqlite3_stmt *st, const ProtobufCMessage *m, 
     const reg_table_t *t = (const reg_table_t *)m;
     char *folded = text_fold(t->name);
     char *acronym_folded = field_nonempty(t->acronym) ? text_fold(t->acronym) : NULL;
-    char *languages = table_languages_text(t);
+    char *languages = text_words_join(t->languages, t->n_languages);
     row_bind_text(st, ":name_folded", folded);
     row_bind_text(st, ":acronym_folded", field_nonempty(acronym_folded));
     row_bind_text(st, ":languages", languages);
@@ -216,6 +200,15 @@ static status_t table_emit_mandataire(ctx_t *ctx, const reg_table_t *before,
     return ctx_emit(ctx, "table", after->id, &ev.base);
 }
 
+/* A change of the governance is a version of it from today. */
+static int table_governance_changed(const patch_changes_t *changes)
+{
+    for (size_t i = 0; i < changes->n; i++)
+        if (strncmp(changes->paths[i], "governance.", 11) == 0)
+            return 1;
+    return 0;
+}
+
 /* After TableRegistered: its first status and mandataire; after either
  * event, the characteristics (an import evaluates its Tables once, at its
  * end). */
@@ -226,6 +219,9 @@ static status_t table_emitted(ctx_t *ctx, const ProtobufCMessage *before,
     (void)extra;
     const reg_table_t *t = (const reg_table_t *)after;
     if (!changes && registry_decision_emit_current(ctx, t->id) != STATUS_OK)
+        return ctx->last_status;
+    if ((!changes || table_governance_changed(changes)) &&
+        !registry_governance_add(ctx, t->id, ctx->today, t->governance))
         return ctx->last_status;
     if (table_emit_mandataire(ctx, (const reg_table_t *)before, t) != STATUS_OK)
         return ctx->last_status;
@@ -244,6 +240,8 @@ static const entity_read_only_t table_read_only[] = {
     {"location", "is read-only: it follows territory_id"},
     {"disputes", "is read-only: see OpenDisputeRequest"},
     {"archived", "is read-only: an admin archives with DELETE /v1/tables/{id}"},
+    {"coverage", "is read-only: it follows the territories of the Tables"},
+    {"people", "is read-only: see AddPersonRequest (POST /v1/tables/{id}/people)"},
     {NULL, NULL},
 };
 
@@ -255,26 +253,30 @@ const entity_t registry_table_entity = {
     .insert = "INSERT INTO concertation_table(id, name, name_folded, acronym, acronym_folded, "
               "territory_id, founding_year, mandataire_id, email, phone, website, address, "
               "languages, incorporated, bylaws_adopted_on, board_seats, meetings_per_year, "
-              "paid_staff, source_url, notes, uncertain, status, status_since, status_reason, "
-              "status_by, created_ms, updated_ms) VALUES(:id, :name, :name_folded, :acronym, "
+              "paid_staff, source_url, notes, uncertain, overlap_justification, status, "
+              "status_since, status_reason, status_by, created_ms, updated_ms) VALUES(:id, :name, "
+              ":name_folded, :acronym, "
               ":acronym_folded, :territory_id, :founding_year, :mandataire_id, :contact__email, "
               ":contact__phone, :contact__website, :contact__address, :languages, "
               ":governance__incorporated, :governance__bylaws_adopted_on, "
               ":governance__board_seats, :governance__meetings_per_year, "
-              ":governance__paid_staff, :source_url, :notes, COALESCE(:uncertain, 0), :status, "
-              ":status_since, :status_reason, :status_by, :now, :now)",
-    .update = "UPDATE concertation_table SET name = :name, name_folded = :name_folded, "
-              "acronym = :acronym, acronym_folded = :acronym_folded, "
-              "territory_id = :territory_id, founding_year = :founding_year, "
-              "mandataire_id = :mandataire_id, email = :contact__email, "
-              "phone = :contact__phone, website = :contact__website, "
-              "address = :contact__address, languages = :languages, "
-              "incorporated = :governance__incorporated, "
-              "bylaws_adopted_on = :governance__bylaws_adopted_on, "
-              "board_seats = :governance__board_seats, "
-              "meetings_per_year = :governance__meetings_per_year, "
-              "paid_staff = :governance__paid_staff, source_url = :source_url, notes = :notes, "
-              "uncertain = COALESCE(:uncertain, 0), updated_ms = :now WHERE id = :id",
+              ":governance__paid_staff, :source_url, :notes, COALESCE(:uncertain, 0), "
+              ":overlap_justification, :status, :status_since, :status_reason, :status_by, :now, "
+              ":now)",
+    .update =
+        "UPDATE concertation_table SET name = :name, name_folded = :name_folded, "
+        "acronym = :acronym, acronym_folded = :acronym_folded, "
+        "territory_id = :territory_id, founding_year = :founding_year, "
+        "mandataire_id = :mandataire_id, email = :contact__email, "
+        "phone = :contact__phone, website = :contact__website, "
+        "address = :contact__address, languages = :languages, "
+        "incorporated = :governance__incorporated, "
+        "bylaws_adopted_on = :governance__bylaws_adopted_on, "
+        "board_seats = :governance__board_seats, "
+        "meetings_per_year = :governance__meetings_per_year, "
+        "paid_staff = :governance__paid_staff, source_url = :source_url, notes = :notes, "
+        "uncertain = COALESCE(:uncertain, 0), overlap_justification = :overlap_justification, "
+        "updated_ms = :now WHERE id = :id",
     .registered = &concerto__registry__v1__table_registered__descriptor,
     .updated = &concerto__registry__v1__table_updated__descriptor,
     .read_only = table_read_only,
@@ -313,8 +315,10 @@ int registry_handle_register_table(service_call_t *call, const ProtobufCMessage 
         ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "table", "is required");
         return ctx_fail(&ctx);
     }
-    reg_table_t *t = NULL;
-    registry_table_register(&ctx, req->table, NULL, &t);
+    /* Answered with the Tables that already cover its territory. */
+    reg_table_t *t = registry_table_register(&ctx, req->table, NULL, NULL) == STATUS_OK
+                         ? registry_table_load(&ctx, "table.id", req->table->id)
+                         : NULL;
     return ctx_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
@@ -325,6 +329,8 @@ reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id)
         return NULL;
     t->scheduled_recognition = registry_schedule_pending(ctx, id);
     t->n_disputes = registry_disputes_of(ctx, id, &t->disputes);
+    t->n_coverage = registry_coverage_of(ctx, t->territory_id, id, &t->coverage);
+    t->n_people = registry_people_of(ctx, id, &t->people);
     if (!ctx->problems)
         return t;
     protobuf_c_message_free_unpacked(&t->base, NULL);
@@ -350,7 +356,7 @@ static void table_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
     const Concerto__Registry__V1__ListTablesRequest *req = (const void *)msg;
     field_slug(ctx, "borough", req->borough, 0);
     field_word(ctx, "status", req->status, registry_statuses, 0);
-    field_word(ctx, "sector", req->sector, registry_sectors, 0);
+    field_word(ctx, "sector", req->sector, registry_sector_codes(), 0);
 }
 
 static const page_ref_t table_list_refs[] = {
@@ -403,7 +409,7 @@ const page_list_t registry_table_list = {
            "  AND t.status NOT IN ('withdrawn', 'refused')))"
            " AND (:sector IS NULL OR EXISTS (SELECT 1 FROM membership m"
            "  JOIN organization o ON o.id = m.organization_id"
-           "  WHERE m.table_id = t.id AND o.sector = :sector"
+           "  WHERE m.table_id = t.id AND ' ' || o.sectors || ' ' LIKE '% ' || :sector || ' %'"
            "  AND m.role IN ('member', 'board') AND m.joined_on <= :today"
            "  AND (m.left_on IS NULL OR m.left_on > :today)))"
            " AND (:pattern IS NULL OR t.name_folded LIKE :pattern"

@@ -109,6 +109,13 @@ int registry_timeline_diff(const registry_period_t *a, size_t na, const registry
     return 0;
 }
 
+void registry_timeline_settings(char out[REGISTRY_SETTINGS_TEXT])
+{
+    const registry_config_t *cfg = registry_config();
+    snprintf(out, REGISTRY_SETTINGS_TEXT, "%u,%u,%u,%d", cfg->min_sectors, cfg->min_networks,
+             cfg->min_meetings, cfg->observers_in_networks);
+}
+
 void registry_unmet_codes(unsigned met, char *out, size_t outlen)
 {
     size_t len = 0;
@@ -211,9 +218,8 @@ status_t registry_timeline_refresh(ctx_t *ctx, const char *table_id, const char 
 {
     const registry_config_t *cfg = registry_config();
     registry_thresholds_t th = {cfg->min_sectors, cfg->min_networks, cfg->min_meetings};
-    char thresholds[40];
-    snprintf(thresholds, sizeof thresholds, "%u,%u,%u", th.min_sectors, th.min_networks,
-             th.min_meetings);
+    char thresholds[REGISTRY_SETTINGS_TEXT];
+    registry_timeline_settings(thresholds);
     if (changed)
         *changed = 0;
     registry_table_facts_t f;

@@ -3,8 +3,10 @@
  *
  * The evaluation is the four met flags on each date. It can change only
  * on the dates the facts name (registry_facts_dates), so it is a list of
- * periods: one per stretch of dates with the same flags, from the first
- * such date on, the last open-ended; before the first, nothing is met.
+ * periods: one per stretch of dates with the same flags, the first from
+ * 1800-01-01 ("since always"), the last open-ended. A timeline stored
+ * before that first period existed counts as nothing met before its
+ * first date.
  * The registry stores the timeline it last emitted for each Table; after
  * any change to a Table's facts, registry_timeline_refresh evaluates it
  * again and, when it differs, emits CharacteristicsChanged from the first
@@ -45,6 +47,11 @@ int registry_timeline_diff(const registry_period_t *a, size_t na, const registry
  * recorded in ctx. */
 status_t registry_timeline_refresh(ctx_t *ctx, const char *table_id, const char *cause,
                                    int *changed);
+
+/* The settings an evaluation depends on, as stored beside it: a change
+ * makes the registry evaluate every Table again at start. */
+#define REGISTRY_SETTINGS_TEXT 48
+void registry_timeline_settings(char out[REGISTRY_SETTINGS_TEXT]);
 
 /* The unmet characteristics of `met` as space-separated codes (""
  * when all are met), in `out`. */

@@ -7,21 +7,6 @@
 
 const char *const registry_territory_kinds[] = {"borough", "neighbourhood", "municipality",
                                                 "sector", NULL};
-const char *const registry_sectors[] = {"community",
-                                        "health_social_services",
-                                        "education",
-                                        "municipal",
-                                        "housing",
-                                        "employment_economy",
-                                        "culture_leisure",
-                                        "security",
-                                        "environment",
-                                        "citizens",
-                                        "philanthropy",
-                                        "other",
-                                        NULL};
-const char *const registry_networks[] = {
-    "community", "public_institution", "municipal", "private", "philanthropic", "citizen", NULL};
 const char *const registry_roles[] = {"member", "board", "observer", NULL};
 const char *const registry_statuses[] = {"requested", "under_review", "recognized", "refused",
                                          "suspended", "withdrawn",    NULL};

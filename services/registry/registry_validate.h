@@ -24,10 +24,10 @@
  * entreprises publishes no check-digit rule, so none is applied. */
 int registry_valid_neq(const char *s);
 
-/* Vocabularies, NULL-terminated (checked with field_word). */
+/* Vocabularies fixed by the framework, NULL-terminated (checked with
+ * field_word); sectors and networks are the deployment's
+ * (registry_vocabulary.h). */
 extern const char *const registry_territory_kinds[];
-extern const char *const registry_sectors[];
-extern const char *const registry_networks[];
 extern const char *const registry_roles[];
 extern const char *const registry_statuses[];
 

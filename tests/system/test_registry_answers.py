@@ -303,9 +303,11 @@ def test_history_of_territories_and_organizations_lists_old_and_new_values(op, r
                                       "website": "https://a.example"}), 201)
     ok(patch(op, "/v1/organizations/hist-org", {"sector": "education", "website": ""}))
     h = ok(reader.get("/v1/organizations/hist-org/history"))
+    # `sector` alone is the organization's one sector: `sectors` follows.
     assert h["entries"][1]["organizationUpdated"]["changes"] == [
         {"field": "sector", "oldValue": "housing", "newValue": "education"},
-        {"field": "website", "oldValue": "https://a.example"}]
+        {"field": "website", "oldValue": "https://a.example"},
+        {"field": "sectors", "oldValue": "housing", "newValue": "education"}]
     error(reader.get("/v1/organizations/no-such-org/history"), 404, "NOT_FOUND")
 
 

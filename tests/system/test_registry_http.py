@@ -4,51 +4,9 @@ route, its errors, idempotent retries with Idempotency-Key, imports that
 write all or nothing, and a restart of the registry behind the gateway.
 """
 import os
-import tempfile
 
-import pytest
-
-from concerto_harness import demo_registry, http_error, http_ok, ready_gateway, wait_until
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    with tempfile.TemporaryDirectory() as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def registry(tmp):
-    with demo_registry(tmp) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def gw(tmp, registry):
-    with ready_gateway(tmp, services={"registry": registry},
-                       tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]) as g:
-        yield g
-
-
-@pytest.fixture
-def reader(gw):
-    c = gw.http(token=gw.tokens["rita"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def admin(gw):
-    c = gw.http(token=gw.tokens["ada"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def op(gw):
-    c = gw.http(token=gw.tokens["otto"])
-    yield c
-    c.close()
+from concerto_harness import http_error, http_ok, wait_until
+from registry_fixtures import admin, gw, op, reader, registry, tmp  # noqa: F401
 
 
 ok, error = http_ok, http_error
@@ -84,7 +42,7 @@ def test_list_tables_filters_by_borough_status_sector_and_search(reader):
     found = ok(reader.get("/v1/tables?search=MONTR%C3%89AL-NORD"))["tables"]
     assert [t["id"] for t in found] == ["tqmn"]
     error(reader.get("/v1/tables?status=approved"), 400, "INVALID_ARGUMENT", "status")
-    error(reader.get("/v1/tables?sector=health"), 400, "INVALID_ARGUMENT", "sector")
+    error(reader.get("/v1/tables?sector=healthcare"), 400, "INVALID_ARGUMENT", "sector")
 
 
 def test_get_a_table_territory_and_organization(reader):

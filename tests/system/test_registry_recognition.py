@@ -8,63 +8,11 @@ read-only, the demo data's unknown dates, and the events other daemons
 read. Scheduled decisions coming due (across a restart) are in
 test_registry_schedule.py.
 """
-import tempfile
-
-import pytest
-
-from concerto_harness import demo_registry, http_error, http_ok, ready_gateway
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    with tempfile.TemporaryDirectory() as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def registry(tmp):
-    with demo_registry(tmp) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def gw(tmp, registry):
-    with ready_gateway(tmp, services={"registry": registry},
-                       tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]) as g:
-        yield g
-
-
-@pytest.fixture
-def op(gw):
-    c = gw.http(token=gw.tokens["otto"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def admin(gw):
-    c = gw.http(token=gw.tokens["ada"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def public(gw):
-    c = gw.http()
-    yield c
-    c.close()
+from concerto_harness import http_error, http_ok
+from registry_fixtures import admin, gw, history, of_type, op, public, registry, tmp  # noqa: F401
 
 
 ok, error = http_ok, http_error
-
-
-def history(c, table):
-    return ok(c.get(f"/v1/tables/{table}/history?limit=500"))["entries"]
-
-
-def of_type(entries, name):
-    key = name[0].lower() + name[1:]
-    return [e[key] for e in entries if e["type"] == f"concerto.registry.v1.{name}"]
 
 
 def decide(c, table, status, **extra):
@@ -179,8 +127,9 @@ def members_for_all_four(op, tid, on):
                        "network": network}), 201)
         ok(op.request("POST", f"/v1/tables/{tid}/members",
                       {"organizationId": f"{tid}-o{i}", "role": "board", "joinedOn": on}), 201)
-    ok(op.request("PATCH", f"/v1/tables/{tid}",
-                  {"governance": {"incorporated": True, "boardSeats": 5, "meetingsPerYear": 6}}))
+    ok(op.request("POST", f"/v1/tables/{tid}/governance",
+                  {"effectiveOn": on, "governance": {"incorporated": True, "boardSeats": 5,
+                                                     "meetingsPerYear": 6}}), 201)
     ok(op.request("POST", f"/v1/tables/{tid}/attestations",
                   {"attestedOn": on, "author": "Centraide"}), 201)
 
@@ -213,9 +162,11 @@ def test_recognizing_needs_the_characteristics_or_an_admins_justification(op, ad
     assert len(changed["unmetCharacteristics"]) == 4 and "exemption" not in changed
 
     # Imported history is exempt, and says so.
-    ok(op.request("POST", "/v1/import", {"files": [{"kind": "tables", "content":
-        "id,name,territory_id,mandataire_id,recognition_status,recognition_since\n"
-        "rec-imported,Table importée,rec-justified-t,rec-justified-m,recognized,2015-04-01\n"}]}))
+    ok(op.request("POST", "/v1/import", {"files": [
+        {"kind": "territories", "content": "id,name,kind\nrec-imported-t,Importé,borough\n"},
+        {"kind": "tables", "content":
+         "id,name,territory_id,mandataire_id,recognition_status,recognition_since\n"
+         "rec-imported,Table importée,rec-imported-t,rec-justified-m,recognized,2015-04-01\n"}]}))
     rec = ok(public.get("/v1/tables/rec-imported"))["recognition"]
     assert rec["exemption"] == "imported history" and rec["since"] == "2015-04-01"
     assert rec["sinceKnown"] is True and rec["origin"] == "import"
@@ -320,7 +271,13 @@ def test_mandataire_and_characteristics_changes_are_events(op, public):
     last = of_type(history(public, "rec-events"), "CharacteristicsChanged")[-1]
     assert last["cause"] == "membership_ended" and last["effectiveOn"] == "2024-06-01"
     assert set(last["periods"][0]["unmet"]) == {"intersectoral", "multi_network"}
-    # An organization's sector change re-evaluates the Tables it sat on.
-    ok(op.request("PATCH", "/v1/organizations/rec-events-o2", {"sector": "community"}))
+    # An organization's sectors recorded from a past date re-evaluate the
+    # Tables it sat on, from that date.
+    before = len(of_type(history(public, "rec-events"), "CharacteristicsChanged"))
+    ok(op.request("POST", "/v1/organizations/rec-events-o2/facts",
+                  {"effectiveOn": "2024-01-01", "sectors": ["municipal"]}), 201)
+    assert len(of_type(history(public, "rec-events"), "CharacteristicsChanged")) == before
+    ok(op.request("POST", "/v1/organizations/rec-events-o2/facts",
+                  {"effectiveOn": "2024-04-01", "sectors": ["community"]}), 201)
     last = of_type(history(public, "rec-events"), "CharacteristicsChanged")[-1]
-    assert last["cause"] == "organization_updated"
+    assert last["cause"] == "fact_recorded" and last["effectiveOn"] == "2024-04-01"

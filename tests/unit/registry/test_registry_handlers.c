@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "registry_schema.h"
 #include "registry_service.h"
+#include "registry_vocabulary.h"
 #include "uuid.h"
 
 typedef struct {
@@ -36,7 +37,8 @@ static int setup(void **state)
     f->store = store_open(&opt, registry_migrations, registry_migration_count, err, sizeof err);
     assert_non_null(f->store);
     f->svc = service_new_for_test("registry", f->store);
-    f->cfg = (registry_config_t){3, 3, 4};
+    f->cfg = (registry_config_t){3, 3, 4, 0};
+    assert_int_equal(registry_vocabulary_load(REGISTRY_VOCABULARY_DEFAULT, err, sizeof err), 0);
     assert_int_equal(registry_register_handlers(f->svc, &f->cfg), 0);
     *state = F = f;
     return 0;
@@ -355,7 +357,7 @@ static void test_duplicates_are_conflicts(void **state)
     o.neq = "12345";
     send_violation(&oreq.base, STATUS_INVALID_ARGUMENT, "organization.neq", "10 digits");
     o.neq = NULL;
-    o.sector = "health";
+    o.sector = "healthcare";
     send_violation(&oreq.base, STATUS_INVALID_ARGUMENT, "organization.sector",
                    "health_social_services");
 }
@@ -671,13 +673,14 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     g.incorporated = 1;
     g.has_meetings_per_year = 1;
     g.meetings_per_year = 6;
-    reg_table_t t = CONCERTO__REGISTRY__V1__TABLE__INIT;
-    t.governance = &g;
-    Concerto__Registry__V1__UpdateTableRequest up =
-        CONCERTO__REGISTRY__V1__UPDATE_TABLE_REQUEST__INIT;
-    up.id = "tqmn";
-    up.table = &t;
-    send_expect(&up.base, STATUS_OK, NULL, NULL);
+    /* Governance facts recorded as of 2020: an update today would hold
+     * only from today. */
+    Concerto__Registry__V1__RecordGovernanceRequest gov =
+        CONCERTO__REGISTRY__V1__RECORD_GOVERNANCE_REQUEST__INIT;
+    gov.table_id = "tqmn";
+    gov.effective_on = "2020-01-01";
+    gov.governance = &g;
+    send_expect(&gov.base, STATUS_OK, NULL, NULL);
     Concerto__Registry__V1__RecordAttestationRequest att =
         CONCERTO__REGISTRY__V1__RECORD_ATTESTATION_REQUEST__INIT;
     att.table_id = "tqmn";
@@ -699,6 +702,20 @@ static void test_characteristics_follow_members_governance_and_attestations(void
             fail_msg("%s not met: %s", tc->characteristics[i]->code,
                      tc->characteristics[i]->summary);
     assert_true(tc->all_met);
+    protobuf_c_message_free_unpacked(out, NULL);
+
+    /* A change today leaves the past as it was. */
+    g.meetings_per_year = 1;
+    reg_table_t t = CONCERTO__REGISTRY__V1__TABLE__INIT;
+    t.governance = &g;
+    Concerto__Registry__V1__UpdateTableRequest up =
+        CONCERTO__REGISTRY__V1__UPDATE_TABLE_REQUEST__INIT;
+    up.id = "tqmn";
+    up.table = &t;
+    send_expect(&up.base, STATUS_OK, NULL, NULL);
+    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
+                &out);
+    assert_true(((Concerto__Registry__V1__TableCharacteristics *)out)->all_met);
     protobuf_c_message_free_unpacked(out, NULL);
 
     /* Before the citizens joined and before the attestation, not all met. */

@@ -26,9 +26,6 @@ static void test_neq_is_exactly_ten_digits(void **state)
 static void test_vocabularies_list_their_codes(void **state)
 {
     (void)state;
-    assert_true(shape_word(registry_sectors, "health_social_services"));
-    assert_false(shape_word(registry_sectors, "health"));
-    assert_true(shape_word(registry_networks, "public_institution"));
     assert_true(shape_word(registry_roles, "observer"));
     assert_true(shape_word(registry_territory_kinds, "sector"));
     char *text = shape_words_text(registry_roles);

@@ -1,0 +1,124 @@
+/* registry_coverage: which Tables cover a place, and the rule that
+ * recognized Tables do not overlap.
+ *
+ * A Table covers its territory and every territory inside it (a borough's
+ * neighbourhoods, a sector's municipalities and their neighbourhoods).
+ * At any date at most one recognized Table has a given territory: never
+ * waivable. A recognized Table whose territory contains, or lies inside,
+ * another recognized Table's overlaps it: refused unless either Table
+ * holds an admin's overlap_justification (the sources have sector-wide
+ * and borough-wide Tables). Recognized periods come from the decisions
+ * (the view recognition_period); a period from an unknown date counts from
+ * before any date. A request is not a decision: any group may register and
+ * apply anywhere, and is told which Tables cover its territory. Archived
+ * Tables (entered by mistake) cover nothing. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+#include "registry.h"
+#include "row.h"
+#include "xalloc.h"
+
+typedef Concerto__Registry__V1__CoveringTable reg_covering_t;
+
+/* How Table territory t relates to the place p: same, contains (t holds
+ * p) or within (t lies inside p); ?1 is the place. */
+#define COVERAGE_RELATION                                                                          \
+    "CASE WHEN t.territory_id = ?1 THEN 'same'"                                                    \
+    " WHEN EXISTS (SELECT 1 FROM territory_within w WHERE w.id = ?1"                               \
+    "  AND w.ancestor_id = t.territory_id) THEN 'contains'"                                        \
+    " WHEN EXISTS (SELECT 1 FROM territory_within w WHERE w.id = t.territory_id"                   \
+    "  AND w.ancestor_id = ?1) THEN 'within' END"
+
+#define COVERAGE_SELECT                                                                            \
+    "SELECT t.id AS table_id, t.name, t.territory_id, t.status, " COVERAGE_RELATION                \
+    " AS relation, t.overlap_justification FROM concertation_table t"                              \
+    " WHERE t.status NOT IN ('withdrawn', 'refused') AND t.archived_ms IS NULL"                    \
+    " AND " COVERAGE_RELATION " IS NOT NULL"
+
+/* The Tables `sql` selects (?1 the place, ?2 a Table to leave out). */
+static size_t coverage_read(ctx_t *ctx, const char *sql, const char *territory_id,
+                            const char *except, reg_covering_t ***out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = ctx_stmt(ctx, sql);
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, except ? except : "", -1, SQLITE_TRANSIENT);
+    return ctx_read_all(ctx, st, &concerto__registry__v1__covering_table__descriptor, SIZE_MAX,
+                        (ProtobufCMessage ***)out, NULL);
+}
+
+size_t registry_coverage_of(ctx_t *ctx, const char *territory_id, const char *except,
+                            reg_covering_t ***out)
+{
+    return coverage_read(ctx,
+                         COVERAGE_SELECT " AND t.id <> ?2"
+                                         " ORDER BY t.status <> 'recognized', t.id",
+                         territory_id, except, out);
+}
+
+void registry_coverage_check(ctx_t *ctx, const char *table_id, const char *territory_id,
+                             const char *from, const char *justification, const char *path)
+{
+    sqlite3_stmt *st = ctx_stmt(
+        ctx, "SELECT t.id, " COVERAGE_RELATION ", t.overlap_justification,"
+             " COALESCE(min(p.starts_on), 'an unknown date')"
+             " FROM concertation_table t JOIN recognition_period p ON p.table_id = t.id"
+             " WHERE t.id <> ?2 AND p.status = 'recognized' AND t.archived_ms IS NULL"
+             " AND (p.ends_on IS NULL OR p.ends_on > ?3) AND " COVERAGE_RELATION " IS NOT NULL"
+             " GROUP BY t.id ORDER BY t.territory_id <> ?1, t.id");
+    if (!st)
+        return;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, table_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, from, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *other = (const char *)sqlite3_column_text(st, 0);
+        const char *relation = (const char *)sqlite3_column_text(st, 1);
+        const char *since = (const char *)sqlite3_column_text(st, 3);
+        if (strcmp(relation, "same") == 0)
+            ctx_violation(ctx, STATUS_CONFLICT, path,
+                          "Table %s is recognized on territory %s (from %s): at most one "
+                          "recognized Table covers a territory",
+                          other, territory_id, since);
+        else if (!justification && sqlite3_column_type(st, 2) == SQLITE_NULL)
+            ctx_violation(ctx, STATUS_CONFLICT, path,
+                          "Table %s, recognized (from %s), covers a territory that %s %s: "
+                          "recognized Tables do not overlap unless an admin records an "
+                          "overlap_justification",
+                          other, since, strcmp(relation, "contains") == 0 ? "contains" : "lies in",
+                          territory_id);
+    }
+    if (rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, path);
+    sqlite3_reset(st);
+}
+
+int registry_handle_get_coverage(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)arg;
+    const Concerto__Registry__V1__GetCoverageRequest *req = (const void *)msg;
+    ctx_t ctx;
+    ctx_init(&ctx, call);
+    field_slug(&ctx, "territory_id", req->territory_id, FIELD_REQUIRED);
+    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TERRITORY_EXISTS, req->territory_id) &&
+        !ctx.problems)
+        ctx_violation(&ctx, STATUS_NOT_FOUND, "territory_id", "territory %s is not registered",
+                      req->territory_id);
+    if (ctx.problems)
+        return ctx_fail(&ctx);
+    Concerto__Registry__V1__Coverage res = CONCERTO__REGISTRY__V1__COVERAGE__INIT;
+    res.territory_id = req->territory_id;
+    res.n_tables = registry_coverage_of(&ctx, req->territory_id, NULL, &res.tables);
+    int rc = ctx_finish(&ctx, &res.base);
+    for (size_t i = 0; i < res.n_tables; i++)
+        protobuf_c_message_free_unpacked(&res.tables[i]->base, NULL);
+    free(res.tables);
+    return rc;
+}

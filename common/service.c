@@ -637,7 +637,7 @@ done : {
 }
 }
 
-typedef struct {
+typedef struct service_request {
     zmq_msg_t identity;
     envelope_t *env;
     uint8_t *reply; /* packed Envelope(Reply) */
@@ -735,7 +735,10 @@ Concerto__Common__V1__Reply *service_submit(service_t *svc, const ProtobufCMessa
 /* Reads up to batch_max requests from the ROUTER and answers them. */
 int service_on_router(service_t *svc)
 {
-    service_request_t *reqs = xcalloc(svc->batch_max, sizeof *reqs);
+    /* Kept from turn to turn: most turns read a few requests, or none. */
+    if (!svc->batch)
+        svc->batch = xcalloc(svc->batch_max, sizeof *svc->batch);
+    service_request_t *reqs = svc->batch;
     size_t n = 0;
     /* Bounded reads, malformed messages included, so one busy peer cannot
      * hold the loop. */
@@ -780,7 +783,7 @@ int service_on_router(service_t *svc)
         envelope_free(&reqs[i].env);
         free(reqs[i].reply);
     }
-    free(reqs);
+    memset(reqs, 0, n * sizeof *reqs);
     return reads > 0;
 }
 
@@ -899,6 +902,7 @@ void service_destroy(service_t **self_p)
                  backup_path(svc->backup));
     backup_destroy(&svc->backup);
     free(svc->backup_dir);
+    free(svc->batch);
     service_drop_pending(svc);
     download_store_destroy(&svc->downloads);
     free(svc->to_publish);

@@ -66,6 +66,7 @@ struct service {
     int heartbeat_ms;
     int64_t started_ms;
     size_t batch_max;
+    struct service_request *batch; /* batch_max slots, service_on_router's */
     volatile int stopping;
 
     service_table_t handlers;

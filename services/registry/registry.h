@@ -92,11 +92,14 @@ void registry_governance_validate(ctx_t *ctx, const char *prefix, const reg_gove
 int64_t registry_governance_add(ctx_t *ctx, const char *table_id, const char *on,
                                 const reg_governance_t *g);
 
-/* Coverage (registry_coverage.c): the Tables, not withdrawn or refused,
- * other than `except` (may be NULL), whose territory is `territory_id`,
- * contains it or lies in it; recognized first. A new array of n in *out. */
+/* Coverage (registry_coverage.c): the Tables, not withdrawn or refused
+ * (only recognized ones with `recognized_only`), other than `except` (may
+ * be NULL), whose territory is `territory_id`, contains it or lies in it;
+ * recognized first, at most REGISTRY_COVERAGE_MAX. A new array of n in
+ * *out. */
+#define REGISTRY_COVERAGE_MAX 100
 size_t registry_coverage_of(ctx_t *ctx, const char *territory_id, const char *except,
-                            Concerto__Registry__V1__CoveringTable ***out);
+                            int recognized_only, Concerto__Registry__V1__CoveringTable ***out);
 /* CONFLICT on `path` for each recognized Table, other than `table_id`,
  * that Table `table_id` on `territory_id` would overlap from `from` ("":
  * every date): the same territory always; one containing it or inside it

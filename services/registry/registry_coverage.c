@@ -7,9 +7,9 @@
  * waivable. A recognized Table whose territory contains, or lies inside,
  * another recognized Table's overlaps it: refused unless either Table
  * holds an admin's overlap_justification (the sources have sector-wide
- * and borough-wide Tables). Recognized periods come from the decisions
- * (the view recognition_period); a period from an unknown date counts from
- * before any date. A request is not a decision: any group may register and
+ * and borough-wide Tables). Recognized periods come from the decisions,
+ * each until the next; a period from an unknown date counts from before
+ * any date. A request is not a decision: any group may register and
  * apply anywhere, and is told which Tables cover its territory. Archived
  * Tables (entered by mistake) cover nothing. */
 #include <stdint.h>
@@ -24,54 +24,57 @@
 
 typedef Concerto__Registry__V1__CoveringTable reg_covering_t;
 
-/* How Table territory t relates to the place p: same, contains (t holds
- * p) or within (t lies inside p); ?1 is the place. */
-#define COVERAGE_RELATION                                                                          \
-    "CASE WHEN t.territory_id = ?1 THEN 'same'"                                                    \
-    " WHEN EXISTS (SELECT 1 FROM territory_within w WHERE w.id = ?1"                               \
-    "  AND w.ancestor_id = t.territory_id) THEN 'contains'"                                        \
-    " WHEN EXISTS (SELECT 1 FROM territory_within w WHERE w.id = t.territory_id"                   \
-    "  AND w.ancestor_id = ?1) THEN 'within' END"
+/* The territories that overlap the place ?1, each with how a Table on it
+ * relates to the place: same, contains (a borough-wide or sector-wide
+ * Table) or within (a Table inside it). Found by index, whatever the
+ * number of Tables. */
+#define COVERAGE_PLACES                                                                            \
+    "WITH place(id, relation) AS (SELECT ?1, 'same'"                                               \
+    " UNION ALL SELECT ancestor_id, 'contains' FROM territory_within"                              \
+    "  WHERE id = ?1 AND ancestor_id <> ?1"                                                        \
+    " UNION ALL SELECT id, 'within' FROM territory_within"                                         \
+    "  WHERE ancestor_id = ?1 AND id <> ?1) "
 
 #define COVERAGE_SELECT                                                                            \
-    "SELECT t.id AS table_id, t.name, t.territory_id, t.status, " COVERAGE_RELATION                \
-    " AS relation, t.overlap_justification FROM concertation_table t"                              \
-    " WHERE t.status NOT IN ('withdrawn', 'refused') AND t.archived_ms IS NULL"                    \
-    " AND " COVERAGE_RELATION " IS NOT NULL"
+    COVERAGE_PLACES "SELECT t.id AS table_id, t.name, t.territory_id, t.status, place.relation,"   \
+                    " t.overlap_justification FROM place"                                          \
+                    " JOIN concertation_table t ON t.territory_id = place.id"                      \
+                    " WHERE t.status NOT IN ('withdrawn', 'refused') AND t.archived_ms IS NULL"
 
-/* The Tables `sql` selects (?1 the place, ?2 a Table to leave out). */
-static size_t coverage_read(ctx_t *ctx, const char *sql, const char *territory_id,
-                            const char *except, reg_covering_t ***out)
+size_t registry_coverage_of(ctx_t *ctx, const char *territory_id, const char *except,
+                            int recognized_only, reg_covering_t ***out)
 {
     *out = NULL;
-    sqlite3_stmt *st = ctx_stmt(ctx, sql);
+    sqlite3_stmt *st =
+        ctx_stmt(ctx, recognized_only ? COVERAGE_SELECT " AND t.status = 'recognized'"
+                                                        " AND t.id <> ?2 ORDER BY t.id"
+                                      : COVERAGE_SELECT " AND t.id <> ?2"
+                                                        " ORDER BY t.status <> 'recognized', t.id");
     if (!st)
         return 0;
     sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, except ? except : "", -1, SQLITE_TRANSIENT);
-    return ctx_read_all(ctx, st, &concerto__registry__v1__covering_table__descriptor, SIZE_MAX,
-                        (ProtobufCMessage ***)out, NULL);
-}
-
-size_t registry_coverage_of(ctx_t *ctx, const char *territory_id, const char *except,
-                            reg_covering_t ***out)
-{
-    return coverage_read(ctx,
-                         COVERAGE_SELECT " AND t.id <> ?2"
-                                         " ORDER BY t.status <> 'recognized', t.id",
-                         territory_id, except, out);
+    return ctx_read_all(ctx, st, &concerto__registry__v1__covering_table__descriptor,
+                        REGISTRY_COVERAGE_MAX, (ProtobufCMessage ***)out, NULL);
 }
 
 void registry_coverage_check(ctx_t *ctx, const char *table_id, const char *territory_id,
                              const char *from, const char *justification, const char *path)
 {
+    /* Each recognized period from its decision's date (unknown: from
+     * before any date) to the next decision's. */
     sqlite3_stmt *st = ctx_stmt(
-        ctx, "SELECT t.id, " COVERAGE_RELATION ", t.overlap_justification,"
-             " COALESCE(min(p.starts_on), 'an unknown date')"
-             " FROM concertation_table t JOIN recognition_period p ON p.table_id = t.id"
-             " WHERE t.id <> ?2 AND p.status = 'recognized' AND t.archived_ms IS NULL"
-             " AND (p.ends_on IS NULL OR p.ends_on > ?3) AND " COVERAGE_RELATION " IS NOT NULL"
-             " GROUP BY t.id ORDER BY t.territory_id <> ?1, t.id");
+        ctx, COVERAGE_PLACES "SELECT t.id, place.relation, t.overlap_justification,"
+                             " COALESCE(min(CASE WHEN c.effective_known THEN c.effective_on END),"
+                             " 'an unknown date') FROM place"
+                             " JOIN concertation_table t ON t.territory_id = place.id"
+                             " JOIN recognition_change c ON c.table_id = t.id"
+                             " AND c.to_status = 'recognized'"
+                             " WHERE t.id <> ?2 AND t.archived_ms IS NULL"
+                             " AND COALESCE((SELECT n.effective_on FROM recognition_change n"
+                             "  WHERE n.table_id = c.table_id AND n.id > c.id ORDER BY n.id"
+                             "  LIMIT 1), '9999') > ?3"
+                             " GROUP BY t.id ORDER BY place.relation <> 'same', t.id");
     if (!st)
         return;
     sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_TRANSIENT);
@@ -115,7 +118,7 @@ int registry_handle_get_coverage(service_call_t *call, const ProtobufCMessage *m
         return ctx_fail(&ctx);
     Concerto__Registry__V1__Coverage res = CONCERTO__REGISTRY__V1__COVERAGE__INIT;
     res.territory_id = req->territory_id;
-    res.n_tables = registry_coverage_of(&ctx, req->territory_id, NULL, &res.tables);
+    res.n_tables = registry_coverage_of(&ctx, req->territory_id, NULL, 0, &res.tables);
     int rc = ctx_finish(&ctx, &res.base);
     for (size_t i = 0; i < res.n_tables; i++)
         protobuf_c_message_free_unpacked(&res.tables[i]->base, NULL);

@@ -329,7 +329,7 @@ reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id)
         return NULL;
     t->scheduled_recognition = registry_schedule_pending(ctx, id);
     t->n_disputes = registry_disputes_of(ctx, id, &t->disputes);
-    t->n_coverage = registry_coverage_of(ctx, t->territory_id, id, &t->coverage);
+    t->n_coverage = registry_coverage_of(ctx, t->territory_id, id, 1, &t->coverage);
     t->n_people = registry_people_of(ctx, id, &t->people);
     if (!ctx->problems)
         return t;

@@ -799,25 +799,77 @@ int service_handle(service_t *svc, const service_handler_spec_t *table, size_t n
     return rc;
 }
 
-int service_subscribe(service_t *svc, const char *name, const char *router_endpoint,
-                      const char *pub_endpoint)
+/* The subscriber's view of this service: an event runs as a call of it. */
+static int service_apply_event(void *owner, const char *source, const envelope_t *env, char *why,
+                               size_t whylen)
+{
+    service_t *svc = owner;
+    size_t i = 0;
+    while (i < svc->n_subs && strcmp(subscriber_source(svc->subs[i]), source) != 0)
+        i++;
+    const service_handler_t *h =
+        i < svc->n_subs ? service_table_find(&svc->sub_events[i], env->type) : NULL;
+    if (!h)
+        return STATUS_OK;
+    ProtobufCMessage *msg = NULL;
+    if (envelope_unpack_payload(env, h->desc, &msg) != ENVELOPE_OK) {
+        snprintf(why, whylen, "the payload does not decode as %s", env->type);
+        return STATUS_INVALID_ARGUMENT;
+    }
+    service_call_t call;
+    service_call_init(&call, svc, env);
+    int status = h->fn(&call, msg, h->arg);
+    protobuf_c_message_free_unpacked(msg, NULL);
+    if (status == STATUS_OK)
+        service_call_keep_events(&call);
+    snprintf(why, whylen, "%s", call.message ? call.message : "");
+    service_call_clear(&call);
+    return status;
+}
+
+static void service_publish_or_drop(void *owner, int committed)
+{
+    if (committed)
+        service_publish_pending(owner);
+    else
+        service_drop_pending(owner);
+}
+
+int service_subscribe(service_t *svc, const char *source, const char *router_ep, const char *pub_ep)
 {
     for (size_t i = 0; i < svc->n_subs; i++)
-        if (strcmp(subscriber_source(svc->subs[i]), name) == 0)
+        if (strcmp(subscriber_source(svc->subs[i]), source) == 0) {
+            log_error("subscribed twice", "source=%s", source);
             return -1;
+        }
+    subscriber_ctx_t ctx = {svc->store,          svc->name,
+                            svc->zctx,           svc->topt,
+                            service_apply_event, service_publish_or_drop,
+                            service_now_ms,      svc};
     svc->subs = xrealloc(svc->subs, (svc->n_subs + 1) * sizeof *svc->subs);
-    svc->subs[svc->n_subs++] = subscriber_new(svc, name, router_endpoint, pub_endpoint);
+    svc->sub_events = xrealloc(svc->sub_events, (svc->n_subs + 1) * sizeof *svc->sub_events);
+    svc->subs[svc->n_subs] = subscriber_new(&ctx, source, router_ep, pub_ep);
+    svc->sub_events[svc->n_subs] = (service_table_t){0};
+    svc->n_subs++;
     return 0;
 }
 
-int service_on_event(service_t *svc, const char *source, const ProtobufCMessageDescriptor *event,
-                     service_handler_fn fn, void *arg)
+int service_handle_events(service_t *svc, const service_event_spec_t *table, size_t n, void *arg)
 {
-    for (size_t i = 0; i < svc->n_subs; i++)
-        if (strcmp(subscriber_source(svc->subs[i]), source) == 0)
-            return subscriber_on_event(svc->subs[i], event, fn, arg);
-    log_error("event handler for a source not subscribed", "source=%s", source);
-    return -1;
+    int rc = 0;
+    for (size_t r = 0; r < n; r++) {
+        size_t i = 0;
+        while (i < svc->n_subs && strcmp(subscriber_source(svc->subs[i]), table[r].source) != 0)
+            i++;
+        if (i == svc->n_subs) {
+            log_error("event handler for a source not subscribed", "source=%s", table[r].source);
+            rc = -1;
+        } else if (service_table_add(&svc->sub_events[i], table[r].event, SERVICE_COMMAND,
+                                     table[r].fn, table[r].arg ? (void *)table[r].arg : arg) != 0) {
+            rc = -1;
+        }
+    }
+    return rc;
 }
 
 int service_every(service_t *svc, int interval_ms, service_timer_fn fn, void *arg)
@@ -888,9 +940,12 @@ void service_destroy(service_t **self_p)
     service_t *svc = *self_p;
     if (!svc)
         return;
-    for (size_t i = 0; i < svc->n_subs; i++)
+    for (size_t i = 0; i < svc->n_subs; i++) {
         subscriber_destroy(&svc->subs[i]);
+        service_table_clear(&svc->sub_events[i]);
+    }
     free(svc->subs);
+    free(svc->sub_events);
     if (svc->router)
         zmq_close(svc->router);
     if (svc->pub)

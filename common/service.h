@@ -71,22 +71,39 @@ typedef struct {
     const void *arg;
 } service_handler_spec_t;
 
+/* One row of a daemon's event table: events of type `event` from the
+ * service `source` go to `fn` (with `arg`, or the table's). The runtime
+ * subscribes to every source its table names, where CONCERTO_<SOURCE>_ROUTER
+ * and _PUB say (listed in --help; the defaults are services.def's), and
+ * runs each event as a command of this service, exactly once, in the
+ * transaction that moves the cursor. Events of types with no row still
+ * advance it. */
 typedef struct {
-    const char *name;                    /* "registry": source name, log field, env prefix */
-    const char *default_router;          /* "tcp://127.0.0.1:7101" */
-    const char *default_pub;             /* "tcp://127.0.0.1:7102" */
+    const char *source; /* a name of common/services.def */
+    const ProtobufCMessageDescriptor *event;
+    service_handler_fn fn;
+    const void *arg;
+} service_event_spec_t;
+
+typedef struct {
+    /* "registry": source name, log field, variable prefix; its default
+     * endpoints are services.def's (a daemon not in the list, such as the
+     * test kit's, must be given CONCERTO_<NAME>_ROUTER and _PUB). */
+    const char *name;
     const store_migration_t *migrations; /* the service schema */
     size_t n_migrations;
     const config_var_t *extra_vars; /* the daemon's own settings, for --help too */
     size_t n_extra_vars;
     const char *summary; /* one line for --help */
-    /* The request handlers, registered before setup runs; each is passed
-     * `arg`. */
+    /* The request handlers, registered before setup runs, and the event
+     * handlers; each is passed its row's `arg` or else this `arg`. */
     const service_handler_spec_t *handlers;
     size_t n_handlers;
+    const service_event_spec_t *events;
+    size_t n_events;
     void *arg;
     /* Optional: reads the daemon's settings (into what `arg` points to),
-     * subscribes, loads data. Non-zero stops the daemon before it serves. */
+     * loads data. Non-zero stops the daemon before it serves. */
     int (*setup)(service_t *svc, const config_t *cfg);
 } service_spec_t;
 
@@ -102,15 +119,6 @@ int service_main(const service_spec_t *spec, int argc, char **argv);
  * Each request type has one handler: -1 (logged) when a type is already
  * taken. Requests find their handler by binary search on the type name. */
 int service_handle(service_t *svc, const service_handler_spec_t *table, size_t n, void *arg);
-
-/* Subscribes to another service's events. `name` is its source name;
- * endpoints are where its ROUTER and PUB listen. */
-int service_subscribe(service_t *svc, const char *name, const char *router_endpoint,
-                      const char *pub_endpoint);
-/* Handles events of one type from a subscribed source. Events of types with
- * no handler still advance the cursor. */
-int service_on_event(service_t *svc, const char *source, const ProtobufCMessageDescriptor *event,
-                     service_handler_fn fn, void *arg);
 
 int service_every(service_t *svc, int interval_ms, service_timer_fn fn, void *arg);
 

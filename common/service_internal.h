@@ -1,4 +1,5 @@
-/* service_internal: what service.c and subscriber.c share; not for daemons. */
+/* service_internal: what the runtime's files share (service.c,
+ * service_loop.c, service_backup.c); not for daemons. */
 #ifndef CONCERTO_SERVICE_INTERNAL_H
 #define CONCERTO_SERVICE_INTERNAL_H
 
@@ -7,6 +8,7 @@
 #include "download.h"
 #include "outbox.h"
 #include "service.h"
+#include "subscriber.h"
 #include "transport.h"
 
 typedef struct {
@@ -27,8 +29,6 @@ int service_table_add(service_table_t *t, const ProtobufCMessageDescriptor *desc
                       service_kind_t kind, service_handler_fn fn, void *arg);
 const service_handler_t *service_table_find(const service_table_t *t, const char *type);
 void service_table_clear(service_table_t *t);
-
-typedef struct subscriber subscriber_t;
 
 typedef struct {
     char *field;
@@ -71,7 +71,9 @@ struct service {
 
     service_table_t handlers;
 
+    /* Subscriptions, each with its event handlers. */
     subscriber_t **subs;
+    service_table_t *sub_events;
     size_t n_subs;
 
     struct service_timer {
@@ -168,24 +170,12 @@ void service_backup_step(service_t *svc);
  * backup); NULL when none was started. Free with free(). */
 Concerto__Common__V1__BackupStatus *service_backup_status(service_t *svc);
 
-/* --- subscriber.c --- */
-subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,
-                             const char *pub_ep);
-void subscriber_destroy(subscriber_t **self_p);
-const char *subscriber_source(subscriber_t *self);
-int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *desc,
-                        service_handler_fn fn, void *arg);
-/* Connects sockets and loads the cursor; call once the store is open. */
-int subscriber_start(subscriber_t *self);
-void *subscriber_sub_socket(subscriber_t *self);
-void *subscriber_dealer_socket(subscriber_t *self);
-/* Drains both sockets (bounded) and applies what can be applied. Returns 1
- * when it read anything, 0 when both were empty. */
-int subscriber_on_readable(subscriber_t *self);
-/* Timer work: replay timeouts and acks to the source. Returns 1 when it
- * sent on the DEALER (which may hide the ZMQ_FD edge of a reply). */
-int subscriber_tick(subscriber_t *self, int64_t now_ms);
-uint64_t subscriber_applied(subscriber_t *self);
-uint64_t subscriber_source_head(subscriber_t *self);
+/* Subscribes to `source` at `router_ep` and `pub_ep` (once the ZeroMQ
+ * context exists); -1 (logged) when it is subscribed already. */
+int service_subscribe(service_t *svc, const char *source, const char *router_ep,
+                      const char *pub_ep);
+/* Registers the rows of an event table, each passed its row's `arg` or
+ * else `arg`; -1 (logged) for a source not subscribed or a type taken. */
+int service_handle_events(service_t *svc, const service_event_spec_t *table, size_t n, void *arg);
 
 #endif

@@ -11,6 +11,7 @@
 #include "fiscal_year.h"
 #include "dirs.h"
 #include "log.h"
+#include "services.h"
 #include "service_internal.h"
 #include "xalloc.h"
 
@@ -188,11 +189,17 @@ static int service_loop(service_t *svc)
     return 0;
 }
 
-/* The settings every daemon has; names carry the service's prefix. */
+/* The settings every daemon has; names carry the service's prefix. Then
+ * those of each source the event table names: where its ROUTER and PUB
+ * are. */
 typedef struct {
     config_var_t *vars;
     size_t n;
     char *names[8];
+    const char **sources;
+    size_t n_sources;
+    char **owned; /* the sources' variable names and help texts */
+    size_t n_owned;
 } service_vars_t;
 
 static char *service_env_name(const char *service, const char *suffix)
@@ -204,16 +211,56 @@ static char *service_env_name(const char *service, const char *suffix)
     return name;
 }
 
+static char *service_vars_own(service_vars_t *sv, char *s)
+{
+    sv->owned[sv->n_owned++] = s;
+    return s;
+}
+
+/* The distinct sources of the spec's event table, in order. */
+static void service_vars_sources(service_vars_t *sv, const service_spec_t *spec)
+{
+    sv->sources = xcalloc(spec->n_events + 1, sizeof *sv->sources);
+    for (size_t i = 0; i < spec->n_events; i++) {
+        size_t j = 0;
+        while (j < sv->n_sources && strcmp(sv->sources[j], spec->events[i].source) != 0)
+            j++;
+        if (j == sv->n_sources)
+            sv->sources[sv->n_sources++] = spec->events[i].source;
+    }
+}
+
+/* CONCERTO_<SOURCE>_ROUTER and _PUB for each source, with the defaults of
+ * services.def (none for a source not in it: then they must be set). */
+static void service_vars_add_sources(service_vars_t *sv, size_t at)
+{
+    sv->owned = xcalloc(4 * sv->n_sources + 1, sizeof *sv->owned);
+    for (size_t i = 0; i < sv->n_sources; i++) {
+        const char *src = sv->sources[i];
+        const services_entry_t *known = services_find(src);
+        sv->vars[at++] = (config_var_t){
+            service_vars_own(sv, service_env_name(src, "ROUTER")), known ? known->router : NULL,
+            service_vars_own(sv, xasprintf("where %s's ROUTER is (replay of its events)", src))};
+        sv->vars[at++] = (config_var_t){
+            service_vars_own(sv, service_env_name(src, "PUB")), known ? known->pub : NULL,
+            service_vars_own(sv, xasprintf("where %s's PUB is (its events)", src))};
+    }
+}
+
 static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
 {
+    memset(sv, 0, sizeof *sv);
     const char *suffixes[6] = {"ROUTER", "ROUTER_BIND", "PUB", "PUB_BIND", "DB", "SYNCHRONOUS"};
     for (int i = 0; i < 6; i++)
         sv->names[i] = service_env_name(spec->name, suffixes[i]);
+    /* The list's daemons have default endpoints; others (the test kit's)
+     * must be told theirs. */
+    const services_entry_t *self = services_find(spec->name);
     config_var_t common[] = {
         {"CONCERTO_DATA_DIR", "./data", "folder holding each service's SQLite file"},
-        {sv->names[0], spec->default_router, "endpoint others use to reach this ROUTER"},
+        {sv->names[0], self ? self->router : NULL, "endpoint others use to reach this ROUTER"},
         {sv->names[1], "", "where this ROUTER binds (default: the ROUTER endpoint)"},
-        {sv->names[2], spec->default_pub, "endpoint others use to reach this PUB"},
+        {sv->names[2], self ? self->pub : NULL, "endpoint others use to reach this PUB"},
         {sv->names[3], "", "where this PUB binds (default: the PUB endpoint)"},
         {sv->names[4], "", "SQLite file (default: $CONCERTO_DATA_DIR/<service>.db)"},
         {sv->names[5], "FULL", "SQLite synchronous setting: FULL or NORMAL"},
@@ -232,18 +279,47 @@ static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
          "$CONCERTO_DATA_DIR/backups/<service>/)"},
     };
     size_t nc = sizeof common / sizeof common[0];
-    sv->n = nc + spec->n_extra_vars;
+    service_vars_sources(sv, spec);
+    sv->n = nc + spec->n_extra_vars + 2 * sv->n_sources;
     sv->vars = xcalloc(sv->n, sizeof *sv->vars);
     memcpy(sv->vars, common, sizeof common);
     for (size_t i = 0; i < spec->n_extra_vars; i++)
         sv->vars[nc + i] = spec->extra_vars[i];
+    service_vars_add_sources(sv, nc + spec->n_extra_vars);
 }
 
 static void service_vars_free(service_vars_t *sv)
 {
     for (int i = 0; i < 6; i++)
         free(sv->names[i]);
+    for (size_t i = 0; i < sv->n_owned; i++)
+        free(sv->owned[i]);
+    free(sv->owned);
+    free(sv->sources);
     free(sv->vars);
+}
+
+/* Subscribes to each source of the event table, where the configuration
+ * says, and registers the table; then starts every subscription. */
+static int service_start_subscriptions(service_t *svc, const service_spec_t *spec,
+                                       const service_vars_t *sv, const config_t *cfg)
+{
+    for (size_t i = 0; i < sv->n_sources; i++) {
+        char *router = service_env_name(sv->sources[i], "ROUTER");
+        char *pub = service_env_name(sv->sources[i], "PUB");
+        int rc =
+            service_subscribe(svc, sv->sources[i], config_str(cfg, router), config_str(cfg, pub));
+        free(router);
+        free(pub);
+        if (rc != 0)
+            return -1;
+    }
+    if (service_handle_events(svc, spec->events, spec->n_events, spec->arg) != 0)
+        return -1;
+    for (size_t i = 0; i < svc->n_subs; i++)
+        if (subscriber_start(svc->subs[i]) != 0)
+            return -1;
+    return 0;
 }
 
 static const char *service_or(const char *value, const char *fallback)
@@ -338,9 +414,8 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
         log_error("cannot bind", "endpoint=%s error=\"%s\"", pub_ep, zmq_strerror(errno));
         goto fail;
     }
-    for (size_t i = 0; i < svc->n_subs; i++)
-        if (subscriber_start(svc->subs[i]) != 0)
-            goto fail;
+    if (service_start_subscriptions(svc, spec, sv, cfg) != 0)
+        goto fail;
     log_info("serving", "router=%s pub=%s db=%s schema=%d head=%llu", router_ep, pub_ep,
              store_path(store), store_schema_version(store),
              (unsigned long long)outbox_head(store));

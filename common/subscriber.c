@@ -1,34 +1,25 @@
-/* subscriber: one service's subscription to another's events.
- *
- * The cursor (last applied sequence) lives in the subscriber's database
- * and moves in the same transaction as the events' effects, so a crash
- * anywhere loses nothing and applies nothing twice. PUB is only a fast
- * path: a live event is applied when it is exactly the next one; anything
- * else (a gap, a restart, a heartbeat showing the source is ahead) asks
- * the source's ROUTER for the events after the cursor, a page at a time,
- * until caught up. */
+/* subscriber: one service's subscription to another's events (see
+ * subscriber.h). */
+#include "subscriber.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "service_internal.h"
+#include "status.h"
 #include "uuid.h"
 #include "xalloc.h"
 
-#define SUBSCRIBER_PAGE 500
-#define SUBSCRIBER_REPLAY_TIMEOUT_MS 3000
-#define SUBSCRIBER_ACK_INTERVAL_MS 5000
 #define SUBSCRIBER_DRAIN_MAX 1024
 
 struct subscriber {
-    service_t *svc;
+    subscriber_ctx_t ctx;
     char *source;
     char *router_ep;
     char *pub_ep;
     void *sub;
     void *dealer;
-    service_table_t handlers;
     uint64_t applied;     /* mirrors the cursors row */
     uint64_t source_head; /* newest head the source announced */
     int replay_pending;
@@ -39,11 +30,11 @@ struct subscriber {
     int warned_behind;
 };
 
-subscriber_t *subscriber_new(service_t *svc, const char *source, const char *router_ep,
+subscriber_t *subscriber_new(const subscriber_ctx_t *ctx, const char *source, const char *router_ep,
                              const char *pub_ep)
 {
     subscriber_t *self = xcalloc(1, sizeof *self);
-    self->svc = svc;
+    self->ctx = *ctx;
     self->source = xstrdup(source);
     self->router_ep = xstrdup(router_ep);
     self->pub_ep = xstrdup(pub_ep);
@@ -59,7 +50,6 @@ void subscriber_destroy(subscriber_t **self_p)
         zmq_close(self->sub);
     if (self->dealer)
         zmq_close(self->dealer);
-    service_table_clear(&self->handlers);
     free(self->source);
     free(self->router_ep);
     free(self->pub_ep);
@@ -67,17 +57,17 @@ void subscriber_destroy(subscriber_t **self_p)
     *self_p = NULL;
 }
 
-const char *subscriber_source(subscriber_t *self)
+const char *subscriber_source(const subscriber_t *self)
 {
     return self->source;
 }
 
-uint64_t subscriber_applied(subscriber_t *self)
+uint64_t subscriber_applied(const subscriber_t *self)
 {
     return self->applied;
 }
 
-uint64_t subscriber_source_head(subscriber_t *self)
+uint64_t subscriber_source_head(const subscriber_t *self)
 {
     return self->source_head > self->applied ? self->source_head : self->applied;
 }
@@ -92,15 +82,16 @@ void *subscriber_dealer_socket(subscriber_t *self)
     return self->dealer;
 }
 
-int subscriber_on_event(subscriber_t *self, const ProtobufCMessageDescriptor *desc,
-                        service_handler_fn fn, void *arg)
+int subscriber_replay_pending(const subscriber_t *self, int64_t *deadline_ms)
 {
-    return service_table_add(&self->handlers, desc, SERVICE_COMMAND, fn, arg);
+    if (deadline_ms)
+        *deadline_ms = self->replay_deadline_ms;
+    return self->replay_pending;
 }
 
 static uint64_t subscriber_load_cursor(subscriber_t *self)
 {
-    store_t *store = self->svc->store;
+    store_t *store = self->ctx.store;
     sqlite3_stmt *st = store_stmt(store, "SELECT applied_seq FROM cursors WHERE source = ?");
     uint64_t v = 0;
     if (!st)
@@ -115,8 +106,8 @@ static uint64_t subscriber_load_cursor(subscriber_t *self)
 static int subscriber_save_cursor(subscriber_t *self, uint64_t seq)
 {
     sqlite3_stmt *st = store_stmt(
-        self->svc->store, "INSERT INTO cursors(source, applied_seq) VALUES(?, ?) "
-                          "ON CONFLICT(source) DO UPDATE SET applied_seq = excluded.applied_seq");
+        self->ctx.store, "INSERT INTO cursors(source, applied_seq) VALUES(?, ?) "
+                         "ON CONFLICT(source) DO UPDATE SET applied_seq = excluded.applied_seq");
     if (!st)
         return -1;
     sqlite3_bind_text(st, 1, self->source, -1, SQLITE_STATIC);
@@ -132,11 +123,11 @@ static int subscriber_send(subscriber_t *self, const ProtobufCMessage *msg, uint
     size_t plen = 0;
     uint8_t *payload = message_pack(msg, &plen);
     envelope_t env;
-    envelope_prepare(&env, id, self->svc->name, msg->descriptor->name, payload, plen);
+    envelope_prepare(&env, id, self->ctx.name, msg->descriptor->name, payload, plen);
     size_t len = 0;
     uint8_t *frame = envelope_pack(&env, &len);
     const void *data[1] = {frame};
-    int rc = transport_send(self->dealer, data, &len, 1, ZMQ_DONTWAIT);
+    int rc = self->dealer ? transport_send(self->dealer, data, &len, 1, ZMQ_DONTWAIT) : -1;
     free(frame);
     free(payload);
     return rc;
@@ -149,13 +140,13 @@ static void subscriber_request_replay(subscriber_t *self)
     req.after_sequence = self->applied;
     req.has_max_events = 1;
     req.max_events = SUBSCRIBER_PAGE;
-    req.subscriber = self->svc->name;
+    req.subscriber = (char *)self->ctx.name;
     /* With ZMQ_IMMEDIATE the send fails while the source is unreachable;
      * the deadline makes the next tick try again either way. */
     self->replay_pending = 1;
-    self->replay_deadline_ms = service_now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
+    self->replay_deadline_ms = self->ctx.now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
     if (subscriber_send(self, &req.base, self->replay_id) != 0)
-        self->replay_deadline_ms = service_now_ms() + 200;
+        self->replay_deadline_ms = self->ctx.now_ms() + SUBSCRIBER_RETRY_MS;
 }
 
 /* Applies one event inside the open transaction. Returns 0 when the
@@ -172,43 +163,23 @@ static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int f
                   (unsigned long long)env->sequence, envelope_error_text(err));
         return 0;
     }
-    const service_handler_t *h = service_table_find(&self->handlers, env->type);
-    if (!h)
-        return 0;
-    ProtobufCMessage *msg = NULL;
-    if (envelope_unpack_payload(env, h->desc, &msg) != ENVELOPE_OK) {
-        log_error("event does not decode; skipped", "source=%s seq=%llu type=%s", self->source,
-                  (unsigned long long)env->sequence, env->type);
-        return 0;
-    }
-    service_call_t call;
-    service_call_init(&call, self->svc, env);
-    int sp = store_savepoint(self->svc->store);
-    int status = sp < 0 ? STATUS_INTERNAL : h->fn(&call, msg, h->arg);
-    protobuf_c_message_free_unpacked(msg, NULL);
+    char why[300] = "";
+    int sp = store_savepoint(self->ctx.store);
+    int status = sp < 0 ? STATUS_INTERNAL
+                        : self->ctx.apply(self->ctx.owner, self->source, env, why, sizeof why);
     /* A savepoint that can be neither released nor rolled back leaves the
      * handler's writes in an unknown state: the whole batch goes. */
-    int rc = 0;
-    if (status == STATUS_OK) {
-        if (store_release(self->svc->store, sp) == 0)
-            service_call_keep_events(&call);
-        else
-            rc = -1;
-    } else if (status == STATUS_INTERNAL || status == STATUS_UNAVAILABLE) {
-        rc = -1;
-    } else if (store_rollback_to(self->svc->store, sp) != 0) {
-        rc = -1;
-    } else {
-        /* The event is a fact the source already committed; a handler that
-         * refuses it cannot change that, so it is logged and passed. */
-        log_warn("event refused by handler; skipped",
-                 "source=%s seq=%llu type=%s status=%s "
-                 "reason=\"%s\"",
-                 self->source, (unsigned long long)env->sequence, env->type, status_name(status),
-                 call.message ? call.message : "");
-    }
-    service_call_clear(&call);
-    return rc;
+    if (status == STATUS_OK)
+        return store_release(self->ctx.store, sp) == 0 ? 0 : -1;
+    if (status == STATUS_INTERNAL || status == STATUS_UNAVAILABLE ||
+        store_rollback_to(self->ctx.store, sp) != 0)
+        return -1;
+    /* The event is a fact the source already committed; a handler that
+     * refuses it cannot change that, so it is logged and passed. */
+    log_warn("event refused by handler; skipped",
+             "source=%s seq=%llu type=%s status=%s reason=\"%s\"", self->source,
+             (unsigned long long)env->sequence, env->type, status_name(status), why);
+    return 0;
 }
 
 /* Applies the events that continue the cursor, in one transaction.
@@ -216,7 +187,7 @@ static int subscriber_apply_one(subscriber_t *self, const envelope_t *env, int f
  * the end, 0 otherwise. */
 static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, int from_replay)
 {
-    store_t *store = self->svc->store;
+    store_t *store = self->ctx.store;
     if (store_begin(store) != 0)
         return -1;
     uint64_t cursor = self->applied;
@@ -238,46 +209,71 @@ static int subscriber_apply(subscriber_t *self, envelope_t **events, size_t n, i
         }
         if (subscriber_apply_one(self, events[i], from_replay) != 0) {
             store_rollback(store);
-            service_drop_pending(self->svc);
+            self->ctx.publish(self->ctx.owner, 0);
             return -1;
         }
         cursor = seq;
     }
     if (cursor != self->applied && subscriber_save_cursor(self, cursor) != 0) {
         store_rollback(store);
-        service_drop_pending(self->svc);
+        self->ctx.publish(self->ctx.owner, 0);
         return -1;
     }
     if (store_commit(store) != 0) {
-        service_drop_pending(self->svc);
+        self->ctx.publish(self->ctx.owner, 0);
         return -1;
     }
     self->applied = cursor;
-    service_publish_pending(self->svc);
+    self->ctx.publish(self->ctx.owner, 1);
     return gap ? -1 : 0;
 }
 
-static void subscriber_on_heartbeat(subscriber_t *self, const envelope_t *env)
+void subscriber_on_heartbeat(subscriber_t *self, uint64_t head)
 {
-    ProtobufCMessage *msg = NULL;
-    if (envelope_unpack_payload(env, &concerto__common__v1__heartbeat__descriptor, &msg) !=
-        ENVELOPE_OK)
-        return;
-    const Concerto__Common__V1__Heartbeat *hb = (const void *)msg;
-    if (hb->head_sequence > self->source_head)
-        self->source_head = hb->head_sequence;
-    if (hb->head_sequence < self->applied && !self->warned_behind) {
+    if (head > self->source_head)
+        self->source_head = head;
+    if (head < self->applied && !self->warned_behind) {
         /* Only a source restored from an older backup can be behind what
          * was applied from it; its next events would reuse sequence
          * numbers this subscriber has already applied. */
         log_error("source is behind this subscriber's cursor; was it restored from a backup?",
-                  "source=%s source_head=%llu applied=%llu", self->source,
-                  (unsigned long long)hb->head_sequence, (unsigned long long)self->applied);
+                  "source=%s source_head=%llu applied=%llu", self->source, (unsigned long long)head,
+                  (unsigned long long)self->applied);
         self->warned_behind = 1;
     }
-    protobuf_c_message_free_unpacked(msg, NULL);
     if (self->source_head > self->applied && !self->replay_pending)
         subscriber_request_replay(self);
+}
+
+void subscriber_on_live(subscriber_t *self, envelope_t **events, size_t n)
+{
+    /* While a replay is under way it brings these too. */
+    if (self->replay_pending)
+        return;
+    envelope_t **batch = xcalloc(n + 1, sizeof *batch);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!events[i]->has_sequence)
+            continue;
+        if (events[i]->sequence > self->source_head)
+            self->source_head = events[i]->sequence;
+        batch[k++] = events[i];
+    }
+    if (k && subscriber_apply(self, batch, k, 0) != 0 && !self->replay_pending)
+        subscriber_request_replay(self);
+    free(batch);
+}
+
+/* A heartbeat's head, or -1 when the envelope does not hold one. */
+static int64_t subscriber_heartbeat_head(const envelope_t *env)
+{
+    ProtobufCMessage *msg = NULL;
+    if (envelope_unpack_payload(env, &concerto__common__v1__heartbeat__descriptor, &msg) !=
+        ENVELOPE_OK)
+        return -1;
+    int64_t head = (int64_t)((const Concerto__Common__V1__Heartbeat *)msg)->head_sequence;
+    protobuf_c_message_free_unpacked(msg, NULL);
+    return head;
 }
 
 /* Returns how many messages it read. */
@@ -285,7 +281,7 @@ static int subscriber_drain_sub(subscriber_t *self)
 {
     envelope_t **batch = NULL;
     size_t n = 0, cap = 0;
-    size_t max_frame = (size_t)self->svc->topt.max_frame;
+    size_t max_frame = (size_t)self->ctx.topt.max_frame;
     int i = 0;
     for (; i < SUBSCRIBER_DRAIN_MAX; i++) {
         transport_msg_t m;
@@ -296,14 +292,11 @@ static int subscriber_drain_sub(subscriber_t *self)
             envelope_decode(transport_frame_data(&m, 1), transport_frame_size(&m, 1), max_frame,
                             &env) == ENVELOPE_OK) {
             if (strcmp(env->type, concerto__common__v1__heartbeat__descriptor.name) == 0) {
-                subscriber_on_heartbeat(self, env);
-                envelope_free(&env);
-            } else if (!env->has_sequence || self->replay_pending) {
-                /* While a replay is under way it brings these too. */
+                int64_t head = subscriber_heartbeat_head(env);
+                if (head >= 0)
+                    subscriber_on_heartbeat(self, (uint64_t)head);
                 envelope_free(&env);
             } else {
-                if (env->sequence > self->source_head)
-                    self->source_head = env->sequence;
                 if (n == cap) {
                     cap = cap ? cap * 2 : 64;
                     batch = xrealloc(batch, cap * sizeof *batch);
@@ -315,8 +308,8 @@ static int subscriber_drain_sub(subscriber_t *self)
         }
         transport_msg_close(&m);
     }
-    if (n && subscriber_apply(self, batch, n, 0) != 0 && !self->replay_pending)
-        subscriber_request_replay(self);
+    if (n)
+        subscriber_on_live(self, batch, n);
     for (size_t k = 0; k < n; k++)
         envelope_free(&batch[k]);
     free(batch);
@@ -330,7 +323,7 @@ static void subscriber_skip_pruned(subscriber_t *self, uint64_t head)
 {
     log_warn("source pruned events this subscriber never saw", "source=%s from=%llu to=%llu",
              self->source, (unsigned long long)self->applied + 1, (unsigned long long)head);
-    store_t *store = self->svc->store;
+    store_t *store = self->ctx.store;
     if (store_begin(store) != 0)
         return;
     if (subscriber_save_cursor(self, head) != 0) {
@@ -342,7 +335,7 @@ static void subscriber_skip_pruned(subscriber_t *self, uint64_t head)
     self->applied = head;
 }
 
-static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__Reply *reply)
+void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__Reply *reply)
 {
     self->replay_pending = 0;
     if ((int)reply->status != STATUS_OK || !reply->result_type ||
@@ -381,14 +374,14 @@ static void subscriber_on_page(subscriber_t *self, const Concerto__Common__V1__R
                   "source=%s applied=%llu head=%llu", self->source, (unsigned long long)before,
                   (unsigned long long)head);
         self->replay_pending = 1;
-        self->replay_deadline_ms = service_now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
+        self->replay_deadline_ms = self->ctx.now_ms() + SUBSCRIBER_REPLAY_TIMEOUT_MS;
     }
 }
 
 /* Returns how many messages it read. */
 static int subscriber_drain_dealer(subscriber_t *self)
 {
-    size_t max_frame = (size_t)self->svc->topt.max_frame;
+    size_t max_frame = (size_t)self->ctx.topt.max_frame;
     int i = 0;
     for (; i < SUBSCRIBER_DRAIN_MAX; i++) {
         transport_msg_t m;
@@ -420,11 +413,11 @@ int subscriber_on_readable(subscriber_t *self)
     return subscriber_drain_dealer(self) + got > 0;
 }
 
-int subscriber_start(subscriber_t *self)
+/* Opens the SUB and the DEALER to the source. */
+static int subscriber_connect(subscriber_t *self, void *ctx)
 {
-    void *ctx = self->svc->zctx;
-    self->sub = transport_socket(ctx, ZMQ_SUB, &self->svc->topt);
-    self->dealer = transport_socket(ctx, ZMQ_DEALER, &self->svc->topt);
+    self->sub = transport_socket(ctx, ZMQ_SUB, &self->ctx.topt);
+    self->dealer = transport_socket(ctx, ZMQ_DEALER, &self->ctx.topt);
     int one = 1;
     if (!self->sub || !self->dealer || zmq_setsockopt(self->sub, ZMQ_SUBSCRIBE, "", 0) != 0 ||
         zmq_setsockopt(self->dealer, ZMQ_IMMEDIATE, &one, sizeof one) != 0 ||
@@ -434,6 +427,14 @@ int subscriber_start(subscriber_t *self)
                   self->router_ep, self->pub_ep, zmq_strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int subscriber_start(subscriber_t *self)
+{
+    void *ctx = self->ctx.zctx;
+    if (ctx && subscriber_connect(self, ctx) != 0)
+        return -1;
     self->applied = subscriber_load_cursor(self);
     self->acked = self->applied;
     log_info("subscribed", "source=%s applied=%llu", self->source,
@@ -453,7 +454,7 @@ int subscriber_tick(subscriber_t *self, int64_t now_ms)
     }
     if (now_ms >= self->next_ack_ms && self->applied != self->acked) {
         Concerto__Common__V1__SubscriberAck ack = CONCERTO__COMMON__V1__SUBSCRIBER_ACK__INIT;
-        ack.subscriber = self->svc->name;
+        ack.subscriber = (char *)self->ctx.name;
         ack.has_applied_sequence = 1;
         ack.applied_sequence = self->applied;
         uint8_t id[UUID_LEN];

@@ -14,13 +14,8 @@
 #include "config.h"
 #include "gateway.h"
 #include "log.h"
+#include "services.h"
 #include "xalloc.h"
-
-#define MAIN_SERVICE_VARS(NAME, ROUTER, PUB)                                                       \
-    {"CONCERTO_" NAME "_ROUTER", ROUTER, "the service's ROUTER endpoint"},                         \
-    {                                                                                              \
-        "CONCERTO_" NAME "_PUB", PUB, "the service's PUB endpoint (heartbeats)"                    \
-    }
 
 static const config_var_t main_vars[] = {
     {"CONCERTO_GATEWAY_HTTP", "127.0.0.1:8080", "HTTP listen address, host:port"},
@@ -36,8 +31,8 @@ static const config_var_t main_vars[] = {
     {"CONCERTO_GATEWAY_TOKENS", "", "bearer tokens file: `<sha256-hex> <role> <name>` lines"},
     {"CONCERTO_GATEWAY_PUBLIC_READS", "1", "1: reader routes need no token"},
     {"CONCERTO_GATEWAY_ROUTES_FILE", "", "extra routes, routes.def columns (tests, operators)"},
-    {"CONCERTO_GATEWAY_REQUIRED_SERVICES", "registry,funding,forum,reporting",
-     "services /readyz waits for (comma-separated, or none)"},
+    {"CONCERTO_GATEWAY_REQUIRED_SERVICES", "all",
+     "services /readyz waits for: all, none, or their names comma-separated"},
     {"CONCERTO_GATEWAY_HEARTBEAT_MISSES", "3", "missed heartbeats before a service is down"},
     {"CONCERTO_GATEWAY_MAX_INFLIGHT", "10000", "calls in flight per service at most (then 503)"},
     {"CONCERTO_GATEWAY_MAX_DOWNLOADS", "8",
@@ -56,10 +51,14 @@ static const config_var_t main_vars[] = {
     {"CONCERTO_MAX_DOCUMENT", "33554432",
      "largest document sent to a client, in bytes (the services use the same variable)"},
     {"CONCERTO_LOG_LEVEL", "info", "debug, info, warn or error"},
-    MAIN_SERVICE_VARS("REGISTRY", "tcp://127.0.0.1:7101", "tcp://127.0.0.1:7102"),
-    MAIN_SERVICE_VARS("FUNDING", "tcp://127.0.0.1:7201", "tcp://127.0.0.1:7202"),
-    MAIN_SERVICE_VARS("FORUM", "tcp://127.0.0.1:7301", "tcp://127.0.0.1:7302"),
-    MAIN_SERVICE_VARS("REPORTING", "tcp://127.0.0.1:7401", "tcp://127.0.0.1:7402"),
+/* Each service's endpoints, from the one list. */
+#define SERVICE(name, NAME, router_port, pub_port)                                                 \
+    {"CONCERTO_" #NAME "_ROUTER", "tcp://127.0.0.1:" #router_port,                                 \
+     "the service's ROUTER endpoint"},                                                             \
+        {"CONCERTO_" #NAME "_PUB", "tcp://127.0.0.1:" #pub_port,                                   \
+         "the service's PUB endpoint (heartbeats)"},
+#include "services.def"
+#undef SERVICE
 };
 #define MAIN_N_VARS (sizeof main_vars / sizeof main_vars[0])
 
@@ -75,8 +74,10 @@ typedef struct {
 
 static int main_required(const char *list, int required[ROUTE_N_SERVICES], char *err, size_t errlen)
 {
-    memset(required, 0, ROUTE_N_SERVICES * sizeof *required);
-    if (strcmp(list, "none") == 0)
+    int all = strcmp(list, "all") == 0;
+    for (int s = 0; s < ROUTE_N_SERVICES; s++)
+        required[s] = all;
+    if (all || strcmp(list, "none") == 0)
         return 0;
     char *copy = xstrdup(list);
     char *save = NULL;
@@ -131,13 +132,11 @@ static int main_options(const config_t *cfg, gateway_options_t *o, char *err, si
     o->http.idle_timeout_ms = (uint64_t)idle_to;
     o->http.access_log = (int)access;
     o->deadline_ms = (uint64_t)deadline;
-    static const char *const names[ROUTE_N_SERVICES] = {"REGISTRY", "FUNDING", "FORUM",
-                                                        "REPORTING"};
     for (int s = 0; s < ROUTE_N_SERVICES; s++) {
         char var[64];
-        snprintf(var, sizeof var, "CONCERTO_%s_ROUTER", names[s]);
+        snprintf(var, sizeof var, "CONCERTO_%s_ROUTER", services_list[s].prefix);
         o->router[s] = config_str(cfg, var);
-        snprintf(var, sizeof var, "CONCERTO_%s_PUB", names[s]);
+        snprintf(var, sizeof var, "CONCERTO_%s_PUB", services_list[s].prefix);
         o->pub[s] = config_str(cfg, var);
     }
     if (main_required(config_str(cfg, "CONCERTO_GATEWAY_REQUIRED_SERVICES"), o->required, err,

@@ -16,8 +16,11 @@ struct routes {
     size_t n, cap;
 };
 
-static const char *const routes_target_names[] = {"registry",  "funding", "forum",
-                                                  "reporting", "all",     "local"};
+static const char *const routes_target_names[] = {
+#define SERVICE(name, NAME, router_port, pub_port) #name,
+#include "services.def"
+#undef SERVICE
+    "all", "local"};
 
 const char *routes_target_name(route_target_t t)
 {
@@ -266,7 +269,11 @@ int routes_load_text(routes_t *self, const char *text, routes_type_lookup_fn loo
         } else if ((target = strcasecmp(it.fields[2], "all") == 0
                                  ? ROUTE_ALL
                                  : routes_service_parse(it.fields[2])) < 0) {
-            why = "the service must be registry, funding, forum, reporting or all";
+            why = "the service must be one of "
+#define SERVICE(name, NAME, router_port, pub_port) #name ", "
+#include "services.def"
+#undef SERVICE
+                  "or all";
         } else if (!(desc = lookup(it.fields[3]))) {
             why = "unknown request type";
         } else if (auth_role_parse(it.fields[4], &role) != 0) {

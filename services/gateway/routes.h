@@ -17,13 +17,12 @@
 #include "auth.h"
 #include "negotiate.h"
 
-/* Where a route goes. The first four are the services, in this order
- * everywhere in the gateway. */
+/* Where a route goes. First the services of common/services.def
+ * (ROUTE_REGISTRY...), in its order everywhere in the gateway. */
 typedef enum {
-    ROUTE_REGISTRY = 0,
-    ROUTE_FUNDING,
-    ROUTE_FORUM,
-    ROUTE_REPORTING,
+#define SERVICE(name, NAME, router_port, pub_port) ROUTE_##NAME,
+#include "services.def"
+#undef SERVICE
     ROUTE_N_SERVICES,
     ROUTE_ALL = ROUTE_N_SERVICES, /* fan-out: the request goes to every service */
     ROUTE_LOCAL,                  /* the gateway answers itself */

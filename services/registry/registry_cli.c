@@ -13,24 +13,34 @@
 #include "config.h"
 #include "envelope.h"
 #include "registry_import.h"
+#include "services.h"
 #include "status.h"
 #include "transport.h"
 #include "uuid.h"
 #include "xalloc.h"
 
-static const config_var_t cli_vars[] = {
-    {"CONCERTO_REGISTRY_ROUTER", "tcp://127.0.0.1:7101", "the registry daemon's ROUTER"},
-    {"CONCERTO_REGISTRY_IMPORT_TIMEOUT_MS", "60000", "how long to wait for the answer"},
-    {"CONCERTO_ACTOR", "", "who is importing, for the audit trail (default: cli:$USER)"},
-    {"CONCERTO_REGISTRY_IMPORT_ENCODING", "WINDOWS-1252",
-     "files that are not UTF-8 are converted from this character set (what Excel saves as "
-     "\"CSV\" on Windows); \"off\" refuses them, naming the line and column of the first bad "
-     "byte"},
-};
-#define N_CLI_VARS (sizeof cli_vars / sizeof cli_vars[0])
+#define N_CLI_VARS 4
+
+/* The settings, with the registry's endpoint from the list of services. */
+static void cli_vars_init(config_var_t vars[N_CLI_VARS])
+{
+    vars[0] = (config_var_t){"CONCERTO_REGISTRY_ROUTER", services_find("registry")->router,
+                             "the registry daemon's ROUTER"};
+    vars[1] = (config_var_t){"CONCERTO_REGISTRY_IMPORT_TIMEOUT_MS", "60000",
+                             "how long to wait for the answer"};
+    vars[2] = (config_var_t){"CONCERTO_ACTOR", "",
+                             "who is importing, for the audit trail (default: cli:$USER)"};
+    vars[3] = (config_var_t){
+        "CONCERTO_REGISTRY_IMPORT_ENCODING", "WINDOWS-1252",
+        "files that are not UTF-8 are converted from this character set (what Excel saves as "
+        "\"CSV\" on Windows); \"off\" refuses them, naming the line and column of the first bad "
+        "byte"};
+}
 
 static void cli_usage(FILE *out)
 {
+    config_var_t cli_vars[N_CLI_VARS];
+    cli_vars_init(cli_vars);
     config_print_help(out, "concerto-registry import DIR",
                       "Sends DIR/territories.csv, organizations.csv, tables.csv and "
                       "memberships.csv\n(those that exist) to the running daemon as one "
@@ -119,6 +129,8 @@ int registry_cli_import(int argc, char **argv)
         return 2;
     }
     char err[512];
+    config_var_t cli_vars[N_CLI_VARS];
+    cli_vars_init(cli_vars);
     config_t *cfg = config_load(cli_vars, N_CLI_VARS, err, sizeof err);
     int64_t timeout_ms = 0;
     if (!cfg || config_int(cfg, "CONCERTO_REGISTRY_IMPORT_TIMEOUT_MS", 100, 3600000, &timeout_ms,

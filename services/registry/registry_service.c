@@ -234,8 +234,6 @@ void registry_spec_init(service_spec_t *spec)
 {
     memset(spec, 0, sizeof *spec);
     spec->name = "registry";
-    spec->default_router = "tcp://127.0.0.1:7101";
-    spec->default_pub = "tcp://127.0.0.1:7102";
     spec->migrations = registry_migrations;
     spec->n_migrations = registry_migration_count;
     spec->extra_vars = registry_vars;

@@ -265,8 +265,6 @@ int main(int argc, char **argv)
     };
     static const service_spec_t spec = {
         .name = "testpub",
-        .default_router = "tcp://127.0.0.1:7901",
-        .default_pub = "tcp://127.0.0.1:7902",
         .summary = "Test publisher: emits one event per Emit command, now or on a durable timer.",
         .extra_vars = testpub_vars,
         .n_extra_vars = sizeof testpub_vars / sizeof testpub_vars[0],

@@ -85,21 +85,9 @@ static int testsub_handle_table_status(service_call_t *call, const ProtobufCMess
     return service_call_reply(call, &summary.base);
 }
 
-/* The source's name (CONCERTO_TESTSUB_SOURCE), read by setup. */
+/* The source's name (CONCERTO_TESTSUB_SOURCE), read before the spec is
+ * made: it is a row of the event table. */
 static char testsub_source[64];
-
-static int testsub_setup(service_t *svc, const config_t *cfg)
-{
-    char *source = testsub_source;
-    snprintf(source, sizeof testsub_source, "%s", config_str(cfg, "CONCERTO_TESTSUB_SOURCE"));
-    if (service_subscribe(svc, source, config_str(cfg, "CONCERTO_TESTPUB_ROUTER"),
-                          config_str(cfg, "CONCERTO_TESTPUB_PUB")) != 0)
-        return -1;
-    if (service_on_event(svc, source, &concerto__test__v1__ping__descriptor, testsub_on_ping,
-                         NULL) != 0)
-        return -1;
-    return 0;
-}
 
 static const service_handler_spec_t testsub_handlers[] = {
     {&concerto__test__v1__stats__descriptor, SERVICE_QUERY, testsub_handle_stats, NULL},
@@ -109,24 +97,27 @@ static const service_handler_spec_t testsub_handlers[] = {
 
 int main(int argc, char **argv)
 {
+    const char *source = getenv("CONCERTO_TESTSUB_SOURCE");
+    snprintf(testsub_source, sizeof testsub_source, "%s", source && *source ? source : "testpub");
     static const config_var_t vars[] = {
-        {"CONCERTO_TESTPUB_ROUTER", "tcp://127.0.0.1:7901", "testpub's ROUTER endpoint"},
-        {"CONCERTO_TESTPUB_PUB", "tcp://127.0.0.1:7902", "testpub's PUB endpoint"},
         {"CONCERTO_TESTSUB_SOURCE", "testpub",
-         "the source name of the daemon at those endpoints (registry: apply its events)"},
+         "the daemon whose events it applies (registry: stand for a daemon that follows it); "
+         "where it is: CONCERTO_<SOURCE>_ROUTER and _PUB"},
     };
-    static const service_spec_t spec = {
+    const service_event_spec_t events[] = {
+        {testsub_source, &concerto__test__v1__ping__descriptor, testsub_on_ping, NULL},
+    };
+    const service_spec_t spec = {
         .name = "testsub",
-        .default_router = "tcp://127.0.0.1:7903",
-        .default_pub = "tcp://127.0.0.1:7904",
         .migrations = testsub_schema,
         .n_migrations = sizeof testsub_schema / sizeof testsub_schema[0],
         .extra_vars = vars,
         .n_extra_vars = sizeof vars / sizeof vars[0],
-        .summary = "Test subscriber: applies testpub's events and counts them.",
+        .summary = "Test subscriber: applies a source's events (testpub's Pings) and counts them.",
         .handlers = testsub_handlers,
         .n_handlers = sizeof testsub_handlers / sizeof testsub_handlers[0],
-        .setup = testsub_setup,
+        .events = events,
+        .n_events = sizeof events / sizeof events[0],
     };
     return service_main(&spec, argc, argv);
 }

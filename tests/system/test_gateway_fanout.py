@@ -9,7 +9,8 @@ import tempfile
 
 import pytest
 
-from concerto_harness import BIN, Gateway, demo_registry, start_service, wait_until
+from concerto_harness import (BIN, Gateway, demo_registry, service_env, start_service,
+                              wait_until)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "concerto-testsub")),
                                 reason="concerto-testsub is not built")
@@ -20,8 +21,7 @@ def system():
     with tempfile.TemporaryDirectory() as tmp, demo_registry(tmp) as registry:
         funding = start_service("testsub", tmp, heartbeat_ms=100,
                                 env={"CONCERTO_TESTSUB_SOURCE": "registry",
-                                     "CONCERTO_TESTPUB_ROUTER": registry.router,
-                                     "CONCERTO_TESTPUB_PUB": registry.pub})
+                                     **service_env("registry", registry.router, registry.pub)})
         gw = Gateway(tmp, services={"registry": registry, "funding": funding},
                      heartbeat_ms=100).start()
         gw.wait_ready()

@@ -80,7 +80,7 @@ int routes_set_formats(routes_t *self, int index, const char *formats, char *err
 
 /* Adds routes from text, one a line, the columns of routes.def:
  *   METHOD /path/{param} SERVICE full.type.Name ROLE body_field|- ok_status [formats=a,b]
- * SERVICE is registry, funding, forum, reporting or all; the optional last
+ * SERVICE is a name of common/services.def or all; the optional last
  * column lists the formats of a document route. Returns 0, or -1 naming
  * the bad line in `err` (routes before it stay added). */
 int routes_load_text(routes_t *self, const char *text, routes_type_lookup_fn lookup, char *err,

@@ -50,8 +50,12 @@ skip() {
 }
 
 # build_and_test NAME DIR CMAKE-ARGS...
+# STAGE_TARGET builds one target instead of all; STAGE_LABEL runs only the
+# ctests with that label.
 build_and_test() {
     local name=$1 dir=$2 log
+    local target=(${STAGE_TARGET:+--target "$STAGE_TARGET"})
+    local label=(${STAGE_LABEL:+-L "$STAGE_LABEL"})
     shift 2
     log=$(mktemp)
     note "$name: configure $dir $*"
@@ -60,13 +64,14 @@ build_and_test() {
         return
     fi
     note "$name: build"
-    if ! cmake --build "$dir" -j"$JOBS"; then
+    if ! cmake --build "$dir" -j"$JOBS" "${target[@]}"; then
         record "$name" 0 1 "build failed"
         return
     fi
     note "$name: ctest"
     # --no-tests=error: a test command that ran nothing has not passed.
-    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$JOBS" 2>&1 | tee "$log"
+    ctest --test-dir "$dir" --output-on-failure --no-tests=error -j"$JOBS" "${label[@]}" 2>&1 |
+        tee "$log"
     local rc=${PIPESTATUS[0]} total failed
     read -r failed total < <(sed -nE 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log" | tail -1)
     rm -f "$log"
@@ -156,6 +161,10 @@ fi
 
 static_checks
 build_and_test release "$ROOT/build" -DCMAKE_BUILD_TYPE=Release
+# The fuzz targets, built by clang with libFuzzer, replay their corpora: the
+# inputs fuzzing once found stay regression tests.
+CC=clang STAGE_TARGET=concerto-fuzz STAGE_LABEL=fuzz \
+    build_and_test fuzz "$ROOT/build-fuzz" -DCONCERTO_FUZZ=ON
 compose_stage
 if [ "${CONCERTO_TEST_SKIP_ASAN:-0}" != 1 ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}

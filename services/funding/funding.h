@@ -1,0 +1,134 @@
+/* funding: what the funding daemon's modules share: short names for the
+ * generated types, its settings, its entities and lists (rows of the
+ * handler table in funding_service.c), and the functions one module
+ * offers another. Handlers are written with the runtime's toolkit
+ * (common/ctx.h, field.h, page.h, row.h, entity.h); money with
+ * common/money.h. */
+#ifndef CONCERTO_FUNDING_H
+#define CONCERTO_FUNDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "concerto/funding/v1/funding.pb-c.h"
+#include "ctx.h"
+#include "entity.h"
+#include "page.h"
+#include "service.h"
+
+typedef Concerto__Funding__V1__Funder fund_funder_t;
+typedef Concerto__Funding__V1__Program fund_program_t;
+typedef Concerto__Funding__V1__ProgramYear fund_year_t;
+typedef Concerto__Funding__V1__FunderShare fund_share_t;
+typedef Concerto__Funding__V1__EligibilityDecision fund_decision_t;
+typedef Concerto__Funding__V1__Criterion fund_criterion_t;
+typedef Concerto__Funding__V1__Allocation fund_allocation_t;
+typedef Concerto__Funding__V1__AllocationPart fund_part_t;
+
+#define FUNDING_MAX_NAME 200
+#define FUNDING_MAX_TEXT 2000 /* notes, justifications */
+#define FUNDING_MAX_REASON 1000
+#define FUNDING_MAX_SHARES 16 /* funders of one program year */
+/* 100,000.00: what a recognized Table receives in a year (domain.md 0). */
+#define FUNDING_DEFAULT_AMOUNT_CENTS 10000000
+
+/* Allocation states, as the wire numbers them. */
+enum {
+    FUNDING_PROPOSED = CONCERTO__FUNDING__V1__ALLOCATION_STATE__PROPOSED,
+    FUNDING_APPROVED = CONCERTO__FUNDING__V1__ALLOCATION_STATE__APPROVED,
+    FUNDING_SUSPENDED = CONCERTO__FUNDING__V1__ALLOCATION_STATE__SUSPENDED,
+    FUNDING_CLOSED = CONCERTO__FUNDING__V1__ALLOCATION_STATE__CLOSED,
+};
+
+/* The settings handlers read (their `arg`). */
+typedef struct {
+    const char *demo_dir; /* CONCERTO_FUNDING_DEMO_DATA; "" for none */
+} funding_config_t;
+
+/* --- entities and lists (rows of the handler table) */
+extern const entity_t funding_funder_entity;
+extern const entity_t funding_program_entity;
+extern const page_list_t funding_funder_list;
+extern const page_list_t funding_program_list;
+extern const page_list_t funding_year_list;
+extern const page_list_t funding_allocation_list;
+
+/* --- program years (funding_program.c) */
+/* The year `fiscal_year` of `program_id` with its shares and figures, or
+ * NULL after recording NOT_FOUND on `field` (or a database error). */
+fund_year_t *funding_year_require(ctx_t *ctx, const char *program_id, const char *fiscal_year,
+                                  const char *field);
+/* What the year has committed: approved and suspended allocations, and
+ * what closed ones paid. -1 after recording a database error. */
+int64_t funding_year_committed(ctx_t *ctx, const char *program_id, const char *fiscal_year);
+/* A fiscal year label that fiscal_year_parse accepts; records a violation
+ * on `path` otherwise. `first_year` may be NULL. */
+int funding_field_year(ctx_t *ctx, const char *path, const char *label, int flags, int *first_year);
+
+/* --- eligibility (funding_eligibility.c) */
+/* Judges the Table's eligibility for the program's year from what funding
+ * knows now, records it as a new revision when it differs from the last
+ * (emitting EligibilityDecided with `cause`), and returns the current
+ * decision (caller frees), or NULL after recording a problem. */
+fund_decision_t *funding_eligibility_decide(ctx_t *ctx, const char *table_id,
+                                            const char *program_id, const char *fiscal_year,
+                                            const char *cause);
+/* Judges again every decision recorded for the Table (after a registry or
+ * reporting event about it); records and emits those that changed.
+ * Returns the status recorded. */
+status_t funding_eligibility_revisit(ctx_t *ctx, const char *table_id, const char *cause);
+/* Records an admin's override (`demo` marks the demo data's). */
+fund_decision_t *funding_eligibility_override(ctx_t *ctx, const char *table_id,
+                                              const char *program_id, const char *fiscal_year,
+                                              const char *justification, int demo);
+/* The current decision, or NULL (none recorded, or a recorded error). */
+fund_decision_t *funding_eligibility_load(ctx_t *ctx, const char *table_id, const char *program_id,
+                                          const char *fiscal_year);
+
+/* --- allocations (funding_allocation.c) */
+/* The allocation with its parts and mandataire, or NULL (recorded
+ * NOT_FOUND on `field` when `field` is given). */
+fund_allocation_t *funding_allocation_load(ctx_t *ctx, uint64_t id, const char *field);
+/* Proposes and, when `approve`, approves an allocation of the year's
+ * amount per Table (the demo data's path). Returns the status recorded. */
+status_t funding_allocation_propose(ctx_t *ctx, const char *program_id, const char *fiscal_year,
+                                    const char *table_id, int64_t amount_cents, int demo,
+                                    fund_allocation_t **out);
+status_t funding_allocation_approve(ctx_t *ctx, uint64_t id, fund_allocation_t **out);
+/* The registry suspended (or withdrew) the Table from `effective_on`
+ * (NULL: unknown): suspends its approved allocations of the fiscal years
+ * that end on or after that day. */
+status_t funding_allocation_registry_suspend(ctx_t *ctx, const char *table_id,
+                                             const char *effective_on, const char *why);
+
+/* --- the caller */
+/* Whether the caller may do what only an admin may: an admin's token, or
+ * the daemon's own work (no caller); records PERMISSION_DENIED otherwise. */
+int funding_require_admin(ctx_t *ctx, const char *what);
+
+/* --- handlers (service_handler_fn) */
+int funding_handle_set_year(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_get_year(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_decide(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_override(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_get_eligibility(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_list_eligibility(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_propose(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_approve(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_suspend(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_resume(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_close(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_amend(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_get_allocation(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_table_funding(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_table_status(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+
+/* --- events from the registry and reporting (funding_registry.c) */
+int funding_on_territory_registered(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_territory_updated(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_table_registered(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_table_updated(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_recognition_changed(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_compliance_evaluated(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+
+#endif

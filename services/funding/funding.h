@@ -129,6 +129,9 @@ int funding_on_territory_updated(service_call_t *call, const ProtobufCMessage *m
 int funding_on_table_registered(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_on_table_updated(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_on_recognition_changed(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_on_characteristics_changed(service_call_t *call, const ProtobufCMessage *msg,
+                                       void *arg);
+int funding_on_mandataire_changed(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_on_compliance_evaluated(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 
 #endif

@@ -63,9 +63,9 @@ static void judge_recognized(const funding_facts_t *f, decision_t *d)
     int met = strcmp(f->status, "recognized") == 0;
     if (met && !f->status_since)
         snprintf(summary, sizeof summary,
-                 "recognized on %s; the date of its recognition is unknown (imported history), "
-                 "which counts as recognized since before the import",
-                 f->as_of);
+                 "recognized on %s; the date of its recognition is unknown (imported history "
+                 "recorded on %s, which counts as recognized on every day up to then)",
+                 f->as_of, f->status_recorded_on ? f->status_recorded_on : "an unknown day");
     else if (met)
         snprintf(summary, sizeof summary, "recognized on %s (since %s)", f->as_of, f->status_since);
     else
@@ -73,6 +73,8 @@ static void judge_recognized(const funding_facts_t *f, decision_t *d)
     c = criterion_add(d, "recognized", met ? MET : NOT_MET, summary);
     fact_add(c, "status", f->status);
     fact_add(c, "since", f->status_since ? f->status_since : "unknown");
+    if (!f->status_since)
+        fact_add(c, "recorded_on", f->status_recorded_on ? f->status_recorded_on : "unknown");
 }
 
 /* The four characteristics met on that day, as the registry evaluated. */
@@ -81,7 +83,8 @@ static void judge_characteristics(const funding_facts_t *f, decision_t *d)
     char summary[300];
     if (!f->evaluated) {
         snprintf(summary, sizeof summary,
-                 "the registry has sent no evaluation of the four characteristics holding on %s",
+                 "none of the four characteristics is met on %s: the registry has sent no "
+                 "evaluation covering that day",
                  f->as_of);
         criterion_add(d, "characteristics", NOT_MET, summary);
         return;
@@ -91,14 +94,13 @@ static void judge_characteristics(const funding_facts_t *f, decision_t *d)
         if (!f->characteristics[i].met)
             snprintf(unmet + strlen(unmet), sizeof unmet - strlen(unmet), "%s%s",
                      *unmet ? ", " : "", f->characteristics[i].code);
-    int met = f->n_characteristics > 0 && !*unmet;
+    /* The registry's verdict, never one of ours. */
+    int met = f->all_met;
     if (met)
         snprintf(summary, sizeof summary, "the four characteristics are met on %s", f->as_of);
-    else if (*unmet)
-        snprintf(summary, sizeof summary, "not met on %s: %s", f->as_of, unmet);
     else
-        snprintf(summary, sizeof summary, "the registry's evaluation holding on %s is empty",
-                 f->as_of);
+        snprintf(summary, sizeof summary, "not all met on %s%s%s", f->as_of, *unmet ? ": " : "",
+                 unmet);
     criterion_t *c = criterion_add(d, "characteristics", met ? MET : NOT_MET, summary);
     fact_add(c, "evaluated_from", f->holds_from ? f->holds_from : "unknown");
     for (size_t i = 0; i < f->n_characteristics; i++) {

@@ -28,10 +28,14 @@ typedef struct {
      * announced the Table, or announced nothing that holds by then. */
     const char *status;
     /* The day it took that status; NULL when the registry does not know
-     * it (imported history: counts as the earliest, flagged). */
+     * it (imported history: counts as held on every day up to the day it
+     * was recorded, flagged), with that day. */
     const char *status_since;
-    /* The registry's evaluation holding on as_of, if any. */
+    const char *status_recorded_on;
+    /* The registry's period of the four characteristics covering as_of,
+     * if any (none: nothing met, the registry's baseline). */
     int evaluated;
+    int all_met; /* the registry's verdict on the four together */
     const char *holds_from;
     size_t n_characteristics;
     funding_characteristic_t characteristics[FUNDING_MAX_CHARACTERISTICS];

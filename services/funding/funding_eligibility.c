@@ -17,13 +17,32 @@
 
 /* --- the facts */
 
+/* What eligibility_judge reads, freed by facts_free. */
+typedef struct {
+    char *status, *since, *recorded_on, *starts_on, *met, *unmet, *summary;
+    Concerto__Registry__V1__TableCharacteristics *eval;
+} facts_store_t;
+
+static void facts_free(facts_store_t *s)
+{
+    free(s->status);
+    free(s->since);
+    free(s->recorded_on);
+    free(s->starts_on);
+    free(s->met);
+    free(s->unmet);
+    free(s->summary);
+    if (s->eval)
+        concerto__registry__v1__table_characteristics__free_unpacked(s->eval, NULL);
+}
+
 /* The Table's recognition status on `as_of` and the day it took it. */
-static void facts_recognition(ctx_t *ctx, const char *table_id, funding_facts_t *f, char **status,
-                              char **since)
+static void facts_recognition(ctx_t *ctx, const char *table_id, funding_facts_t *f,
+                              facts_store_t *s)
 {
     /* An unknown date (NULL) counts as the earliest. */
-    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT status, effective_on FROM reg_recognition"
-                                     " WHERE table_id = :table_id"
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT status, effective_on, recorded_on"
+                                     " FROM reg_recognition WHERE table_id = :table_id"
                                      " AND (effective_on IS NULL OR effective_on <= :as_of)"
                                      " ORDER BY COALESCE(effective_on, '') DESC, id DESC LIMIT 1");
     if (!st)
@@ -32,25 +51,46 @@ static void facts_recognition(ctx_t *ctx, const char *table_id, funding_facts_t 
     row_bind_text(st, ":as_of", f->as_of);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *status = row_text(st, 0);
-        *since = row_text(st, 1);
+        f->status = s->status = row_text(st, 0);
+        f->status_since = s->since = row_text(st, 1);
+        f->status_recorded_on = s->recorded_on = row_text(st, 2);
     } else if (rc != SQLITE_DONE) {
         ctx_db_error(ctx, rc, "table_id");
     }
     sqlite3_reset(st);
-    f->status = *status;
-    f->status_since = *since;
 }
 
-/* The registry's evaluation holding on `as_of` (packed TableCharacteristics
- * in *eval, which the facts borrow from). */
-static void facts_characteristics(ctx_t *ctx, const char *table_id, funding_facts_t *f,
-                                  char **holds_from,
-                                  Concerto__Registry__V1__TableCharacteristics **eval)
+/* The summary the registry's full evaluation gives `code`, if it has one. */
+static const char *facts_summary(const Concerto__Registry__V1__TableCharacteristics *eval,
+                                 const char *code)
 {
-    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT holds_from, evaluation FROM reg_characteristics"
-                                     " WHERE table_id = :table_id AND holds_from <= :as_of"
-                                     " ORDER BY holds_from DESC, id DESC LIMIT 1");
+    for (size_t i = 0; eval && i < eval->n_characteristics; i++)
+        if (eval->characteristics[i]->code && strcmp(eval->characteristics[i]->code, code) == 0)
+            return eval->characteristics[i]->summary;
+    return NULL;
+}
+
+/* Adds the codes of `list` ("a b c") to the facts as met or not. */
+static void facts_codes(funding_facts_t *f, char *list, int met,
+                        const Concerto__Registry__V1__TableCharacteristics *eval)
+{
+    char *save = NULL;
+    for (char *code = strtok_r(list, " ", &save);
+         code && f->n_characteristics < FUNDING_MAX_CHARACTERISTICS;
+         code = strtok_r(NULL, " ", &save))
+        f->characteristics[f->n_characteristics++] =
+            (funding_characteristic_t){code, met, facts_summary(eval, code)};
+}
+
+/* The registry's period of the characteristics covering `as_of`. */
+static void facts_characteristics(ctx_t *ctx, const char *table_id, funding_facts_t *f,
+                                  facts_store_t *s)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT starts_on, met, unmet, evaluation, all_met"
+                                     " FROM reg_characteristics WHERE table_id = :table_id"
+                                     " AND starts_on <= :as_of"
+                                     " AND (until IS NULL OR until > :as_of)"
+                                     " ORDER BY starts_on DESC, id DESC LIMIT 1");
     if (!st)
         return;
     row_bind_text(st, ":table_id", table_id);
@@ -58,26 +98,27 @@ static void facts_characteristics(ctx_t *ctx, const char *table_id, funding_fact
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         f->evaluated = 1;
-        f->holds_from = *holds_from = row_text(st, 0);
-        *eval = concerto__registry__v1__table_characteristics__unpack(
-            NULL, (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 1));
+        f->all_met = sqlite3_column_int(st, 4);
+        f->holds_from = s->starts_on = row_text(st, 0);
+        s->met = row_text(st, 1);
+        s->unmet = row_text(st, 2);
+        if (sqlite3_column_type(st, 3) == SQLITE_BLOB)
+            s->eval = concerto__registry__v1__table_characteristics__unpack(
+                NULL, (size_t)sqlite3_column_bytes(st, 3), sqlite3_column_blob(st, 3));
     } else if (rc != SQLITE_DONE) {
         ctx_db_error(ctx, rc, "table_id");
     }
     sqlite3_reset(st);
-    for (size_t i = 0; *eval && i < (*eval)->n_characteristics &&
-                       f->n_characteristics < FUNDING_MAX_CHARACTERISTICS;
-         i++) {
-        const Concerto__Registry__V1__Characteristic *c = (*eval)->characteristics[i];
-        f->characteristics[f->n_characteristics++] =
-            (funding_characteristic_t){c->code ? c->code : "?", c->met, c->summary};
-    }
+    if (s->met)
+        facts_codes(f, s->met, 1, s->eval);
+    if (s->unmet)
+        facts_codes(f, s->unmet, 0, s->eval);
 }
 
 /* Whether the Table had an allocation of the program in `year` that went
  * beyond a proposal, and reporting's compliance for that year. */
 static void facts_previous(ctx_t *ctx, const char *table_id, const char *program_id,
-                           funding_facts_t *f, char **summary)
+                           funding_facts_t *f, facts_store_t *s)
 {
     sqlite3_stmt *st = ctx_stmt(ctx, "SELECT EXISTS(SELECT 1 FROM allocation WHERE"
                                      " table_id = :table_id AND program_id = :program_id"
@@ -96,7 +137,7 @@ static void facts_previous(ctx_t *ctx, const char *table_id, const char *program
         f->renewal = sqlite3_column_int(st, 0);
         f->compliance_known = sqlite3_column_type(st, 1) != SQLITE_NULL;
         f->compliant = sqlite3_column_int(st, 1);
-        f->compliance_summary = *summary = row_text(st, 2);
+        f->compliance_summary = s->summary = row_text(st, 2);
     } else {
         ctx_db_error(ctx, rc, "table_id");
     }
@@ -117,12 +158,11 @@ static fund_decision_t *eligibility_judge(ctx_t *ctx, const char *table_id, cons
     fiscal_year_first_day(first_year, as_of);
     fiscal_year_label(first_year > CLOCK_MIN_YEAR ? first_year - 1 : first_year, previous);
     funding_facts_t f = {.as_of = as_of, .previous_year = previous};
-    char *status = NULL, *since = NULL, *holds_from = NULL, *summary = NULL;
-    Concerto__Registry__V1__TableCharacteristics *eval = NULL;
+    facts_store_t store = {0};
     size_t mark = ctx->problems;
-    facts_recognition(ctx, table_id, &f, &status, &since);
-    facts_characteristics(ctx, table_id, &f, &holds_from, &eval);
-    facts_previous(ctx, table_id, program_id, &f, &summary);
+    facts_recognition(ctx, table_id, &f, &store);
+    facts_characteristics(ctx, table_id, &f, &store);
+    facts_previous(ctx, table_id, program_id, &f, &store);
     fund_decision_t *d = NULL;
     if (ctx->problems == mark) {
         d = xmalloc(sizeof *d);
@@ -134,12 +174,7 @@ static fund_decision_t *eligibility_judge(ctx_t *ctx, const char *table_id, cons
         d->renewal = f.renewal;
         funding_criteria_judge(&f, d);
     }
-    free(status);
-    free(since);
-    free(holds_from);
-    free(summary);
-    if (eval)
-        concerto__registry__v1__table_characteristics__free_unpacked(eval, NULL);
+    facts_free(&store);
     return d;
 }
 

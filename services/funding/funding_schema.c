@@ -45,10 +45,15 @@ const store_migration_t funding_migrations[FUNDING_MIGRATIONS] = {
      " FOREIGN KEY(program_id, fiscal_year) REFERENCES program_year(program_id, fiscal_year))"
      " STRICT;"
 
-     /* The registry's facts. A recognition or evaluation row per event:
-      * the status or evaluation on a day is the latest that holds from
-      * that day or before. An unknown recognition date is NULL and counts
-      * as the earliest (docs/registry.md). */
+     /* The registry's facts. A recognition row per status change: the
+      * status on a day is the latest that took effect on that day or
+      * before, where an unknown date (NULL effective_on) counts as the
+      * earliest (docs/registry.md, "Unknown dates"). The characteristics
+      * are the registry's periods of met flags, starts_on inclusive, until
+      * exclusive (NULL: open-ended); a day no period covers has nothing
+      * met (the registry's baseline). `evaluation` keeps the registry's
+      * full evaluation (TableCharacteristics, packed) on a period's first
+      * day when the event carried it. */
      "CREATE TABLE reg_territory("
      " id TEXT PRIMARY KEY,"
      " name TEXT NOT NULL,"
@@ -67,17 +72,20 @@ const store_migration_t funding_migrations[FUNDING_MIGRATIONS] = {
      " table_id TEXT NOT NULL,"
      " status TEXT NOT NULL,"
      " effective_on TEXT,"
+     " recorded_on TEXT,"
      " reason TEXT) STRICT;"
      "CREATE INDEX reg_recognition_by_table ON reg_recognition(table_id, effective_on);"
 
      "CREATE TABLE reg_characteristics("
      " id INTEGER PRIMARY KEY,"
      " table_id TEXT NOT NULL,"
-     " holds_from TEXT NOT NULL,"
+     " starts_on TEXT NOT NULL,"
+     " until TEXT,"
      " all_met INTEGER NOT NULL CHECK(all_met IN (0, 1)),"
+     " met TEXT NOT NULL DEFAULT '',"
      " unmet TEXT NOT NULL DEFAULT '',"
      " evaluation BLOB) STRICT;"
-     "CREATE INDEX reg_characteristics_by_table ON reg_characteristics(table_id, holds_from);"
+     "CREATE INDEX reg_characteristics_by_table ON reg_characteristics(table_id, starts_on);"
 
      "CREATE TABLE compliance("
      " table_id TEXT NOT NULL,"

@@ -62,6 +62,8 @@ static const service_event_spec_t funding_events[] = {
     {"registry", REG(table_registered), funding_on_table_registered, NULL},
     {"registry", REG(table_updated), funding_on_table_updated, NULL},
     {"registry", REG(recognition_changed), funding_on_recognition_changed, NULL},
+    {"registry", REG(characteristics_changed), funding_on_characteristics_changed, NULL},
+    {"registry", REG(mandataire_changed), funding_on_mandataire_changed, NULL},
     {"reporting", &concerto__reporting__v1__compliance_evaluated__descriptor,
      funding_on_compliance_evaluated, NULL},
 };

@@ -12,16 +12,18 @@
 #include "row.h"
 #include "xalloc.h"
 
-/* The Table's row as TableFunding's fields, with its top-level borough or
- * sector. */
+/* The Table's row as TableFunding's fields, with its territory's top-level
+ * borough or sector (territories nest at most two deep). */
 static Concerto__Funding__V1__TableFunding *table_summary(ctx_t *ctx, const char *table_id)
 {
     Concerto__Funding__V1__TableFunding *tf = (void *)ctx_load(
         ctx,
         "SELECT t.id AS table_id, 1 AS known, t.name, t.territory_id,"
-        " COALESCE(p.id, r.id) AS borough_id, t.mandataire_id, t.status AS recognition_status"
+        " COALESCE(g.id, p.id, r.id) AS borough_id, t.mandataire_id,"
+        " t.status AS recognition_status"
         " FROM reg_table t LEFT JOIN reg_territory r ON r.id = t.territory_id"
-        " LEFT JOIN reg_territory p ON p.id = r.parent_id WHERE t.id = ?",
+        " LEFT JOIN reg_territory p ON p.id = r.parent_id"
+        " LEFT JOIN reg_territory g ON g.id = p.parent_id WHERE t.id = ?",
         table_id, &concerto__funding__v1__table_funding__descriptor, NULL);
     if (!tf && !ctx->problems) {
         tf = xmalloc(sizeof *tf);

@@ -145,9 +145,8 @@ int funding_on_recognition_changed(service_call_t *call, const ProtobufCMessage 
     if (strcmp(ev->to_status, "suspended") == 0 || strcmp(ev->to_status, "withdrawn") == 0) {
         char why[1200];
         snprintf(why, sizeof why, "the registry %s the Table%s%s: %s",
-                 ev->to_status[0] == 's' ? "suspended" : "withdrew",
-                 effective_on ? " on " : "", effective_on ? effective_on : "",
-                 ev->reason ? ev->reason : "");
+                 ev->to_status[0] == 's' ? "suspended" : "withdrew", effective_on ? " on " : "",
+                 effective_on ? effective_on : "", ev->reason ? ev->reason : "");
         funding_allocation_registry_suspend(&ctx, ev->table_id, effective_on, why);
     }
     if (!ctx.problems)
@@ -212,8 +211,7 @@ static status_t period_keep(ctx_t *ctx, const char *table_id,
     return ctx_step(ctx, st, "periods");
 }
 
-int funding_on_characteristics_changed(service_call_t *call, const ProtobufCMessage *msg,
-                                       void *arg)
+int funding_on_characteristics_changed(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     (void)arg;
     const Concerto__Registry__V1__CharacteristicsChanged *ev = (const void *)msg;
@@ -247,10 +245,10 @@ int funding_on_mandataire_changed(service_call_t *call, const ProtobufCMessage *
     const Concerto__Registry__V1__MandataireChanged *ev = (const void *)msg;
     ctx_t ctx;
     ctx_init(&ctx, call);
-    sqlite3_stmt *st =
-        ev->table_id ? ctx_stmt(&ctx, "UPDATE reg_table SET mandataire_id = :to_mandataire_id"
-                                      " WHERE id = :table_id")
-                     : NULL;
+    sqlite3_stmt *st = ev->table_id
+                           ? ctx_stmt(&ctx, "UPDATE reg_table SET mandataire_id = :to_mandataire_id"
+                                            " WHERE id = :table_id")
+                           : NULL;
     if (st) {
         row_bind(st, &ev->base);
         ctx_step(&ctx, st, "table_id");

@@ -16,15 +16,15 @@
  * borough or sector (territories nest at most two deep). */
 static Concerto__Funding__V1__TableFunding *table_summary(ctx_t *ctx, const char *table_id)
 {
-    Concerto__Funding__V1__TableFunding *tf = (void *)ctx_load(
-        ctx,
-        "SELECT t.id AS table_id, 1 AS known, t.name, t.territory_id,"
-        " COALESCE(g.id, p.id, r.id) AS borough_id, t.mandataire_id,"
-        " t.status AS recognition_status"
-        " FROM reg_table t LEFT JOIN reg_territory r ON r.id = t.territory_id"
-        " LEFT JOIN reg_territory p ON p.id = r.parent_id"
-        " LEFT JOIN reg_territory g ON g.id = p.parent_id WHERE t.id = ?",
-        table_id, &concerto__funding__v1__table_funding__descriptor, NULL);
+    Concerto__Funding__V1__TableFunding *tf =
+        (void *)ctx_load(ctx,
+                         "SELECT t.id AS table_id, 1 AS known, t.name, t.territory_id,"
+                         " COALESCE(g.id, p.id, r.id) AS borough_id, t.mandataire_id,"
+                         " t.status AS recognition_status"
+                         " FROM reg_table t LEFT JOIN reg_territory r ON r.id = t.territory_id"
+                         " LEFT JOIN reg_territory p ON p.id = r.parent_id"
+                         " LEFT JOIN reg_territory g ON g.id = p.parent_id WHERE t.id = ?",
+                         table_id, &concerto__funding__v1__table_funding__descriptor, NULL);
     if (!tf && !ctx->problems) {
         tf = xmalloc(sizeof *tf);
         concerto__funding__v1__table_funding__init(tf);

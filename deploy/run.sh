@@ -55,6 +55,7 @@ build/bin/concerto-<daemon> --help. This script sets, when they are not set:
   CONCERTO_GATEWAY_CURVE_SECRET   \$CONCERTO_SECRETS_DIR/gateway.key
   CONCERTO_GATEWAY_CURVE_PUBLIC   \$CONCERTO_SECRETS_DIR/gateway.pub
   CONCERTO_REGISTRY_DEMO_DATA     services/registry/demo (demo Tables)
+  CONCERTO_FUNDING_DEMO_DATA      services/funding/demo (demo funders, program, allocations)
   CONCERTO_GATEWAY_REQUIRED_SERVICES  the services started here
   CONCERTO_GATEWAY_PARTNER_TYPES  the partner commands of the services started here
 and reads CONCERTO_BUILD_DIR (./build), CONCERTO_READY_TIMEOUT (60 s),
@@ -375,6 +376,7 @@ banner() {
             echo "  curl $base/v1/status"
             echo "  curl $base/v1/territories"
             echo "  curl $base/v1/tables"
+            echo "  curl $base/v1/funding/allocations"
             echo "  curl $base/metrics"
             echo "  curl -H \"Authorization: Bearer \$(cat $rel_token)\" $base/v1/status"
         else
@@ -440,6 +442,9 @@ main() {
     secrets_init
     if [ -z "${CONCERTO_REGISTRY_DEMO_DATA+x}" ] && [ -d "$ROOT/services/registry/demo" ]; then
         export CONCERTO_REGISTRY_DEMO_DATA=$ROOT/services/registry/demo
+    fi
+    if [ -z "${CONCERTO_FUNDING_DEMO_DATA+x}" ] && [ -d "$ROOT/services/funding/demo" ]; then
+        export CONCERTO_FUNDING_DEMO_DATA=$ROOT/services/funding/demo
     fi
 
     read_services

@@ -27,12 +27,11 @@ int money_split(int64_t amount, const uint32_t *shares_bp, size_t n, int64_t *pa
     }
     if (total != MONEY_BP_WHOLE)
         return -1;
-    int64_t whole = amount / MONEY_BP_WHOLE, frac = amount % MONEY_BP_WHOLE;
+    int64_t frac = amount % MONEY_BP_WHOLE;
     int64_t rem[MONEY_MAX_PARTS], given = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t cut = frac * shares_bp[i];
-        parts[i] = whole * shares_bp[i] + cut / MONEY_BP_WHOLE;
-        rem[i] = cut % MONEY_BP_WHOLE;
+        parts[i] = money_portion(amount, shares_bp[i]);
+        rem[i] = frac * shares_bp[i] % MONEY_BP_WHOLE;
         given += parts[i];
     }
     /* Fewer cents are left than there are parts: each goes to the best
@@ -47,6 +46,11 @@ int money_split(int64_t amount, const uint32_t *shares_bp, size_t n, int64_t *pa
         parts[best]++;
     }
     return 0;
+}
+
+int64_t money_portion(int64_t amount, uint32_t bp)
+{
+    return amount / MONEY_BP_WHOLE * bp + amount % MONEY_BP_WHOLE * bp / MONEY_BP_WHOLE;
 }
 
 int money_add(int64_t a, int64_t b, int64_t *sum)

@@ -33,6 +33,10 @@
  * MONEY_MAX_PARTS, or the shares do not make the whole (parts untouched). */
 int money_split(int64_t amount, const uint32_t *shares_bp, size_t n, int64_t *parts);
 
+/* floor(amount * bp / MONEY_BP_WHOLE) for 0 <= amount and bp <=
+ * MONEY_BP_WHOLE, without overflow: the whole cents of a share. */
+int64_t money_portion(int64_t amount, uint32_t bp);
+
 /* a + b into *sum; returns 0, or -1 when the sum cannot be represented
  * (*sum untouched). */
 int money_add(int64_t a, int64_t b, int64_t *sum);

@@ -343,3 +343,12 @@ char *row_text(sqlite3_stmt *st, int i)
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? xstrdup((const char *)t) : NULL;
 }
+
+int row_column(sqlite3_stmt *st, const char *name)
+{
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++)
+        if (strcmp(sqlite3_column_name(st, i), name) == 0)
+            return i;
+    return -1;
+}

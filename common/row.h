@@ -44,5 +44,8 @@ void row_bind_text(sqlite3_stmt *st, const char *name, const char *s);
 void row_bind_int(sqlite3_stmt *st, const char *name, int64_t v);
 /* Column `i` as a new string, or NULL when it is NULL. */
 char *row_text(sqlite3_stmt *st, int i);
+/* The index of the result column named `name`, or -1: for what a
+ * `complete` hook reads itself (a repeated field kept as text). */
+int row_column(sqlite3_stmt *st, const char *name);
 
 #endif

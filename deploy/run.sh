@@ -10,6 +10,7 @@ BUILD=${CONCERTO_BUILD_DIR:-$ROOT/build}
 # each daemon adds its partner commands here when it exists.
 declare -A SERVICE_PARTNER_TYPES=(
     [registry]=concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,concerto.registry.v1.RecordAttestationRequest
+    [funding]=concerto.funding.v1.RecordPaymentRequest
 )
 STOP_SECS=${CONCERTO_STOP_TIMEOUT:-10}
 READY_SECS=${CONCERTO_READY_TIMEOUT:-60}
@@ -27,7 +28,8 @@ install packages):
   2. configures and builds Release into ./build (incremental)
   3. creates \$CONCERTO_DATA_DIR (default ./data) and, on first start, demo
      secrets in \$CONCERTO_SECRETS_DIR (default \$CONCERTO_DATA_DIR/secrets):
-     the gateway's CURVE key pair, a demo partner key pair and allow-list,
+     the gateway's CURVE key pair, demo partner key pairs (a Table's system,
+     and Centraide's for funding payments) and their allow-list,
      and an admin token printed once and kept in admin.token (mode 0600)
   4. starts every daemon of common/services.def that is built (in its
      order: registry, funding, forum, reporting), then the gateway, their
@@ -150,16 +152,21 @@ secrets_init() {
     fi
 
     if [ ! -f "$CONCERTO_GATEWAY_PARTNERS" ] && [ -n "$keygen" ]; then
-        [ -f "$dir/demo-partner.key" ] ||
-            make_keypair "$keygen" demo-partner "$dir/demo-partner.key" "$dir/demo-partner.pub"
-        local key
-        key=$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]')
-        [ ${#key} -eq 40 ] || die "$dir/demo-partner.pub holds no Z85 public key"
+        local name key
+        # A Table's system, and a funder's (Centraide's, for the demo
+        # funders of services/funding/demo) that records its payments.
+        for name in demo-partner demo-funder; do
+            [ -f "$dir/$name.key" ] || make_keypair "$keygen" "$name" "$dir/$name.key" "$dir/$name.pub"
+            key=$(head -n 1 "$dir/$name.pub" | tr -d '[:space:]')
+            [ ${#key} -eq 40 ] || die "$dir/$name.pub holds no Z85 public key"
+        done
         {
-            echo "# Partners allowed on the gateway's ingress: <z85 public key> <name> [tables=...]"
-            echo "$key demo-partner tables=*"
+            echo "# Partners allowed on the gateway's ingress:"
+            echo "# <z85 public key> <name> [tables=...] [funder=...]"
+            echo "$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]') demo-partner tables=*"
+            echo "$(head -n 1 "$dir/demo-funder.pub" | tr -d '[:space:]') demo-funder funder=centraide tables=*"
         } >"$CONCERTO_GATEWAY_PARTNERS"
-        say "made a demo partner (key pair in $dir/demo-partner.*) and $CONCERTO_GATEWAY_PARTNERS"
+        say "made demo partners (key pairs in $dir/demo-partner.* and $dir/demo-funder.*) and $CONCERTO_GATEWAY_PARTNERS"
     fi
 
     if [ ! -f "$CONCERTO_GATEWAY_TOKENS" ]; then

@@ -24,13 +24,28 @@ typedef Concerto__Funding__V1__EligibilityDecision fund_decision_t;
 typedef Concerto__Funding__V1__Criterion fund_criterion_t;
 typedef Concerto__Funding__V1__Allocation fund_allocation_t;
 typedef Concerto__Funding__V1__AllocationPart fund_part_t;
+typedef Concerto__Funding__V1__Installment fund_installment_t;
+typedef Concerto__Funding__V1__AllocationInstallment fund_alloc_installment_t;
+typedef Concerto__Funding__V1__LedgerEntry fund_entry_t;
 
 #define FUNDING_MAX_NAME 200
 #define FUNDING_MAX_TEXT 2000 /* notes, justifications */
 #define FUNDING_MAX_REASON 1000
-#define FUNDING_MAX_SHARES 16 /* funders of one program year */
+#define FUNDING_MAX_SHARES 16       /* funders of one program year */
+#define FUNDING_MAX_INSTALLMENTS 12 /* installments of one schedule */
+#define FUNDING_MAX_REFERENCE 100   /* a funder's payment reference */
 /* 100,000.00: what a recognized Table receives in a year (domain.md 0). */
 #define FUNDING_DEFAULT_AMOUNT_CENTS 10000000
+
+/* Installment states and ledger kinds, as the wire numbers them. */
+enum {
+    FUNDING_PENDING = CONCERTO__FUNDING__V1__INSTALLMENT_STATE__PENDING,
+    FUNDING_DUE = CONCERTO__FUNDING__V1__INSTALLMENT_STATE__DUE,
+    FUNDING_HELD = CONCERTO__FUNDING__V1__INSTALLMENT_STATE__HELD,
+    FUNDING_CANCELLED = CONCERTO__FUNDING__V1__INSTALLMENT_STATE__CANCELLED,
+    FUNDING_PAYMENT = CONCERTO__FUNDING__V1__LEDGER_KIND__PAYMENT,
+    FUNDING_REVERSAL = CONCERTO__FUNDING__V1__LEDGER_KIND__REVERSAL,
+};
 
 /* Allocation states, as the wire numbers them. */
 enum {
@@ -101,6 +116,24 @@ status_t funding_allocation_approve(ctx_t *ctx, uint64_t id, fund_allocation_t *
 status_t funding_allocation_registry_suspend(ctx_t *ctx, const char *table_id,
                                              const char *effective_on, const char *why);
 
+/* --- installments (funding_installment.c) */
+/* At approval: the allocation's installments from its year's schedule,
+ * and a durable timer for each dated one (a holdback whose report is
+ * already in falls due at once). */
+status_t funding_installments_begin(ctx_t *ctx, const fund_allocation_t *a);
+/* At resume: the installments held while suspended fall due. */
+status_t funding_installments_resume(ctx_t *ctx, const fund_allocation_t *a);
+/* At close: what is pending or held is cancelled, timers too. */
+status_t funding_installments_cancel(ctx_t *ctx, const fund_allocation_t *a);
+/* Reads an allocation's installments from its "installments_text" column
+ * (see funding_allocation.c). */
+void funding_installments_complete(fund_allocation_t *a, const char *text);
+
+/* --- text columns of repeated fields */
+/* Splits `s` in place at each `sep` (empty fields kept); returns how many,
+ * at most `max`. */
+size_t funding_split(char *s, char sep, char **out, size_t max);
+
 /* --- the caller */
 /* Whether the caller may do what only an admin may: an admin's token, or
  * the daemon's own work (no caller); records PERMISSION_DENIED otherwise. */
@@ -122,6 +155,12 @@ int funding_handle_amend(service_call_t *call, const ProtobufCMessage *msg, void
 int funding_handle_get_allocation(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_table_funding(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_table_status(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_installment_due(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_report_received(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_record_payment(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_reverse_payment(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_list_ledger(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+int funding_handle_summary(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 
 /* --- events from the registry and reporting (funding_registry.c) */
 int funding_on_territory_registered(service_call_t *call, const ProtobufCMessage *msg, void *arg);

@@ -12,8 +12,10 @@
 #include "row.h"
 #include "xalloc.h"
 
-/* An allocation's columns named after its fields; its parts, a repeated
- * field, as "funder:bp:amount:paid ..." (by funder id) in the last one. */
+/* An allocation's columns named after its fields; its parts and its
+ * installments, repeated fields, as text: "funder:bp:amount:paid ..." (by
+ * funder id) and "number:bp:due_on:on_report:state:amount:due_ms:
+ * funder=amount;..." (funding_installment.c). */
 #define ALLOCATION_COLUMNS                                                                         \
     "a.id, a.program_id, a.fiscal_year, a.table_id, a.state, a.amount_cents, a.overridden,"        \
     " a.suspended_by_registry, a.state_reason, a.state_changed_by, a.state_changed_ms,"            \
@@ -22,7 +24,14 @@
     "  WHERE p.allocation_id = a.id) AS paid_cents,"                                               \
     " (SELECT group_concat(funder_id || ':' || share_bp || ':' || amount_cents || ':' ||"          \
     "  paid_cents, ' ') FROM (SELECT * FROM allocation_part p WHERE p.allocation_id = a.id"        \
-    "  ORDER BY funder_id))"
+    "  ORDER BY funder_id)) AS parts_text,"                                                        \
+    " (SELECT group_concat(number || ':' || share_bp || ':' || COALESCE(due_on, '') || ':' ||"     \
+    "  on_report || ':' || state || ':' || COALESCE(amount_cents, '') || ':' ||"                   \
+    "  COALESCE(due_ms, '') || ':' || COALESCE((SELECT group_concat(funder_id || '=' ||"           \
+    "  amount_cents, ';') FROM (SELECT * FROM installment_part q WHERE q.allocation_id ="          \
+    "  i.allocation_id AND q.number = i.number ORDER BY funder_id)), ''), ' ')"                    \
+    "  FROM (SELECT * FROM allocation_installment i WHERE i.allocation_id = a.id"                  \
+    "  ORDER BY number) i) AS installments_text"
 #define ALLOCATION_FROM " FROM allocation a LEFT JOIN reg_table t ON t.id = a.table_id"
 
 static fund_part_t *part_new(const char *funder_id, uint32_t share_bp, int64_t amount, int64_t paid)
@@ -37,29 +46,24 @@ static fund_part_t *part_new(const char *funder_id, uint32_t share_bp, int64_t a
     return p;
 }
 
-/* Fills the parts from the last column. */
+/* Fills the parts and the installments from their text columns. */
 static void allocation_complete(ProtobufCMessage *m, sqlite3_stmt *st)
 {
     fund_allocation_t *a = (fund_allocation_t *)m;
-    const char *text = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
+    int col = row_column(st, "installments_text");
+    if (col >= 0)
+        funding_installments_complete(a, (const char *)sqlite3_column_text(st, col));
+    col = row_column(st, "parts_text");
+    const char *text = col >= 0 ? (const char *)sqlite3_column_text(st, col) : NULL;
     if (!text || !*text)
         return;
-    char *copy = xstrdup(text), *save = NULL;
-    size_t n = 1;
-    for (const char *p = text; *p; p++)
-        n += *p == ' ';
+    char *copy = xstrdup(text), *items[FUNDING_MAX_SHARES], *f[4];
+    size_t n = funding_split(copy, ' ', items, FUNDING_MAX_SHARES);
     a->parts = xcalloc(n, sizeof *a->parts);
-    for (char *item = strtok_r(copy, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
-        char *share = strchr(item, ':');
-        char *amount = share ? strchr(share + 1, ':') : NULL;
-        char *paid = amount ? strchr(amount + 1, ':') : NULL;
-        if (!paid)
-            continue;
-        *share = *amount = *paid = '\0';
-        a->parts[a->n_parts++] =
-            part_new(item, (uint32_t)strtoul(share + 1, NULL, 10), strtoll(amount + 1, NULL, 10),
-                     strtoll(paid + 1, NULL, 10));
-    }
+    for (size_t i = 0; i < n; i++)
+        if (funding_split(items[i], ':', f, 4) == 4)
+            a->parts[a->n_parts++] = part_new(f[0], (uint32_t)strtoul(f[1], NULL, 10),
+                                              strtoll(f[2], NULL, 10), strtoll(f[3], NULL, 10));
     free(copy);
 }
 
@@ -343,7 +347,8 @@ status_t funding_allocation_approve(ctx_t *ctx, uint64_t id, fund_allocation_t *
         fund_decision_t *d =
             funding_eligibility_decide(ctx, a->table_id, a->program_id, a->fiscal_year, "approval");
         if (d && allocation_eligible(ctx, d) && allocation_room(ctx, a, a->amount_cents) &&
-            allocation_set_state(ctx, id, FUNDING_APPROVED, "approved", 0) == STATUS_OK)
+            allocation_set_state(ctx, id, FUNDING_APPROVED, "approved", 0) == STATUS_OK &&
+            funding_installments_begin(ctx, a) == STATUS_OK)
             allocation_emit(ctx, id, EMIT_APPROVED, NULL, 0, out);
         if (d)
             protobuf_c_message_free_unpacked(&d->base, NULL);
@@ -506,8 +511,13 @@ int funding_handle_resume(service_call_t *call, const ProtobufCMessage *msg, voi
                           a->table_id, hold);
     }
     if (a && !ctx.problems &&
-        allocation_set_state(&ctx, a->id, FUNDING_APPROVED, r->reason, 0) == STATUS_OK)
-        allocation_emit(&ctx, a->id, EMIT_RESUMED, r->reason, 0, &now);
+        allocation_set_state(&ctx, a->id, FUNDING_APPROVED, r->reason, 0) == STATUS_OK &&
+        allocation_emit(&ctx, a->id, EMIT_RESUMED, r->reason, 0, &now) == STATUS_OK &&
+        funding_installments_resume(&ctx, a) == STATUS_OK && now) {
+        /* The answer shows the installments the resumption raised. */
+        protobuf_c_message_free_unpacked(&now->base, NULL);
+        now = funding_allocation_load(&ctx, a->id, "id");
+    }
     free(hold);
     if (a)
         protobuf_c_message_free_unpacked(&a->base, NULL);
@@ -523,6 +533,7 @@ int funding_handle_close(service_call_t *call, const ProtobufCMessage *msg, void
     fund_allocation_t *a = allocation_change_begin(&ctx, r->has_id, r->id, r->reason), *now = NULL;
     static const int open[] = {FUNDING_PROPOSED, FUNDING_APPROVED, FUNDING_SUSPENDED, 0};
     if (a && allocation_in_state(&ctx, a, open, "a closed allocation stays closed") &&
+        funding_installments_cancel(&ctx, a) == STATUS_OK &&
         allocation_set_state(&ctx, a->id, FUNDING_CLOSED, r->reason, 0) == STATUS_OK)
         allocation_emit(&ctx, a->id, EMIT_CLOSED, r->reason, 0, &now);
     if (a)

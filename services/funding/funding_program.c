@@ -10,6 +10,7 @@
 #include "funding.h"
 #include "money.h"
 #include "row.h"
+#include "shape.h"
 #include "xalloc.h"
 
 /* --- funders and programs */
@@ -106,8 +107,9 @@ int funding_field_year(ctx_t *ctx, const char *path, const char *label, int flag
     "   WHERE p.allocation_id = a.id) ELSE 0 END), 0)"                                             \
     " FROM allocation a WHERE a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year)"
 
-/* A year's columns named after ProgramYear's fields; its shares, a
- * repeated field, as "funder:bp ..." in the last column. */
+/* A year's columns named after ProgramYear's fields; its shares and its
+ * schedule, repeated fields, as text: "funder:bp ..." and
+ * "number:bp:due_on ..." (due_on empty for a holdback). */
 #define YEAR_COLUMNS                                                                               \
     "y.program_id, y.fiscal_year, y.amount_per_table_cents, y.envelope_cents, y.first_day,"        \
     " y.last_day, y.notes, y.updated_ms, " YEAR_COMMITTED " AS committed_cents,"                   \
@@ -116,33 +118,79 @@ int funding_field_year(ctx_t *ctx, const char *path, const char *label, int flag
     "  AND a.fiscal_year = y.fiscal_year) AS allocations,"                                         \
     " (SELECT group_concat(funder_id || ':' || share_bp, ' ') FROM (SELECT funder_id, share_bp"    \
     "  FROM funder_share s WHERE s.program_id = y.program_id AND s.fiscal_year = y.fiscal_year"    \
-    "  ORDER BY funder_id))"
+    "  ORDER BY funder_id)) AS shares_text,"                                                       \
+    " (SELECT group_concat(number || ':' || share_bp || ':' || COALESCE(due_on, ''), ' ')"         \
+    "  FROM (SELECT * FROM installment_plan i WHERE i.program_id = y.program_id"                   \
+    "  AND i.fiscal_year = y.fiscal_year ORDER BY number)) AS schedule_text"
 
-/* Fills the shares from the last column, "centraide:4661 drsp:2609 ...". */
+static fund_share_t *share_new(const char *funder_id, uint32_t bp)
+{
+    fund_share_t *s = xmalloc(sizeof *s);
+    concerto__funding__v1__funder_share__init(s);
+    s->funder_id = xstrdup(funder_id);
+    s->has_share_bp = 1;
+    s->share_bp = bp;
+    return s;
+}
+
+static fund_installment_t *installment_new(uint32_t number, uint32_t bp, const char *due_on)
+{
+    fund_installment_t *i = xmalloc(sizeof *i);
+    concerto__funding__v1__installment__init(i);
+    i->has_number = i->has_share_bp = 1;
+    i->number = number;
+    i->share_bp = bp;
+    if (*due_on)
+        i->due_on = xstrdup(due_on);
+    else
+        i->has_on_report = i->on_report = 1;
+    return i;
+}
+
+/* The text column `name` of the current row, split at spaces: a copy the
+ * caller frees, with *n items in `items`. */
+static char *year_items(sqlite3_stmt *st, const char *name, char **items, size_t max, size_t *n)
+{
+    int col = row_column(st, name);
+    const char *text = col >= 0 ? (const char *)sqlite3_column_text(st, col) : NULL;
+    char *copy = xstrdup(text ? text : "");
+    *n = *copy ? funding_split(copy, ' ', items, max) : 0;
+    return copy;
+}
+
+/* Fills the shares and the schedule from their text columns. */
 static void year_complete(ProtobufCMessage *m, sqlite3_stmt *st)
 {
     fund_year_t *y = (fund_year_t *)m;
-    const char *text = (const char *)sqlite3_column_text(st, sqlite3_column_count(st) - 1);
-    if (!text || !*text)
-        return;
-    size_t n = 1;
-    for (const char *p = text; *p; p++)
-        n += *p == ' ';
-    y->shares = xcalloc(n, sizeof *y->shares);
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, " ");
-        const char *colon = memchr(p, ':', len);
-        if (colon) {
-            fund_share_t *s = xmalloc(sizeof *s);
-            concerto__funding__v1__funder_share__init(s);
-            s->funder_id = xstrndup(p, (size_t)(colon - p));
-            s->has_share_bp = 1;
-            s->share_bp = (uint32_t)strtoul(colon + 1, NULL, 10);
-            y->shares[y->n_shares++] = s;
-        }
-        p += len;
-        p += strspn(p, " ");
+    char *items[FUNDING_MAX_SHARES + FUNDING_MAX_INSTALLMENTS], *f[3];
+    size_t n = 0;
+    char *copy = year_items(st, "shares_text", items, FUNDING_MAX_SHARES, &n);
+    y->shares = xcalloc(n ? n : 1, sizeof *y->shares);
+    for (size_t i = 0; i < n; i++)
+        if (funding_split(items[i], ':', f, 2) == 2)
+            y->shares[y->n_shares++] = share_new(f[0], (uint32_t)strtoul(f[1], NULL, 10));
+    free(copy);
+    copy = year_items(st, "schedule_text", items, FUNDING_MAX_INSTALLMENTS, &n);
+    y->schedule = xcalloc(n ? n : 1, sizeof *y->schedule);
+    for (size_t i = 0; i < n; i++)
+        if (funding_split(items[i], ':', f, 3) == 3)
+            y->schedule[y->n_schedule++] = installment_new((uint32_t)strtoul(f[0], NULL, 10),
+                                                           (uint32_t)strtoul(f[1], NULL, 10), f[2]);
+    free(copy);
+}
+
+size_t funding_split(char *s, char sep, char **out, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        out[n++] = s;
+        char *next = strchr(s, sep);
+        if (!next)
+            break;
+        *next = '\0';
+        s = next + 1;
     }
+    return n;
 }
 
 /* The year, or NULL when there is none (or on a recorded database
@@ -253,6 +301,56 @@ static void year_validate_shares(ctx_t *ctx, const Concerto__Funding__V1__SetPro
                       "add up to %u basis points; they must make 10000 (the whole)", total);
 }
 
+/* The schedule's shapes: at most FUNDING_MAX_INSTALLMENTS, each 1-10,000
+ * basis points (10,000 in all), a date on or after `first_day` or a
+ * holdback (on_report), dated ones in date order, holdbacks last. */
+static void year_validate_schedule(ctx_t *ctx,
+                                   const Concerto__Funding__V1__SetProgramYearRequest *r,
+                                   const char *first_day)
+{
+    if (r->n_schedule > FUNDING_MAX_INSTALLMENTS) {
+        ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "schedule", "has at most %d installments",
+                      FUNDING_MAX_INSTALLMENTS);
+        return;
+    }
+    uint32_t total = 0;
+    const char *last = NULL;
+    int holdback = 0, shaped = 1;
+    for (size_t i = 0; i < r->n_schedule; i++) {
+        const fund_installment_t *in = r->schedule[i];
+        char path[64];
+        snprintf(path, sizeof path, "schedule[%zu].number", i);
+        field_absent(ctx, path, in->has_number);
+        snprintf(path, sizeof path, "schedule[%zu].share_bp", i);
+        if (!in->has_share_bp || in->share_bp < 1 || in->share_bp > MONEY_BP_WHOLE) {
+            ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path,
+                          "must be 1 to 10000 basis points of each allocation");
+            shaped = 0;
+        } else {
+            total += in->share_bp;
+        }
+        snprintf(path, sizeof path, "schedule[%zu].due_on", i);
+        int report = in->has_on_report && in->on_report;
+        if (report == (field_nonempty(in->due_on) != NULL))
+            ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path,
+                          "give a date, or on_report for a holdback, not both");
+        else if (report)
+            holdback = 1;
+        else if (field_date(ctx, path, in->due_on, 0) && first_day &&
+                 strcmp(in->due_on, first_day) < 0)
+            ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path,
+                          "must not be before the fiscal year's first day, %s", first_day);
+        else if (holdback || (last && strcmp(in->due_on, last) < 0))
+            ctx_violation(ctx, STATUS_INVALID_ARGUMENT, path,
+                          "dated installments come in date order, holdbacks after them");
+        else
+            last = in->due_on;
+    }
+    if (shaped && r->n_schedule && total != MONEY_BP_WHOLE)
+        ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "schedule",
+                      "shares add up to %u basis points; they must make 10000 (the whole)", total);
+}
+
 static void year_validate(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRequest *r)
 {
     field_slug(ctx, "program_id", r->program_id, FIELD_REQUIRED);
@@ -266,6 +364,32 @@ static void year_validate(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYea
         ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "envelope_cents", "must not be negative");
     year_validate_shares(ctx, r);
     field_text(ctx, "notes", r->notes, FUNDING_MAX_TEXT, FIELD_MULTILINE);
+    int first_year = 0;
+    char first_day[CLOCK_DATE_LEN], err[160];
+    int known = field_nonempty(r->fiscal_year) &&
+                fiscal_year_parse(r->fiscal_year, &first_year, err, sizeof err) == 0;
+    if (known)
+        fiscal_year_first_day(first_year, first_day);
+    year_validate_schedule(ctx, r, known ? first_day : NULL);
+}
+
+/* 1 when `r` asks for another schedule than the year's `y` (none asks for
+ * the default: one payment on the first day). */
+static int year_schedule_differs(const fund_year_t *y,
+                                 const Concerto__Funding__V1__SetProgramYearRequest *r)
+{
+    if (r->n_schedule == 0)
+        return y->n_schedule != 1 || y->schedule[0]->share_bp != MONEY_BP_WHOLE ||
+               !y->schedule[0]->due_on || strcmp(y->schedule[0]->due_on, y->first_day) != 0;
+    if (y->n_schedule != r->n_schedule)
+        return 1;
+    for (size_t i = 0; i < r->n_schedule; i++) {
+        const fund_installment_t *a = y->schedule[i], *b = r->schedule[i];
+        if (a->share_bp != b->share_bp || !a->due_on != !field_nonempty(b->due_on) ||
+            (a->due_on && strcmp(a->due_on, b->due_on) != 0))
+            return 1;
+    }
+    return 0;
 }
 
 /* 1 when `r` asks for other shares than the year's `y`. */
@@ -311,6 +435,50 @@ static void year_check(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRe
     if (y->allocations && year_shares_differ(y, r))
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "shares",
                       "are fixed once the year has allocations (it has %u)", y->allocations);
+    char key[SHAPE_SLUG_MAX + FISCAL_YEAR_LABEL_LEN + 2];
+    snprintf(key, sizeof key, "%s/%s", r->program_id, r->fiscal_year);
+    if (year_schedule_differs(y, r) &&
+        ctx_exists(ctx,
+                   "SELECT 1 FROM allocation_installment i JOIN allocation a"
+                   " ON a.id = i.allocation_id WHERE a.program_id || '/' || a.fiscal_year = ?",
+                   key))
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "schedule",
+                      "is fixed once the year has an approved allocation");
+}
+
+/* Writes the year's schedule: the request's, or one payment on the first
+ * day. */
+static void year_write_schedule(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRequest *r,
+                                const char *first_day)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, "DELETE FROM installment_plan WHERE program_id = :program_id"
+                                     " AND fiscal_year = :fiscal_year");
+    if (!st)
+        return;
+    row_bind(st, &r->base);
+    if (ctx_step(ctx, st, "schedule") != STATUS_OK)
+        return;
+    fund_installment_t one = CONCERTO__FUNDING__V1__INSTALLMENT__INIT;
+    one.has_share_bp = 1;
+    one.share_bp = MONEY_BP_WHOLE;
+    one.due_on = (char *)first_day;
+    fund_installment_t *ones[] = {&one};
+    fund_installment_t *const *plan = r->n_schedule ? r->schedule : ones;
+    size_t n = r->n_schedule ? r->n_schedule : 1;
+    for (size_t i = 0; i < n; i++) {
+        st = ctx_stmt(ctx, "INSERT INTO installment_plan(program_id, fiscal_year, number,"
+                           " share_bp, due_on, on_report) VALUES(:pid, :year, :n, :share_bp,"
+                           " :due_on, :report)");
+        if (!st)
+            return;
+        row_bind_text(st, ":pid", r->program_id);
+        row_bind_text(st, ":year", r->fiscal_year);
+        row_bind_int(st, ":n", (int64_t)i + 1);
+        row_bind_int(st, ":report", !field_nonempty(plan[i]->due_on));
+        row_bind(st, &plan[i]->base);
+        if (ctx_step(ctx, st, "schedule") != STATUS_OK)
+            return;
+    }
 }
 
 /* Writes the year and its shares. */
@@ -356,6 +524,7 @@ static void year_write(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRe
         if (ctx_step(ctx, st, "shares") != STATUS_OK)
             return;
     }
+    year_write_schedule(ctx, r, first);
 }
 
 int funding_handle_set_year(service_call_t *call, const ProtobufCMessage *msg, void *arg)

@@ -143,4 +143,83 @@ const store_migration_t funding_migrations[FUNDING_MIGRATIONS] = {
      " amount_cents INTEGER NOT NULL CHECK(amount_cents >= 0),"
      " paid_cents INTEGER NOT NULL DEFAULT 0 CHECK(paid_cents BETWEEN 0 AND amount_cents),"
      " PRIMARY KEY(allocation_id, funder_id)) STRICT;"},
+
+    /* 2: the years' schedules, the allocations' installments, the
+     * append-only ledger of payments and reversals, annual reports
+     * received. Existing years get the default schedule (one payment on
+     * the first day); allocations approved before this step have no
+     * installments. */
+    {"CREATE TABLE installment_plan("
+     " program_id TEXT NOT NULL,"
+     " fiscal_year TEXT NOT NULL,"
+     " number INTEGER NOT NULL CHECK(number BETWEEN 1 AND 12),"
+     " share_bp INTEGER NOT NULL CHECK(share_bp BETWEEN 1 AND 10000),"
+     " due_on TEXT,"
+     " on_report INTEGER NOT NULL DEFAULT 0 CHECK(on_report IN (0, 1)),"
+     " CHECK((due_on IS NULL) = (on_report = 1)),"
+     " PRIMARY KEY(program_id, fiscal_year, number),"
+     " FOREIGN KEY(program_id, fiscal_year) REFERENCES program_year(program_id, fiscal_year))"
+     " STRICT;"
+     "INSERT INTO installment_plan(program_id, fiscal_year, number, share_bp, due_on)"
+     " SELECT program_id, fiscal_year, 1, 10000, first_day FROM program_year;"
+
+     /* States: 1 pending, 2 due, 3 held, 4 cancelled (InstallmentState). */
+     "CREATE TABLE allocation_installment("
+     " allocation_id INTEGER NOT NULL REFERENCES allocation(id),"
+     " number INTEGER NOT NULL,"
+     " share_bp INTEGER NOT NULL,"
+     " due_on TEXT,"
+     " on_report INTEGER NOT NULL DEFAULT 0,"
+     " state INTEGER NOT NULL DEFAULT 1 CHECK(state BETWEEN 1 AND 4),"
+     " amount_cents INTEGER CHECK(amount_cents >= 0),"
+     " due_ms INTEGER,"
+     " PRIMARY KEY(allocation_id, number)) STRICT;"
+     "CREATE TABLE installment_part("
+     " allocation_id INTEGER NOT NULL,"
+     " number INTEGER NOT NULL,"
+     " funder_id TEXT NOT NULL,"
+     " amount_cents INTEGER NOT NULL CHECK(amount_cents >= 0),"
+     " PRIMARY KEY(allocation_id, number, funder_id),"
+     " FOREIGN KEY(allocation_id, number) REFERENCES allocation_installment(allocation_id, number))"
+     " STRICT;"
+
+     /* Kinds: 1 payment (amount > 0), 2 reversal (amount < 0). A payment
+      * is one per funder reference, and reversed at most once. Updates
+      * and deletes are refused by the database itself. */
+     "CREATE TABLE ledger("
+     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " kind INTEGER NOT NULL CHECK(kind IN (1, 2)),"
+     " allocation_id INTEGER NOT NULL REFERENCES allocation(id),"
+     " funder_id TEXT NOT NULL REFERENCES funder(id),"
+     " table_id TEXT NOT NULL,"
+     " program_id TEXT NOT NULL,"
+     " fiscal_year TEXT NOT NULL,"
+     " mandataire_id TEXT,"
+     " amount_cents INTEGER NOT NULL"
+     "  CHECK((kind = 1 AND amount_cents > 0) OR (kind = 2 AND amount_cents < 0)),"
+     " paid_on TEXT NOT NULL,"
+     " reference TEXT NOT NULL,"
+     " reverses_id INTEGER UNIQUE REFERENCES ledger(id),"
+     " reason TEXT,"
+     " notes TEXT,"
+     " recorded_by TEXT,"
+     " recorded_ms INTEGER NOT NULL,"
+     " CHECK((kind = 2) = (reverses_id IS NOT NULL))) STRICT;"
+     "CREATE UNIQUE INDEX ledger_by_reference ON ledger(funder_id, reference) WHERE kind = 1;"
+     "CREATE INDEX ledger_by_year ON ledger(fiscal_year, id);"
+     "CREATE INDEX ledger_by_allocation ON ledger(allocation_id);"
+     "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN"
+     " SELECT RAISE(ABORT, 'the ledger is append-only: correct a payment with a reversal');"
+     " END;"
+     "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN"
+     " SELECT RAISE(ABORT, 'the ledger is append-only: correct a payment with a reversal');"
+     " END;"
+
+     "CREATE TABLE report_received("
+     " table_id TEXT NOT NULL,"
+     " fiscal_year TEXT NOT NULL,"
+     " received_on TEXT NOT NULL,"
+     " recorded_by TEXT,"
+     " recorded_ms INTEGER NOT NULL,"
+     " PRIMARY KEY(table_id, fiscal_year)) STRICT;"},
 };

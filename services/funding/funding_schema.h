@@ -8,7 +8,7 @@
 #include "store.h"
 
 /* Steps in funding_migrations: a constant, for the daemon's static spec. */
-#define FUNDING_MIGRATIONS 1
+#define FUNDING_MIGRATIONS 2
 
 extern const store_migration_t funding_migrations[FUNDING_MIGRATIONS];
 

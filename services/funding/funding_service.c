@@ -49,6 +49,12 @@ static const service_handler_spec_t funding_handlers[] = {
     {FUND(list_allocations_request), SERVICE_QUERY, page_on_list, &funding_allocation_list},
     {FUND(get_table_funding_request), SERVICE_QUERY, funding_handle_table_funding, NULL},
     {FUND(demo_allocations_request), SERVICE_COMMAND, funding_handle_demo_allocations, NULL},
+    {FUND(installment_due_request), SERVICE_COMMAND, funding_handle_installment_due, NULL},
+    {FUND(record_report_received_request), SERVICE_COMMAND, funding_handle_report_received, NULL},
+    {FUND(record_payment_request), SERVICE_COMMAND, funding_handle_record_payment, NULL},
+    {FUND(reverse_payment_request), SERVICE_COMMAND, funding_handle_reverse_payment, NULL},
+    {FUND(list_ledger_request), SERVICE_QUERY, funding_handle_list_ledger, NULL},
+    {FUND(get_program_summary_request), SERVICE_QUERY, funding_handle_summary, NULL},
     /* Funding's part of the gateway's fan-out status. */
     {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
      funding_handle_table_status, NULL},

@@ -161,6 +161,17 @@ static void test_bad_splits_are_refused(void **state)
     assert_int_equal(parts[0], 5);
 }
 
+static void test_a_portion_is_the_whole_cents_of_a_share(void **state)
+{
+    (void)state;
+    assert_int_equal(money_portion(10000000, 4661), 4661000);
+    assert_int_equal(money_portion(7, 4661), 3);
+    assert_int_equal(money_portion(0, 10000), 0);
+    assert_int_equal(money_portion(1, 9999), 0);
+    assert_int_equal(money_portion(INT64_MAX, 10000), INT64_MAX);
+    assert_int_equal(money_portion(INT64_MAX, 4661), 4299013706378011003);
+}
+
 static void test_sums_that_leave_int64_are_refused(void **state)
 {
     (void)state;
@@ -195,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_zero_splits_into_zeros),
         cmocka_unit_test(test_the_largest_amount_splits_without_overflow),
         cmocka_unit_test(test_bad_splits_are_refused),
+        cmocka_unit_test(test_a_portion_is_the_whole_cents_of_a_share),
         cmocka_unit_test(test_sums_that_leave_int64_are_refused),
         cmocka_unit_test(test_amounts_read_as_dollars),
     };

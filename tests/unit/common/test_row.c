@@ -217,6 +217,16 @@ static void test_statements_that_come_and_go_map_by_their_own_names(void **state
     sqlite3_finalize(st);
 }
 
+static void test_a_column_is_found_by_its_name(void **state)
+{
+    (void)state;
+    sqlite3_stmt *st = prepare("SELECT 1 AS a, 'x' AS parts_text");
+    assert_int_equal(row_column(st, "a"), 0);
+    assert_int_equal(row_column(st, "parts_text"), 1);
+    assert_int_equal(row_column(st, "nothing"), -1);
+    sqlite3_finalize(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bind_sets_named_parameters_and_null_for_absent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bind_then_read_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_column_is_found_by_its_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statements_that_come_and_go_map_by_their_own_names,
                                         setup, teardown),
     };

@@ -264,13 +264,12 @@ status_t funding_installments_cancel(ctx_t *ctx, const fund_allocation_t *a)
 {
     for (size_t i = 0; i < a->n_installments && !ctx->problems; i++) {
         const fund_alloc_installment_t *in = a->installments[i];
-        if ((int)in->state != FUNDING_PENDING && (int)in->state != FUNDING_HELD)
-            continue;
         char key[INSTALLMENT_KEY_LEN];
         installment_key(a->id, in->number, key);
+        /* Whatever its state: a timer already fired is simply not there. */
         if (service_call_cancel_timer(ctx->call, key) < 0)
             ctx_problem(ctx, STATUS_INTERNAL, "cannot cancel installment %u", in->number);
-        else
+        else if ((int)in->state == FUNDING_PENDING || (int)in->state == FUNDING_HELD)
             installment_set(ctx, a->id, in->number, FUNDING_CANCELLED);
     }
     return ctx->problems ? ctx->status : STATUS_OK;

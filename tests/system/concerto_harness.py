@@ -17,6 +17,9 @@ Everything here drives real processes over real sockets:
   messages (concerto.test.v1) are built in.
 - ``demo_registry(tmp_dir)``: a real ``concerto-registry`` loaded with the
   demo data, as a context manager that insists on a clean exit.
+- ``funding_import(client, tables)``: imports Tables recognized since
+  2020 through the gateway (``client`` an admin's ``HttpClient``) and waits
+  until funding knows them all.
 - ``Gateway``: ``concerto-gateway`` on a free HTTP port in front of the
   services you give it (fakes or real daemons), with optional tokens, extra
   routes and partner ingress; ``.http()`` gives an ``HttpClient``.
@@ -252,6 +255,29 @@ def demo_registry(tmp_dir):
         yield d
     finally:
         assert d.stop() == 0, d.log()
+
+
+def funding_import(client, tables):
+    """Imports `tables` into the registry through the gateway, recognized
+    since 2020-01-01, each with its own mandataire org-<id>, alternately in
+    the West Island sector and in a neighbourhood of Le Sud-Ouest; then
+    waits until funding has them from the registry's events."""
+    rows = "".join(f"{t},Table {t},{'pointe-st-charles' if i % 2 else 'ouest'},org-{t},"
+                   f"recognized,2020-01-01\n" for i, t in enumerate(tables))
+    files = [
+        {"kind": "territories", "content": "id,name,kind,parent_id\n"
+         "sud-ouest,Le Sud-Ouest,borough,\n"
+         "pointe-st-charles,Pointe-Saint-Charles,neighbourhood,sud-ouest\n"
+         "ouest,Ouest-de-l'Île,sector,\n"},
+        {"kind": "organizations", "content": "id,name,sector,network\n"
+         + "".join(f"org-{t},Mandataire {t},community,community\n" for t in tables)},
+        {"kind": "tables", "content": "id,name,territory_id,mandataire_id,recognition_status,"
+         "recognition_since\n" + rows},
+    ]
+    r = client.request("POST", "/v1/import", {"files": files})
+    assert r.status == 200, r
+    wait_until(lambda: all(client.get(f"/v1/tables/{t}/funding").json().get("known")
+                           for t in tables), 10, what="funding to know the Tables")
 
 
 # --------------------------------------------------------------- fake service

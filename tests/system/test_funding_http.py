@@ -10,22 +10,10 @@ import threading
 
 import pytest
 
-from concerto_harness import Gateway, service_env, start_service, wait_until
+from concerto_harness import Gateway, funding_import, service_env, start_service, wait_until
 
 YEAR = "2027-2028"  # starts after the Tables' recognition, whatever today is
 TABLES = ["tq-a", "tq-b", "tq-c", "tq-d", "tq-e", "tq-f", "tq-g", "tq-h"]
-IMPORT = {"files": [
-    {"kind": "territories", "content": "id,name,kind,parent_id\n"
-     "sud-ouest,Le Sud-Ouest,borough,\n"
-     "pointe-st-charles,Pointe-Saint-Charles,neighbourhood,sud-ouest\n"
-     "ouest,Ouest-de-l'Île,sector,\n"},
-    {"kind": "organizations", "content": "id,name,sector,network\n"
-     + "".join(f"org-{t},Mandataire {t},community,community\n" for t in TABLES)},
-    {"kind": "tables", "content":
-     "id,name,territory_id,mandataire_id,recognition_status,recognition_since\n"
-     + "".join(f"{t},Table {t},{'pointe-st-charles' if i % 2 else 'ouest'},org-{t},"
-               f"recognized,2020-01-01\n" for i, t in enumerate(TABLES))},
-]}
 SHARES = [{"funderId": "centraide", "shareBp": 4661}, {"funderId": "drsp", "shareBp": 2609},
           {"funderId": "ville", "shareBp": 2730}]
 
@@ -41,10 +29,8 @@ def world():
         try:
             gw.start().wait_ready()
             admin = gw.http(token=gw.tokens["ada"])
-            assert admin.request("POST", "/v1/import", IMPORT).status == 200
             # Funding learns of the Tables from the registry's events.
-            wait_until(lambda: all(admin.get(f"/v1/tables/{t}/funding").json().get("known")
-                                   for t in TABLES), 10, what="funding to know the Tables")
+            funding_import(admin, TABLES)
             admin.close()
             yield registry, funding, gw
         finally:

@@ -134,12 +134,14 @@ static inline reply_t *send_env(const ProtobufCMessage *msg, const sent_t *o)
     return r;
 }
 
-/* Expects `status` (and a violation of `field` containing `text`, when
- * given); on OK with `desc`, returns the result (caller frees). */
-static inline void *expect_as(const ProtobufCMessage *msg, int role, int status, const char *field,
-                              const char *text, const ProtobufCMessageDescriptor *desc)
+/* Sends `msg` as `o` says and expects `status` (and a violation of
+ * `field` containing `text`, when given); on OK with `desc`, returns the
+ * result (caller frees). */
+static inline void *expect_env(const ProtobufCMessage *msg, const sent_t *o, int status,
+                               const char *field, const char *text,
+                               const ProtobufCMessageDescriptor *desc)
 {
-    reply_t *r = send_as(msg, role, NULL);
+    reply_t *r = send_env(msg, o);
     if ((int)r->status != status)
         fail_msg("%s: expected %d, got %d: %s", msg->descriptor->short_name, status, (int)r->status,
                  r->message);
@@ -164,6 +166,14 @@ static inline void *expect_as(const ProtobufCMessage *msg, int role, int status,
     }
     concerto__common__v1__reply__free_unpacked(r, NULL);
     return out;
+}
+
+/* The same with a caller of `role`. */
+static inline void *expect_as(const ProtobufCMessage *msg, int role, int status, const char *field,
+                              const char *text, const ProtobufCMessageDescriptor *desc)
+{
+    sent_t o = {role, NULL, NULL, NULL};
+    return expect_env(msg, &o, status, field, text, desc);
 }
 
 #define expect(msg, status, field, text, desc)                                                     \

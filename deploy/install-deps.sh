@@ -13,7 +13,7 @@ libuv1-dev libhttp-parser-dev libjansson-dev libsodium-dev libcmocka-dev
 libutf8proc-dev libcsv-dev tzdata"
 # System tests, fuzzing, benchmarks and the compose stage (its engine comes
 # from ../shared/tools/docker-engine.sh, see .ci/run).
-TEST="python3 python3-zmq python3-protobuf python3-pytest python3-yaml protobuf-compiler
+TEST="python3 python3-zmq python3-protobuf python3-pytest python3-yaml python3-hypothesis protobuf-compiler
 curl wrk clang libclang-rt-14-dev valgrind docker-compose"
 
 # node and npm for the OpenAPI validator: Debian's, unless the machine has

@@ -2,7 +2,9 @@
  * paid and left in the envelope, per funder and per top-level borough or
  * sector (a Table counts under its territory's; territories nest at most
  * two deep). Committed: approved and suspended allocations, and what the
- * closed ones paid; paid: the ledger's total. */
+ * closed ones paid; paid: what the allocations' parts say is paid, which
+ * every ledger entry moves in its own transaction (so it is the ledger's
+ * total, read in the time of a few rows however long the ledger). */
 #include <stdlib.h>
 
 #include "field.h"
@@ -10,34 +12,31 @@
 #include "row.h"
 #include "xalloc.h"
 
-/* An allocation's committed amount, in SQL over `a` (and a funder's part
- * `p`, for AMOUNT p.amount_cents and PAID p.paid_cents). */
-#define COMMITTED(AMOUNT, PAID)                                                                    \
-    "CASE WHEN a.state IN (2, 3) THEN " AMOUNT " WHEN a.state = 4 THEN " PAID " ELSE 0 END"
+/* A funder part's committed amount, in SQL over allocation `a` and its
+ * part `p`: all of it while approved or suspended, what was paid once
+ * closed. */
+#define PART_COMMITTED                                                                             \
+    "CASE WHEN a.state IN (2, 3) THEN p.amount_cents WHEN a.state = 4 THEN p.paid_cents"           \
+    " ELSE 0 END"
+
+static const char summary_totals_sql[] =
+    "SELECT y.envelope_cents,"
+    " (SELECT COALESCE(SUM(" PART_COMMITTED "), 0) FROM allocation a"
+    "  JOIN allocation_part p ON p.allocation_id = a.id"
+    "  WHERE a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year),"
+    " (SELECT COALESCE(SUM(p.paid_cents), 0) FROM allocation a"
+    "  JOIN allocation_part p ON p.allocation_id = a.id"
+    "  WHERE a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year),"
+    " (SELECT COALESCE(SUM(p.amount_cents - p.paid_cents), 0) FROM allocation a"
+    "  JOIN allocation_part p ON p.allocation_id = a.id WHERE a.state IN (2, 3)"
+    "  AND a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year),"
+    " (SELECT count(*) FROM allocation a"
+    "  WHERE a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year)"
+    " FROM program_year y WHERE y.program_id = :program_id AND y.fiscal_year = :fiscal_year";
 
 static void summary_totals(ctx_t *ctx, Concerto__Funding__V1__ProgramSummary *s)
 {
-    sqlite3_stmt *st = ctx_stmt(
-        ctx,
-        "SELECT y.envelope_cents,"
-        " (SELECT COALESCE(SUM(" COMMITTED(
-            "p.amount_cents",
-            "p.paid_cents") "), 0)"
-                            "  FROM allocation a JOIN allocation_part p ON p.allocation_id = a.id"
-                            "  WHERE a.program_id = y.program_id AND a.fiscal_year = "
-                            "y.fiscal_year),"
-                            " (SELECT COALESCE(SUM(amount_cents), 0) FROM ledger l"
-                            "  WHERE l.program_id = y.program_id AND l.fiscal_year = "
-                            "y.fiscal_year),"
-                            " (SELECT COALESCE(SUM(p.amount_cents - p.paid_cents), 0) FROM "
-                            "allocation a"
-                            "  JOIN allocation_part p ON p.allocation_id = a.id WHERE a.state IN "
-                            "(2, 3)"
-                            "  AND a.program_id = y.program_id AND a.fiscal_year = y.fiscal_year),"
-                            " (SELECT count(*) FROM allocation a WHERE a.program_id = y.program_id"
-                            "  AND a.fiscal_year = y.fiscal_year)"
-                            " FROM program_year y WHERE y.program_id = :program_id"
-                            " AND y.fiscal_year = :fiscal_year");
+    sqlite3_stmt *st = ctx_stmt(ctx, summary_totals_sql);
     if (!st)
         return;
     row_bind_text(st, ":program_id", s->program_id);
@@ -61,24 +60,34 @@ static void summary_totals(ctx_t *ctx, Concerto__Funding__V1__ProgramSummary *s)
     sqlite3_reset(st);
 }
 
+static const char summary_funders_sql[] =
+    "SELECT f.funder_id, COALESCE(SUM(" PART_COMMITTED "), 0) AS committed_cents,"
+    " COALESCE(SUM(p.paid_cents), 0) AS paid_cents,"
+    " COALESCE(SUM(CASE WHEN a.state IN (2, 3) THEN p.amount_cents - p.paid_cents ELSE 0 END),"
+    " 0) AS to_pay_cents"
+    " FROM funder_share f LEFT JOIN allocation a ON a.program_id = f.program_id"
+    " AND a.fiscal_year = f.fiscal_year LEFT JOIN allocation_part p"
+    " ON p.allocation_id = a.id AND p.funder_id = f.funder_id"
+    " WHERE f.program_id = :program_id AND f.fiscal_year = :fiscal_year"
+    " GROUP BY f.funder_id ORDER BY f.funder_id";
+
+static const char summary_boroughs_sql[] =
+    "SELECT COALESCE(g.id, q.id, r.id, 'unknown') AS borough_id,"
+    " COALESCE(g.name, q.name, r.name) AS name, count(DISTINCT a.table_id) AS tables,"
+    " SUM((SELECT SUM(" PART_COMMITTED ") FROM allocation_part p"
+    "  WHERE p.allocation_id = a.id)) AS committed_cents,"
+    " SUM((SELECT SUM(p.paid_cents) FROM allocation_part p"
+    "  WHERE p.allocation_id = a.id)) AS paid_cents"
+    " FROM allocation a LEFT JOIN reg_table t ON t.id = a.table_id"
+    " LEFT JOIN reg_territory r ON r.id = t.territory_id"
+    " LEFT JOIN reg_territory q ON q.id = r.parent_id"
+    " LEFT JOIN reg_territory g ON g.id = q.parent_id"
+    " WHERE a.program_id = :program_id AND a.fiscal_year = :fiscal_year"
+    " AND a.state <> 1 GROUP BY 1 ORDER BY 1 LIMIT 500";
+
 static void summary_funders(ctx_t *ctx, Concerto__Funding__V1__ProgramSummary *s)
 {
-    sqlite3_stmt *st = ctx_stmt(
-        ctx,
-        "SELECT f.funder_id,"
-        " COALESCE(SUM(" COMMITTED(
-            "p.amount_cents",
-            "p.paid_cents") "), 0) AS committed_cents,"
-                            " COALESCE(SUM(p.paid_cents), 0) AS paid_cents,"
-                            " COALESCE(SUM(CASE WHEN a.state IN (2, 3) THEN p.amount_cents - "
-                            "p.paid_cents"
-                            "  ELSE 0 END), 0) AS to_pay_cents"
-                            " FROM funder_share f LEFT JOIN allocation a ON a.program_id = "
-                            "f.program_id"
-                            " AND a.fiscal_year = f.fiscal_year LEFT JOIN allocation_part p"
-                            " ON p.allocation_id = a.id AND p.funder_id = f.funder_id"
-                            " WHERE f.program_id = :program_id AND f.fiscal_year = :fiscal_year"
-                            " GROUP BY f.funder_id ORDER BY f.funder_id");
+    sqlite3_stmt *st = ctx_stmt(ctx, summary_funders_sql);
     if (!st)
         return;
     row_bind_text(st, ":program_id", s->program_id);
@@ -95,23 +104,7 @@ static void summary_funders(ctx_t *ctx, Concerto__Funding__V1__ProgramSummary *s
 
 static void summary_boroughs(ctx_t *ctx, Concerto__Funding__V1__ProgramSummary *s)
 {
-    sqlite3_stmt *st = ctx_stmt(
-        ctx,
-        "SELECT COALESCE(g.id, q.id, r.id, 'unknown') AS borough_id,"
-        " COALESCE(g.name, q.name, r.name) AS name, count(DISTINCT a.table_id) AS tables,"
-        " SUM((SELECT SUM(" COMMITTED(
-            "p.amount_cents",
-            "p.paid_cents") ")"
-                            "  FROM allocation_part p WHERE p.allocation_id = a.id)) AS "
-                            "committed_cents,"
-                            " SUM((SELECT SUM(p.paid_cents) FROM allocation_part p"
-                            "  WHERE p.allocation_id = a.id)) AS paid_cents"
-                            " FROM allocation a LEFT JOIN reg_table t ON t.id = a.table_id"
-                            " LEFT JOIN reg_territory r ON r.id = t.territory_id"
-                            " LEFT JOIN reg_territory q ON q.id = r.parent_id"
-                            " LEFT JOIN reg_territory g ON g.id = q.parent_id"
-                            " WHERE a.program_id = :program_id AND a.fiscal_year = :fiscal_year"
-                            " AND a.state <> 1 GROUP BY 1 ORDER BY 1 LIMIT 500");
+    sqlite3_stmt *st = ctx_stmt(ctx, summary_boroughs_sql);
     if (!st)
         return;
     row_bind_text(st, ":program_id", s->program_id);

@@ -79,6 +79,8 @@ int64_t funding_year_committed(ctx_t *ctx, const char *program_id, const char *f
 /* A fiscal year label that fiscal_year_parse accepts; records a violation
  * on `path` otherwise. `first_year` may be NULL. */
 int funding_field_year(ctx_t *ctx, const char *path, const char *label, int flags, int *first_year);
+/* A request's program_id (a slug) and fiscal_year, both required. */
+void funding_field_key(ctx_t *ctx, const char *program_id, const char *fiscal_year);
 
 /* --- eligibility (funding_eligibility.c) */
 /* Judges the Table's eligibility for the program's year from what funding
@@ -129,6 +131,14 @@ status_t funding_installments_cancel(ctx_t *ctx, const fund_allocation_t *a);
  * (see funding_allocation.c). */
 void funding_installments_complete(fund_allocation_t *a, const char *text);
 
+/* A Table's allocations a statement lists at most: every program, every
+ * year. */
+#define FUNDING_MAX_TABLE_ALLOCATIONS 500
+
+/* The ids the bound statement `st` selects in its first column, at most
+ * `max`, into `ids`; returns how many (a database error is recorded). */
+size_t funding_ids(ctx_t *ctx, sqlite3_stmt *st, int64_t *ids, size_t max);
+
 /* --- text columns of repeated fields */
 /* Splits `s` in place at each `sep` (empty fields kept); returns how many,
  * at most `max`. */
@@ -148,9 +158,11 @@ int funding_handle_get_eligibility(service_call_t *call, const ProtobufCMessage 
 int funding_handle_list_eligibility(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_propose(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_approve(service_call_t *call, const ProtobufCMessage *msg, void *arg);
-int funding_handle_suspend(service_call_t *call, const ProtobufCMessage *msg, void *arg);
-int funding_handle_resume(service_call_t *call, const ProtobufCMessage *msg, void *arg);
-int funding_handle_close(service_call_t *call, const ProtobufCMessage *msg, void *arg);
+/* Suspend, resume and close: {id, reason} requests, one handler whose
+ * `arg` is the move (funding_allocation.c). */
+typedef struct funding_move funding_move_t;
+extern const funding_move_t funding_suspend, funding_resume, funding_close;
+int funding_on_move(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_amend(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_get_allocation(service_call_t *call, const ProtobufCMessage *msg, void *arg);
 int funding_handle_table_funding(service_call_t *call, const ProtobufCMessage *msg, void *arg);

@@ -2,13 +2,16 @@
  * -> suspended -> approved again; any but closed -> closed), the split
  * between the year's funders (common/money.h), the envelope, amendments,
  * and the suspensions the registry's decisions bring. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "field.h"
 #include "funding.h"
+#include "funding_criteria.h"
 #include "money.h"
+#include "pbmsg.h"
 #include "row.h"
 #include "xalloc.h"
 
@@ -256,7 +259,7 @@ static int allocation_eligible(ctx_t *ctx, const fund_decision_t *d)
         return 1;
     char unmet[400] = "";
     for (size_t i = 0; i < d->n_criteria; i++)
-        if (d->criteria[i]->verdict == CONCERTO__FUNDING__V1__VERDICT__NOT_MET)
+        if ((int)d->criteria[i]->verdict == FUNDING_NOT_MET)
             snprintf(unmet + strlen(unmet), sizeof unmet - strlen(unmet), "%s%s",
                      *unmet ? "; " : "", d->criteria[i]->summary);
     ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "table_id",
@@ -388,16 +391,24 @@ status_t funding_allocation_registry_suspend(ctx_t *ctx, const char *table_id,
         return ctx->last_status;
     row_bind_text(st, ":table_id", table_id);
     row_bind_text(st, ":effective_on", effective_on);
-    int64_t ids[256];
-    size_t n = 0;
-    int rc;
-    while (n < sizeof ids / sizeof ids[0] && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    int64_t ids[FUNDING_MAX_TABLE_ALLOCATIONS];
+    size_t n = funding_ids(ctx, st, ids, FUNDING_MAX_TABLE_ALLOCATIONS);
     for (size_t i = 0; i < n && !ctx->problems; i++)
         if (allocation_set_state(ctx, (uint64_t)ids[i], FUNDING_SUSPENDED, why, 1) == STATUS_OK)
             allocation_emit(ctx, (uint64_t)ids[i], EMIT_SUSPENDED, why, 1, NULL);
     return ctx->problems ? ctx->status : STATUS_OK;
+}
+
+size_t funding_ids(ctx_t *ctx, sqlite3_stmt *st, int64_t *ids, size_t max)
+{
+    size_t n = 0;
+    int rc = SQLITE_DONE;
+    while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(st, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, "id");
+    sqlite3_reset(st);
+    return n;
 }
 
 /* --- handlers */
@@ -418,8 +429,7 @@ int funding_handle_propose(service_call_t *call, const ProtobufCMessage *msg, vo
     const Concerto__Funding__V1__ProposeAllocationRequest *r = (const void *)msg;
     ctx_t ctx;
     ctx_init(&ctx, call);
-    field_slug(&ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(&ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(&ctx, r->program_id, r->fiscal_year);
     field_slug(&ctx, "table_id", r->table_id, FIELD_REQUIRED);
     if (r->has_amount_cents && r->amount_cents <= 0)
         ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "amount_cents", "must be more than 0 cents");
@@ -477,65 +487,73 @@ static fund_allocation_t *allocation_change_begin(ctx_t *ctx, int has_id, uint64
     return a;
 }
 
-int funding_handle_suspend(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+/* A change of state an operator asks for with {id, reason}. */
+struct funding_move {
+    int from[4];         /* the states it leaves, 0-ended */
+    const char *refusal; /* why another state cannot */
+    int to;
+    allocation_event_t event;
+    /* Optional: the move's own rule or effects, before the state changes
+     * and after its event. */
+    status_t (*before)(ctx_t *ctx, const fund_allocation_t *a);
+    status_t (*after)(ctx_t *ctx, const fund_allocation_t *a);
+};
+
+/* FAILED_PRECONDITION while the registry keeps the Table suspended or
+ * withdrawn: only then does an operator lift the allocation's suspension. */
+static status_t move_check_registry(ctx_t *ctx, const fund_allocation_t *a)
 {
-    (void)arg;
-    const Concerto__Funding__V1__SuspendAllocationRequest *r = (const void *)msg;
-    ctx_t ctx;
-    ctx_init(&ctx, call);
-    fund_allocation_t *a = allocation_change_begin(&ctx, r->has_id, r->id, r->reason), *now = NULL;
-    static const int approved[] = {FUNDING_APPROVED, 0};
-    if (a && allocation_in_state(&ctx, a, approved, "only an approved allocation is suspended") &&
-        allocation_set_state(&ctx, a->id, FUNDING_SUSPENDED, r->reason, 0) == STATUS_OK)
-        allocation_emit(&ctx, a->id, EMIT_SUSPENDED, r->reason, 0, &now);
-    if (a)
-        protobuf_c_message_free_unpacked(&a->base, NULL);
-    return ctx_finish_free(&ctx, (ProtobufCMessage *)now);
+    char *hold = allocation_registry_hold(ctx, a->table_id);
+    if (hold)
+        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id",
+                      "the registry has Table %s %s; its allocation is resumed once the registry "
+                      "recognizes it again",
+                      a->table_id, hold);
+    free(hold);
+    return ctx->problems ? ctx->status : STATUS_OK;
 }
 
-int funding_handle_resume(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+const funding_move_t funding_suspend = {{FUNDING_APPROVED},
+                                        "only an approved allocation is suspended",
+                                        FUNDING_SUSPENDED,
+                                        EMIT_SUSPENDED,
+                                        NULL,
+                                        NULL};
+const funding_move_t funding_resume = {
+    {FUNDING_SUSPENDED}, "only a suspended allocation is resumed",
+    FUNDING_APPROVED,    EMIT_RESUMED,
+    move_check_registry, funding_installments_resume};
+const funding_move_t funding_close = {{FUNDING_PROPOSED, FUNDING_APPROVED, FUNDING_SUSPENDED},
+                                      "a closed allocation stays closed",
+                                      FUNDING_CLOSED,
+                                      EMIT_CLOSED,
+                                      funding_installments_cancel,
+                                      NULL};
+
+int funding_on_move(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
-    (void)arg;
-    const Concerto__Funding__V1__ResumeAllocationRequest *r = (const void *)msg;
+    const funding_move_t *m = arg;
+    const ProtobufCFieldDescriptor *fid =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "id");
+    const ProtobufCFieldDescriptor *freason =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "reason");
+    assert(fid && freason && "a move request is {id, reason}");
+    const char *reason = *(char *const *)pbmsg_member(msg, freason);
     ctx_t ctx;
     ctx_init(&ctx, call);
-    fund_allocation_t *a = allocation_change_begin(&ctx, r->has_id, r->id, r->reason), *now = NULL;
-    static const int suspended[] = {FUNDING_SUSPENDED, 0};
-    char *hold = NULL;
-    if (a && allocation_in_state(&ctx, a, suspended, "only a suspended allocation is resumed")) {
-        hold = allocation_registry_hold(&ctx, a->table_id);
-        if (hold)
-            ctx_violation(&ctx, STATUS_FAILED_PRECONDITION, "id",
-                          "the registry has Table %s %s; its allocation is resumed once the "
-                          "registry recognizes it again",
-                          a->table_id, hold);
-    }
-    if (a && !ctx.problems &&
-        allocation_set_state(&ctx, a->id, FUNDING_APPROVED, r->reason, 0) == STATUS_OK &&
-        allocation_emit(&ctx, a->id, EMIT_RESUMED, r->reason, 0, &now) == STATUS_OK &&
-        funding_installments_resume(&ctx, a) == STATUS_OK && now) {
-        /* The answer shows the installments the resumption raised. */
+    fund_allocation_t *a = allocation_change_begin(&ctx, pbmsg_present(msg, fid),
+                                                   *(const uint64_t *)pbmsg_member(msg, fid),
+                                                   reason),
+                      *now = NULL;
+    if (a && allocation_in_state(&ctx, a, m->from, m->refusal) &&
+        (!m->before || m->before(&ctx, a) == STATUS_OK) &&
+        allocation_set_state(&ctx, a->id, m->to, reason, 0) == STATUS_OK &&
+        allocation_emit(&ctx, a->id, m->event, reason, 0, &now) == STATUS_OK && m->after &&
+        m->after(&ctx, a) == STATUS_OK && now) {
+        /* The answer shows what the move's effects changed. */
         protobuf_c_message_free_unpacked(&now->base, NULL);
         now = funding_allocation_load(&ctx, a->id, "id");
     }
-    free(hold);
-    if (a)
-        protobuf_c_message_free_unpacked(&a->base, NULL);
-    return ctx_finish_free(&ctx, (ProtobufCMessage *)now);
-}
-
-int funding_handle_close(service_call_t *call, const ProtobufCMessage *msg, void *arg)
-{
-    (void)arg;
-    const Concerto__Funding__V1__CloseAllocationRequest *r = (const void *)msg;
-    ctx_t ctx;
-    ctx_init(&ctx, call);
-    fund_allocation_t *a = allocation_change_begin(&ctx, r->has_id, r->id, r->reason), *now = NULL;
-    static const int open[] = {FUNDING_PROPOSED, FUNDING_APPROVED, FUNDING_SUSPENDED, 0};
-    if (a && allocation_in_state(&ctx, a, open, "a closed allocation stays closed") &&
-        funding_installments_cancel(&ctx, a) == STATUS_OK &&
-        allocation_set_state(&ctx, a->id, FUNDING_CLOSED, r->reason, 0) == STATUS_OK)
-        allocation_emit(&ctx, a->id, EMIT_CLOSED, r->reason, 0, &now);
     if (a)
         protobuf_c_message_free_unpacked(&a->base, NULL);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)now);

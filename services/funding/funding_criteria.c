@@ -11,13 +11,6 @@
 typedef Concerto__Funding__V1__EligibilityDecision decision_t;
 typedef Concerto__Funding__V1__Criterion criterion_t;
 
-enum {
-    MET = CONCERTO__FUNDING__V1__VERDICT__MET,
-    NOT_MET = CONCERTO__FUNDING__V1__VERDICT__NOT_MET,
-    NO_REPORT = CONCERTO__FUNDING__V1__VERDICT__NO_REPORT,
-    NOT_APPLICABLE = CONCERTO__FUNDING__V1__VERDICT__NOT_APPLICABLE,
-};
-
 const char *funding_verdict_name(int verdict)
 {
     const ProtobufCEnumValue *v =
@@ -56,7 +49,7 @@ static void judge_recognized(const funding_facts_t *f, decision_t *d)
     if (!f->status) {
         snprintf(summary, sizeof summary,
                  "the registry has announced no recognition of the Table on %s", f->as_of);
-        c = criterion_add(d, "recognized", NOT_MET, summary);
+        c = criterion_add(d, "recognized", FUNDING_NOT_MET, summary);
         fact_add(c, "status", "unknown");
         return;
     }
@@ -70,7 +63,7 @@ static void judge_recognized(const funding_facts_t *f, decision_t *d)
         snprintf(summary, sizeof summary, "recognized on %s (since %s)", f->as_of, f->status_since);
     else
         snprintf(summary, sizeof summary, "%s on %s, not recognized", f->status, f->as_of);
-    c = criterion_add(d, "recognized", met ? MET : NOT_MET, summary);
+    c = criterion_add(d, "recognized", met ? FUNDING_MET : FUNDING_NOT_MET, summary);
     fact_add(c, "status", f->status);
     fact_add(c, "since", f->status_since ? f->status_since : "unknown");
     if (!f->status_since)
@@ -86,7 +79,7 @@ static void judge_characteristics(const funding_facts_t *f, decision_t *d)
                  "none of the four characteristics is met on %s: the registry has sent no "
                  "evaluation covering that day",
                  f->as_of);
-        criterion_add(d, "characteristics", NOT_MET, summary);
+        criterion_add(d, "characteristics", FUNDING_NOT_MET, summary);
         return;
     }
     char unmet[200] = "";
@@ -101,7 +94,8 @@ static void judge_characteristics(const funding_facts_t *f, decision_t *d)
     else
         snprintf(summary, sizeof summary, "not all met on %s%s%s", f->as_of, *unmet ? ": " : "",
                  unmet);
-    criterion_t *c = criterion_add(d, "characteristics", met ? MET : NOT_MET, summary);
+    criterion_t *c =
+        criterion_add(d, "characteristics", met ? FUNDING_MET : FUNDING_NOT_MET, summary);
     fact_add(c, "evaluated_from", f->holds_from ? f->holds_from : "unknown");
     for (size_t i = 0; i < f->n_characteristics; i++) {
         const funding_characteristic_t *ch = &f->characteristics[i];
@@ -119,7 +113,7 @@ static void judge_compliance(const funding_facts_t *f, decision_t *d)
     char summary[300];
     criterion_t *c;
     if (!f->renewal) {
-        c = criterion_add(d, "previous_compliance", NOT_APPLICABLE,
+        c = criterion_add(d, "previous_compliance", FUNDING_NOT_APPLICABLE,
                           "a first request: the Table had no allocation of the program the year "
                           "before");
         fact_add(c, "previous_year", f->previous_year);
@@ -130,13 +124,14 @@ static void judge_compliance(const funding_facts_t *f, decision_t *d)
                  "no report yet: reporting has sent no compliance evaluation for %s; this does "
                  "not block",
                  f->previous_year);
-        c = criterion_add(d, "previous_compliance", NO_REPORT, summary);
+        c = criterion_add(d, "previous_compliance", FUNDING_NO_REPORT, summary);
     } else {
         snprintf(summary, sizeof summary, "%s in %s%s%s",
                  f->compliant ? "compliant" : "not compliant", f->previous_year,
                  f->compliance_summary ? ": " : "",
                  f->compliance_summary ? f->compliance_summary : "");
-        c = criterion_add(d, "previous_compliance", f->compliant ? MET : NOT_MET, summary);
+        c = criterion_add(d, "previous_compliance", f->compliant ? FUNDING_MET : FUNDING_NOT_MET,
+                          summary);
     }
     fact_add(c, "previous_year", f->previous_year);
 }
@@ -148,7 +143,7 @@ void funding_criteria_judge(const funding_facts_t *facts, decision_t *d)
     judge_compliance(facts, d);
     int met = 1;
     for (size_t i = 0; i < d->n_criteria; i++)
-        met &= (int)d->criteria[i]->verdict != NOT_MET;
+        met &= (int)d->criteria[i]->verdict != FUNDING_NOT_MET;
     d->has_criteria_met = 1;
     d->criteria_met = met;
     free(d->as_of);

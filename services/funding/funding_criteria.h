@@ -14,6 +14,14 @@
 
 #define FUNDING_MAX_CHARACTERISTICS 8
 
+/* Verdicts, as the wire numbers them. */
+enum {
+    FUNDING_MET = CONCERTO__FUNDING__V1__VERDICT__MET,
+    FUNDING_NOT_MET = CONCERTO__FUNDING__V1__VERDICT__NOT_MET,
+    FUNDING_NO_REPORT = CONCERTO__FUNDING__V1__VERDICT__NO_REPORT,
+    FUNDING_NOT_APPLICABLE = CONCERTO__FUNDING__V1__VERDICT__NOT_APPLICABLE,
+};
+
 /* One characteristic of the registry's evaluation. */
 typedef struct {
     const char *code; /* "intersectoral" */

@@ -11,6 +11,7 @@
 
 #include "csv_file.h"
 #include "field.h"
+#include "funding_criteria.h"
 #include "fiscal_year.h"
 #include "log.h"
 #include "row.h"
@@ -298,7 +299,7 @@ static fund_allocation_t *demo_allocate(ctx_t *ctx, const char *program_id, cons
     if (d && !d->eligible) {
         char unmet[600] = "";
         for (size_t i = 0; i < d->n_criteria; i++)
-            if (d->criteria[i]->verdict == CONCERTO__FUNDING__V1__VERDICT__NOT_MET)
+            if ((int)d->criteria[i]->verdict == FUNDING_NOT_MET)
                 snprintf(unmet + strlen(unmet), sizeof unmet - strlen(unmet), "%s%s",
                          *unmet ? "; " : "", d->criteria[i]->summary);
         char *why = xasprintf("DEMO DATA, not a real decision: the demo facts leave a criterion "
@@ -326,8 +327,7 @@ int funding_handle_demo_allocations(service_call_t *call, const ProtobufCMessage
     const Concerto__Funding__V1__DemoAllocationsRequest *r = (const void *)msg;
     ctx_t ctx;
     ctx_init(&ctx, call);
-    field_slug(&ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(&ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(&ctx, r->program_id, r->fiscal_year);
     if (ctx.problems || !funding_require_admin(&ctx, "make the demo allocations") ||
         !demo_caught_up(&ctx))
         return ctx_fail(&ctx);

@@ -392,8 +392,7 @@ fund_decision_t *funding_eligibility_override(ctx_t *ctx, const char *table_id,
 static void eligibility_key_check(ctx_t *ctx, const char *program_id, const char *fiscal_year,
                                   const char *table_id)
 {
-    field_slug(ctx, "program_id", program_id, FIELD_REQUIRED);
-    funding_field_year(ctx, "fiscal_year", fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(ctx, program_id, fiscal_year);
     field_slug(ctx, "table_id", table_id, FIELD_REQUIRED);
 }
 

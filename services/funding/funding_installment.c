@@ -319,11 +319,8 @@ static void report_release(ctx_t *ctx, const char *table_id, const char *fiscal_
         return;
     row_bind_text(st, ":table_id", table_id);
     row_bind_text(st, ":fiscal_year", fiscal_year);
-    int64_t ids[64];
-    size_t n = 0;
-    while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    int64_t ids[FUNDING_MAX_TABLE_ALLOCATIONS];
+    size_t n = funding_ids(ctx, st, ids, FUNDING_MAX_TABLE_ALLOCATIONS);
     out->allocations = xcalloc(n ? n : 1, sizeof *out->allocations);
     for (size_t i = 0; i < n && !ctx->problems; i++) {
         fund_allocation_t *a = funding_allocation_load(ctx, (uint64_t)ids[i], "id");

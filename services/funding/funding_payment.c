@@ -60,8 +60,7 @@ static void payment_validate(ctx_t *ctx, const Concerto__Funding__V1__RecordPaym
 {
     field_slug(ctx, "funder_id", r->funder_id, FIELD_REQUIRED);
     field_slug(ctx, "table_id", r->table_id, FIELD_REQUIRED);
-    field_slug(ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(ctx, r->program_id, r->fiscal_year);
     if (!r->has_amount_cents)
         ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "amount_cents", "is required");
     else if (r->amount_cents <= 0)

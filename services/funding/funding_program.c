@@ -98,6 +98,12 @@ int funding_field_year(ctx_t *ctx, const char *path, const char *label, int flag
     return 1;
 }
 
+void funding_field_key(ctx_t *ctx, const char *program_id, const char *fiscal_year)
+{
+    field_slug(ctx, "program_id", program_id, FIELD_REQUIRED);
+    funding_field_year(ctx, "fiscal_year", fiscal_year, FIELD_REQUIRED, NULL);
+}
+
 /* What a year has committed, in SQL over `y` (a program_year row): the
  * amounts of its approved and suspended allocations, and what its closed
  * ones paid (closing frees the rest). */
@@ -353,8 +359,7 @@ static void year_validate_schedule(ctx_t *ctx,
 
 static void year_validate(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRequest *r)
 {
-    field_slug(ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(ctx, r->program_id, r->fiscal_year);
     if (r->has_amount_per_table_cents && r->amount_per_table_cents <= 0)
         ctx_violation(ctx, STATUS_INVALID_ARGUMENT, "amount_per_table_cents",
                       "must be more than 0 cents");
@@ -562,8 +567,7 @@ int funding_handle_get_year(service_call_t *call, const ProtobufCMessage *msg, v
     const Concerto__Funding__V1__GetProgramYearRequest *r = (const void *)msg;
     ctx_t ctx;
     ctx_init(&ctx, call);
-    field_slug(&ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(&ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(&ctx, r->program_id, r->fiscal_year);
     if (ctx.problems)
         return ctx_fail(&ctx);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)funding_year_require(

@@ -125,8 +125,7 @@ int funding_handle_summary(service_call_t *call, const ProtobufCMessage *msg, vo
     const Concerto__Funding__V1__GetProgramSummaryRequest *r = (const void *)msg;
     ctx_t ctx;
     ctx_init(&ctx, call);
-    field_slug(&ctx, "program_id", r->program_id, FIELD_REQUIRED);
-    funding_field_year(&ctx, "fiscal_year", r->fiscal_year, FIELD_REQUIRED, NULL);
+    funding_field_key(&ctx, r->program_id, r->fiscal_year);
     if (ctx.problems)
         return ctx_fail(&ctx);
     Concerto__Funding__V1__ProgramSummary *s = xmalloc(sizeof *s);

@@ -40,16 +40,13 @@ static void table_allocations(ctx_t *ctx, Concerto__Funding__V1__TableFunding *t
 {
     sqlite3_stmt *st = ctx_stmt(ctx, "SELECT id FROM allocation WHERE table_id = :table_id"
                                      " AND (:fiscal_year IS NULL OR fiscal_year = :fiscal_year)"
-                                     " ORDER BY fiscal_year, program_id LIMIT 200");
+                                     " ORDER BY fiscal_year, program_id");
     if (!st)
         return;
     row_bind_text(st, ":table_id", tf->table_id);
     row_bind_text(st, ":fiscal_year", fiscal_year);
-    int64_t ids[200];
-    size_t n = 0;
-    while (n < 200 && sqlite3_step(st) == SQLITE_ROW)
-        ids[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    int64_t ids[FUNDING_MAX_TABLE_ALLOCATIONS];
+    size_t n = funding_ids(ctx, st, ids, FUNDING_MAX_TABLE_ALLOCATIONS);
     tf->allocations = xcalloc(n ? n : 1, sizeof *tf->allocations);
     for (size_t i = 0; i < n; i++) {
         fund_allocation_t *a = funding_allocation_load(ctx, (uint64_t)ids[i], NULL);
@@ -64,20 +61,21 @@ static void table_decisions(ctx_t *ctx, Concerto__Funding__V1__TableFunding *tf,
 {
     sqlite3_stmt *st = ctx_stmt(ctx, "SELECT decision FROM eligibility WHERE table_id = :table_id"
                                      " AND (:fiscal_year IS NULL OR fiscal_year = :fiscal_year)"
-                                     " ORDER BY fiscal_year, program_id LIMIT 200");
+                                     " ORDER BY fiscal_year, program_id");
     if (!st)
         return;
     row_bind_text(st, ":table_id", tf->table_id);
     row_bind_text(st, ":fiscal_year", fiscal_year);
-    tf->decisions = xcalloc(200, sizeof *tf->decisions);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    tf->decisions = xcalloc(FUNDING_MAX_TABLE_ALLOCATIONS, sizeof *tf->decisions);
+    int rc = SQLITE_DONE;
+    while (tf->n_decisions < FUNDING_MAX_TABLE_ALLOCATIONS &&
+           (rc = sqlite3_step(st)) == SQLITE_ROW) {
         fund_decision_t *d = concerto__funding__v1__eligibility_decision__unpack(
             NULL, (size_t)sqlite3_column_bytes(st, 0), sqlite3_column_blob(st, 0));
         if (d)
             tf->decisions[tf->n_decisions++] = d;
     }
-    if (rc != SQLITE_DONE)
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         ctx_db_error(ctx, rc, "table_id");
     sqlite3_reset(st);
 }

@@ -21,6 +21,7 @@
 #include "concerto/registry/v1/registry.pb-c.h"
 #include "concerto/reporting/v1/reporting.pb-c.h"
 #include "fiscal_year.h"
+#include "funding_criteria.h"
 #include "funding_demo.h"
 #include "funding_schema.h"
 #include "funding_service.h"
@@ -304,8 +305,12 @@ static inline void funder(const char *id)
     expect(&req, STATUS_OK, NULL, NULL, NULL);
 }
 
+/* Sets imsdsl's year `year` with `envelope`, the shares 4661/2609/2730 of
+ * centraide, drsp and ville, and the schedule `plan` (n of them; none: the
+ * default). */
 static inline Concerto__Funding__V1__ProgramYear *
-set_year(const char *year, int64_t envelope, int status, const char *field, const char *text)
+set_year_plan(const char *year, int64_t envelope, Concerto__Funding__V1__Installment **plan,
+              size_t n, int status, const char *field, const char *text)
 {
     Concerto__Funding__V1__FunderShare s[3] = {CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT,
                                                CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT,
@@ -327,7 +332,15 @@ set_year(const char *year, int64_t envelope, int status, const char *field, cons
     req.envelope_cents = envelope;
     req.n_shares = 3;
     req.shares = ptrs;
+    req.n_schedule = n;
+    req.schedule = plan;
     return expect(&req, status, field, text, &concerto__funding__v1__program_year__descriptor);
+}
+
+static inline Concerto__Funding__V1__ProgramYear *
+set_year(const char *year, int64_t envelope, int status, const char *field, const char *text)
+{
+    return set_year_plan(year, envelope, NULL, 0, status, field, text);
 }
 
 /* Funders, the program, and its year 2025-2026 with `envelope`. */

@@ -14,13 +14,6 @@
 typedef Concerto__Funding__V1__EligibilityDecision decision_t;
 typedef Concerto__Funding__V1__Criterion criterion_t;
 
-enum {
-    MET = CONCERTO__FUNDING__V1__VERDICT__MET,
-    NOT_MET = CONCERTO__FUNDING__V1__VERDICT__NOT_MET,
-    NO_REPORT = CONCERTO__FUNDING__V1__VERDICT__NO_REPORT,
-    NOT_APPLICABLE = CONCERTO__FUNDING__V1__VERDICT__NOT_APPLICABLE,
-};
-
 /* A Table that meets everything on 2025-04-01, a first request. */
 static funding_facts_t eligible_facts(void)
 {
@@ -75,12 +68,12 @@ static void test_a_recognized_table_meeting_everything_is_eligible(void **state)
     assert_int_equal(d->n_criteria, 3);
     assert_true(d->criteria_met);
     assert_string_equal(d->as_of, "2025-04-01");
-    assert_int_equal(criterion(d, "recognized")->verdict, MET);
+    assert_int_equal(criterion(d, "recognized")->verdict, FUNDING_MET);
     assert_string_equal(fact(criterion(d, "recognized"), "since"), "2019-06-01");
-    assert_int_equal(criterion(d, "characteristics")->verdict, MET);
+    assert_int_equal(criterion(d, "characteristics")->verdict, FUNDING_MET);
     assert_string_equal(fact(criterion(d, "characteristics"), "evaluated_from"), "2025-01-15");
     assert_string_equal(fact(criterion(d, "characteristics"), "intersectoral"), "met");
-    assert_int_equal(criterion(d, "previous_compliance")->verdict, NOT_APPLICABLE);
+    assert_int_equal(criterion(d, "previous_compliance")->verdict, FUNDING_NOT_APPLICABLE);
     drop(d);
 }
 
@@ -93,13 +86,13 @@ static void test_not_recognized_on_the_first_day_blocks(void **state)
     decision_t *d = judge(&f);
     assert_false(d->criteria_met);
     const criterion_t *c = criterion(d, "recognized");
-    assert_int_equal(c->verdict, NOT_MET);
+    assert_int_equal(c->verdict, FUNDING_NOT_MET);
     assert_non_null(strstr(c->summary, "suspended on 2025-04-01"));
     drop(d);
     /* Never announced by the registry: not met either. */
     f.status = NULL;
     d = judge(&f);
-    assert_int_equal(criterion(d, "recognized")->verdict, NOT_MET);
+    assert_int_equal(criterion(d, "recognized")->verdict, FUNDING_NOT_MET);
     assert_string_equal(fact(criterion(d, "recognized"), "status"), "unknown");
     drop(d);
 }
@@ -112,7 +105,7 @@ static void test_an_unknown_recognition_date_counts_and_is_flagged(void **state)
     f.status_recorded_on = "2026-11-20";
     decision_t *d = judge(&f);
     const criterion_t *c = criterion(d, "recognized");
-    assert_int_equal(c->verdict, MET);
+    assert_int_equal(c->verdict, FUNDING_MET);
     assert_true(d->criteria_met);
     assert_string_equal(fact(c, "since"), "unknown");
     assert_string_equal(fact(c, "recorded_on"), "2026-11-20");
@@ -129,7 +122,7 @@ static void test_unmet_characteristics_block_and_are_named(void **state)
     f.characteristics[2].summary = "no board";
     decision_t *d = judge(&f);
     const criterion_t *c = criterion(d, "characteristics");
-    assert_int_equal(c->verdict, NOT_MET);
+    assert_int_equal(c->verdict, FUNDING_NOT_MET);
     assert_false(d->criteria_met);
     assert_non_null(strstr(c->summary, "structured_permanent"));
     assert_string_equal(fact(c, "structured_permanent"), "not met: no board");
@@ -140,7 +133,7 @@ static void test_unmet_characteristics_block_and_are_named(void **state)
     f.evaluated = 0;
     f.n_characteristics = 0;
     d = judge(&f);
-    assert_int_equal(criterion(d, "characteristics")->verdict, NOT_MET);
+    assert_int_equal(criterion(d, "characteristics")->verdict, FUNDING_NOT_MET);
     drop(d);
 }
 
@@ -151,7 +144,7 @@ static void test_the_registry_verdict_is_taken_as_it_is(void **state)
     funding_facts_t f = eligible_facts();
     f.all_met = 0;
     decision_t *d = judge(&f);
-    assert_int_equal(criterion(d, "characteristics")->verdict, NOT_MET);
+    assert_int_equal(criterion(d, "characteristics")->verdict, FUNDING_NOT_MET);
     drop(d);
 }
 
@@ -162,7 +155,7 @@ static void test_a_renewal_without_a_report_does_not_block(void **state)
     f.renewal = 1;
     decision_t *d = judge(&f);
     const criterion_t *c = criterion(d, "previous_compliance");
-    assert_int_equal(c->verdict, NO_REPORT);
+    assert_int_equal(c->verdict, FUNDING_NO_REPORT);
     assert_non_null(strstr(c->summary, "no report yet"));
     assert_string_equal(fact(c, "previous_year"), "2024-2025");
     assert_true(d->criteria_met);
@@ -177,13 +170,13 @@ static void test_a_renewal_follows_the_previous_years_compliance(void **state)
     f.compliance_known = 1;
     f.compliant = 1;
     decision_t *d = judge(&f);
-    assert_int_equal(criterion(d, "previous_compliance")->verdict, MET);
+    assert_int_equal(criterion(d, "previous_compliance")->verdict, FUNDING_MET);
     assert_true(d->criteria_met);
     drop(d);
     f.compliant = 0;
     f.compliance_summary = "no action plan";
     d = judge(&f);
-    assert_int_equal(criterion(d, "previous_compliance")->verdict, NOT_MET);
+    assert_int_equal(criterion(d, "previous_compliance")->verdict, FUNDING_NOT_MET);
     assert_non_null(strstr(criterion(d, "previous_compliance")->summary, "no action plan"));
     assert_false(d->criteria_met);
     drop(d);

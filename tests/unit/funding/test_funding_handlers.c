@@ -88,7 +88,7 @@ static void test_eligibility_follows_the_registry_events(void **state)
     d = decide("tqmn", "2025-2026", STATUS_OK);
     assert_int_equal(d->revision, 2);
     assert_false(d->eligible);
-    assert_int_equal(criterion(d, "recognized")->verdict, CONCERTO__FUNDING__V1__VERDICT__NOT_MET);
+    assert_int_equal(criterion(d, "recognized")->verdict, FUNDING_NOT_MET);
     assert_true(d->n_changes >= 1);
     assert_non_null(strstr(d->changes[0], "recognized: MET -> NOT_MET"));
     drop(d);
@@ -105,8 +105,7 @@ static void test_eligibility_follows_the_registry_events(void **state)
     characteristics("tqmn", "2025-02-01", 0);
     d = decide("tqmn", "2025-2026", STATUS_OK);
     assert_false(d->eligible);
-    assert_int_equal(criterion(d, "characteristics")->verdict,
-                     CONCERTO__FUNDING__V1__VERDICT__NOT_MET);
+    assert_int_equal(criterion(d, "characteristics")->verdict, FUNDING_NOT_MET);
     drop(d);
     decide("nobody", "2025-2026", STATUS_NOT_FOUND);
     decide("tqmn", "2030-2031", STATUS_NOT_FOUND);
@@ -332,8 +331,7 @@ static void test_a_renewal_waits_for_reporting_without_blocking(void **state)
     Concerto__Funding__V1__EligibilityDecision *d = decide("tqmn", "2025-2026", STATUS_OK);
     assert_true(d->renewal);
     assert_true(d->eligible);
-    assert_int_equal(criterion(d, "previous_compliance")->verdict,
-                     CONCERTO__FUNDING__V1__VERDICT__NO_REPORT);
+    assert_int_equal(criterion(d, "previous_compliance")->verdict, FUNDING_NO_REPORT);
     drop(d);
     Concerto__Reporting__V1__ComplianceEvaluated ev =
         CONCERTO__REPORTING__V1__COMPLIANCE_EVALUATED__INIT;

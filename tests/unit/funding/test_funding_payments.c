@@ -14,18 +14,6 @@ typedef Concerto__Funding__V1__LedgerEntry entry_t;
 static void schedule_year(int64_t envelope)
 {
     program(envelope);
-    Concerto__Funding__V1__FunderShare s[3] = {CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT,
-                                               CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT,
-                                               CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT};
-    const char *ids[] = {"centraide", "drsp", "ville"};
-    uint32_t bps[] = {4661, 2609, 2730};
-    Concerto__Funding__V1__FunderShare *shares[3];
-    for (int i = 0; i < 3; i++) {
-        s[i].funder_id = (char *)ids[i];
-        s[i].has_share_bp = 1;
-        s[i].share_bp = bps[i];
-        shares[i] = &s[i];
-    }
     Concerto__Funding__V1__Installment in[3] = {CONCERTO__FUNDING__V1__INSTALLMENT__INIT,
                                                 CONCERTO__FUNDING__V1__INSTALLMENT__INIT,
                                                 CONCERTO__FUNDING__V1__INSTALLMENT__INIT};
@@ -37,18 +25,8 @@ static void schedule_year(int64_t envelope)
     in[2].share_bp = 2000;
     in[2].has_on_report = in[2].on_report = 1;
     Concerto__Funding__V1__Installment *plan[] = {&in[0], &in[1], &in[2]};
-    Concerto__Funding__V1__SetProgramYearRequest req =
-        CONCERTO__FUNDING__V1__SET_PROGRAM_YEAR_REQUEST__INIT;
-    req.program_id = "imsdsl";
-    req.fiscal_year = "2025-2026";
-    req.has_envelope_cents = 1;
-    req.envelope_cents = envelope;
-    req.n_shares = 3;
-    req.shares = shares;
-    req.n_schedule = 3;
-    req.schedule = plan;
     Concerto__Funding__V1__ProgramYear *y =
-        expect(&req, STATUS_OK, NULL, NULL, &concerto__funding__v1__program_year__descriptor);
+        set_year_plan("2025-2026", envelope, plan, 3, STATUS_OK, NULL, NULL);
     assert_int_equal(y->n_schedule, 3);
     assert_int_equal(y->schedule[2]->number, 3);
     assert_true(y->schedule[2]->on_report);

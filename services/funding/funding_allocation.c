@@ -130,68 +130,49 @@ static status_t allocation_set_state(ctx_t *ctx, uint64_t id, int state, const c
     return ctx_step(ctx, st, "id");
 }
 
-/* The allocation events other than AllocationAmended. */
-typedef enum {
-    EMIT_PROPOSED,
-    EMIT_APPROVED,
-    EMIT_SUSPENDED,
-    EMIT_RESUMED,
-    EMIT_CLOSED,
-} allocation_event_t;
+/* The allocation events other than AllocationAmended: each is {actor,
+ * allocation} and, for some, reason and by_registry, set by name. */
+typedef const ProtobufCMessageDescriptor *allocation_event_t;
+#define EMIT_PROPOSED (&concerto__funding__v1__allocation_proposed__descriptor)
+#define EMIT_APPROVED (&concerto__funding__v1__allocation_approved__descriptor)
+#define EMIT_SUSPENDED (&concerto__funding__v1__allocation_suspended__descriptor)
+#define EMIT_RESUMED (&concerto__funding__v1__allocation_resumed__descriptor)
+#define EMIT_CLOSED (&concerto__funding__v1__allocation_closed__descriptor)
 
 /* Emits event `kind` about the allocation as stored now (with `reason`
  * and, for a suspension, whether the registry's); *out gets the
- * allocation when wanted. */
+ * allocation when wanted. The event borrows what it holds and gives it
+ * back before it is freed. */
 static status_t allocation_emit(ctx_t *ctx, uint64_t id, allocation_event_t kind,
                                 const char *reason, int by_registry, fund_allocation_t **out)
 {
     fund_allocation_t *a = funding_allocation_load(ctx, id, "id");
     if (!a)
         return ctx->last_status;
-    char *actor = (char *)ctx->actor, *why = (char *)reason;
-    Concerto__Funding__V1__AllocationProposed proposed =
-        CONCERTO__FUNDING__V1__ALLOCATION_PROPOSED__INIT;
-    Concerto__Funding__V1__AllocationApproved approved =
-        CONCERTO__FUNDING__V1__ALLOCATION_APPROVED__INIT;
-    Concerto__Funding__V1__AllocationSuspended suspended =
-        CONCERTO__FUNDING__V1__ALLOCATION_SUSPENDED__INIT;
-    Concerto__Funding__V1__AllocationResumed resumed =
-        CONCERTO__FUNDING__V1__ALLOCATION_RESUMED__INIT;
-    Concerto__Funding__V1__AllocationClosed closed = CONCERTO__FUNDING__V1__ALLOCATION_CLOSED__INIT;
-    ProtobufCMessage *ev = NULL;
-    switch (kind) {
-    case EMIT_PROPOSED:
-        proposed.actor = actor;
-        proposed.allocation = a;
-        ev = &proposed.base;
-        break;
-    case EMIT_APPROVED:
-        approved.actor = actor;
-        approved.allocation = a;
-        ev = &approved.base;
-        break;
-    case EMIT_SUSPENDED:
-        suspended.actor = actor;
-        suspended.allocation = a;
-        suspended.reason = why;
-        suspended.has_by_registry = 1;
-        suspended.by_registry = by_registry;
-        ev = &suspended.base;
-        break;
-    case EMIT_RESUMED:
-        resumed.actor = actor;
-        resumed.allocation = a;
-        resumed.reason = why;
-        ev = &resumed.base;
-        break;
-    case EMIT_CLOSED:
-        closed.actor = actor;
-        closed.allocation = a;
-        closed.reason = why;
-        ev = &closed.base;
-        break;
+    const ProtobufCFieldDescriptor *actor =
+        protobuf_c_message_descriptor_get_field_by_name(kind, "actor");
+    const ProtobufCFieldDescriptor *alloc =
+        protobuf_c_message_descriptor_get_field_by_name(kind, "allocation");
+    const ProtobufCFieldDescriptor *why =
+        protobuf_c_message_descriptor_get_field_by_name(kind, "reason");
+    const ProtobufCFieldDescriptor *registry =
+        protobuf_c_message_descriptor_get_field_by_name(kind, "by_registry");
+    assert(actor && alloc && "an allocation event is {actor, allocation, ...}");
+    ProtobufCMessage *ev = pbmsg_new(kind);
+    *(const char **)pbmsg_member(ev, actor) = ctx->actor;
+    *(fund_allocation_t **)pbmsg_member(ev, alloc) = a;
+    if (why)
+        *(const char **)pbmsg_member(ev, why) = reason;
+    if (registry) {
+        *(protobuf_c_boolean *)pbmsg_member(ev, registry) = by_registry != 0;
+        pbmsg_mark_present(ev, registry);
     }
     status_t s = ctx_emit(ctx, "table", a->table_id, ev);
+    *(const char **)pbmsg_member(ev, actor) = NULL;
+    *(fund_allocation_t **)pbmsg_member(ev, alloc) = NULL;
+    if (why)
+        *(const char **)pbmsg_member(ev, why) = NULL;
+    protobuf_c_message_free_unpacked(ev, NULL);
     if (s == STATUS_OK && out)
         *out = a;
     else

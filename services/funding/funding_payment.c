@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "csv_write.h"
+#include "csv_writer.h"
 #include "field.h"
 #include "funding.h"
 #include "money.h"
@@ -278,45 +278,25 @@ static void ledger_check(ctx_t *ctx, const Concerto__Funding__V1__ListLedgerRequ
     field_slug(ctx, "program_id", r->program_id, 0);
 }
 
-static const char *const ledger_header[] = {
-    "id",         "kind",         "paid_on",       "fiscal_year",
-    "program_id", "table_id",     "mandataire_id", "funder_id",
-    "amount",     "amount_cents", "reference",     "reverses_id",
-    "reason",     "notes",        "recorded_by",   NULL};
-
-/* One CSV row of the entry at `st` (LEDGER_COLUMNS). */
-static void ledger_csv_row(csv_writer_t *w, sqlite3_stmt *st)
-{
-    fund_entry_t *e =
-        (fund_entry_t *)row_read(st, &concerto__funding__v1__ledger_entry__descriptor);
-    char amount[MONEY_TEXT_LEN], plain[MONEY_TEXT_LEN];
-    /* Dollars without separators, so spreadsheets read a number. */
-    size_t j = 0;
-    for (const char *c = money_text(e->amount_cents, amount); *c; c++)
-        if (*c != ',')
-            plain[j++] = *c;
-    plain[j] = '\0';
-    csv_writer_int(w, (int64_t)e->id);
-    csv_writer_field(w, (int)e->kind == FUNDING_PAYMENT ? "payment" : "reversal");
-    csv_writer_field(w, e->paid_on);
-    csv_writer_field(w, e->fiscal_year);
-    csv_writer_field(w, e->program_id);
-    csv_writer_field(w, e->table_id);
-    csv_writer_field(w, e->mandataire_id);
-    csv_writer_field(w, e->funder_id);
-    csv_writer_field(w, plain);
-    csv_writer_int(w, e->amount_cents);
-    csv_writer_field(w, e->reference);
-    if (e->has_reverses_id)
-        csv_writer_int(w, (int64_t)e->reverses_id);
-    else
-        csv_writer_field(w, NULL);
-    csv_writer_field(w, e->reason);
-    csv_writer_field(w, e->notes);
-    csv_writer_field(w, e->recorded_by);
-    csv_writer_end_row(w);
-    protobuf_c_message_free_unpacked(&e->base, NULL);
-}
+/* The CSV export's columns: headers and the entry's proto paths. */
+static const csv_column_t ledger_columns[] = {
+    {"id", "id"},
+    {"kind", "kind"},
+    {"paid_on", "paid_on"},
+    {"fiscal_year", "fiscal_year"},
+    {"program_id", "program_id"},
+    {"table_id", "table_id"},
+    {"mandataire_id", "mandataire_id"},
+    {"funder_id", "funder_id"},
+    {"amount_cents", "amount_cents"},
+    {"reference", "reference"},
+    {"reverses_id", "reverses_id"},
+    {"reversed_by_id", "reversed_by_id"},
+    {"reason", "reason"},
+    {"notes", "notes"},
+    {"recorded_by", "recorded_by"},
+    {NULL, NULL},
+};
 
 /* Every entry that matches, as one CSV document (UTF-8 with a BOM). */
 static int ledger_csv(ctx_t *ctx, const ProtobufCMessage *req)
@@ -326,13 +306,14 @@ static int ledger_csv(ctx_t *ctx, const ProtobufCMessage *req)
     if (!st)
         return ctx_fail(ctx);
     row_bind(st, req);
-    csv_writer_t *w = csv_writer_new(1);
-    for (const char *const *h = ledger_header; *h; h++)
-        csv_writer_field(w, *h);
-    csv_writer_end_row(w);
+    csv_writer_t *w = csv_writer_new();
+    csv_writer_header(w, ledger_columns);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        ledger_csv_row(w, st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ProtobufCMessage *e = row_read(st, &concerto__funding__v1__ledger_entry__descriptor);
+        csv_writer_message(w, e, ledger_columns);
+        protobuf_c_message_free_unpacked(e, NULL);
+    }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         csv_writer_destroy(&w);
@@ -340,7 +321,7 @@ static int ledger_csv(ctx_t *ctx, const ProtobufCMessage *req)
         return ctx_fail(ctx);
     }
     size_t len = 0;
-    uint8_t *bytes = csv_writer_take(&w, &len);
+    uint8_t *bytes = csv_writer_finish(&w, &len);
     return service_call_reply_document(ctx->call, "text/csv; charset=utf-8", "ledger.csv", &bytes,
                                        len);
 }

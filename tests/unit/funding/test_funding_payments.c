@@ -387,9 +387,9 @@ static void test_the_ledger_reads_as_json_pages_and_one_csv_document(void **stat
     assert_string_equal(r->file_name, "ledger.csv");
     char *doc = strndup((const char *)r->document.data, r->document.len);
     assert_memory_equal(doc, "\xEF\xBB\xBF\"id\",\"kind\",\"paid_on\"", 24);
-    assert_non_null(strstr(doc, "\"payment\",\"2025-05-02\",\"2025-2026\",\"imsdsl\",\"tqmn\","
-                                "\"tqmn\",\"drsp\",\"500.00\",\"50000\",\"D-1, \"\"urgent\"\"\""));
-    assert_non_null(strstr(doc, "\"0.25\",\"25\""));
+    assert_non_null(strstr(doc, "\"PAYMENT\",\"2025-05-02\",\"2025-2026\",\"imsdsl\",\"tqmn\","
+                                "\"tqmn\",\"drsp\",\"50000\",\"D-1, \"\"urgent\"\"\""));
+    assert_non_null(strstr(doc, "\"ville\",\"25\",\"V-1\""));
     size_t rows = 0;
     for (const char *p = doc; (p = strstr(p, "\r\n")); p += 2)
         rows++;

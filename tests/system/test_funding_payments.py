@@ -171,6 +171,11 @@ def test_payments_over_http_reversals_and_the_ledger_as_json_and_csv(world, clie
     assert text.count("\r\n") == 1 + ledger(reader)["count"]
     r = reader.get("/v1/funding/ledger?programId=pay", headers={"Accept": "text/csv"})
     assert r.status == 200 and r.header("Content-Type").startswith("text/csv")
+    # The ledger only grows: its last entry is the version, and a client
+    # that holds it gets 304 until a new entry comes.
+    tag = r.header("ETag")
+    assert tag and reader.get("/v1/funding/ledger?programId=pay",
+                              headers={"Accept": "text/csv", "If-None-Match": tag}).status == 304
     assert reader.get("/v1/funding/ledger?format=xlsx").status == 406
     assert reader.get("/v1/funding/ledger?fiscalYear=2026").status == 400
 

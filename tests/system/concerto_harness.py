@@ -259,16 +259,19 @@ def demo_registry(tmp_dir):
 
 def funding_import(client, tables):
     """Imports `tables` into the registry through the gateway, recognized
-    since 2020-01-01, each with its own mandataire org-<id>, alternately in
-    the West Island sector and in a neighbourhood of Le Sud-Ouest; then
-    waits until funding has them from the registry's events."""
-    rows = "".join(f"{t},Table {t},{'pointe-st-charles' if i % 2 else 'ouest'},org-{t},"
-                   f"recognized,2020-01-01\n" for i, t in enumerate(tables))
+    since 2020-01-01, each with its own mandataire org-<id> and its own
+    territory (one recognized Table a territory): alternately a
+    municipality of the West Island sector `ouest` and a neighbourhood of
+    the borough `sud-ouest`; then waits until funding has them from the
+    registry's events."""
+    places = [(f"m-{t}", "municipality", "ouest") if i % 2 == 0
+              else (f"n-{t}", "neighbourhood", "sud-ouest") for i, t in enumerate(tables)]
+    territories = "".join(f"{p},Place {p},{kind},{parent}\n" for p, kind, parent in places)
+    rows = "".join(f"{t},Table {t},{place[0]},org-{t},recognized,2020-01-01\n"
+                   for t, place in zip(tables, places))
     files = [
         {"kind": "territories", "content": "id,name,kind,parent_id\n"
-         "sud-ouest,Le Sud-Ouest,borough,\n"
-         "pointe-st-charles,Pointe-Saint-Charles,neighbourhood,sud-ouest\n"
-         "ouest,Ouest-de-l'Île,sector,\n"},
+         "sud-ouest,Le Sud-Ouest,borough,\nouest,Ouest-de-l'Île,sector,\n" + territories},
         {"kind": "organizations", "content": "id,name,sector,network\n"
          + "".join(f"org-{t},Mandataire {t},community,community\n" for t in tables)},
         {"kind": "tables", "content": "id,name,territory_id,mandataire_id,recognition_status,"

@@ -23,6 +23,12 @@ typedef struct {
     sqlite3_stmt *stmt;
 } store_slot_t;
 
+/* SQL that is a literal comes back at the same address: a direct-mapped
+ * memo of address -> slot spares hashing its text on every fetch. The text
+ * is still compared (a vectorized strcmp, much cheaper than the hash), so
+ * a buffer reused for other SQL is never taken for what it held before. */
+#define STORE_MEMO 256
+
 struct store {
     sqlite3 *db;
     char *path;
@@ -30,6 +36,10 @@ struct store {
     store_slot_t *slots;
     size_t n_slots; /* a power of two */
     size_t n_stmts;
+    struct {
+        const char *sql;
+        size_t slot;
+    } memo[STORE_MEMO];
 };
 
 static int store_get_meta_version(store_t *self)
@@ -239,6 +249,7 @@ static void store_grow_cache(store_t *self)
     free(self->slots);
     self->slots = slots;
     self->n_slots = n;
+    memset(self->memo, 0, sizeof self->memo); /* the slots have moved */
 }
 
 static sqlite3_stmt *store_prepare(store_t *self, const char *sql)
@@ -259,15 +270,25 @@ static sqlite3_stmt *store_prepare(store_t *self, const char *sql)
     return st;
 }
 
+static sqlite3_stmt *store_fetched(store_slot_t *slot)
+{
+    sqlite3_reset(slot->stmt);
+    sqlite3_clear_bindings(slot->stmt);
+    return slot->stmt;
+}
+
 sqlite3_stmt *store_stmt(store_t *self, const char *sql)
 {
+    size_t m = ((uintptr_t)sql >> 3) % STORE_MEMO;
+    if (self->memo[m].sql == sql && strcmp(self->slots[self->memo[m].slot].sql, sql) == 0)
+        return store_fetched(&self->slots[self->memo[m].slot]);
     size_t hash = store_hash(sql);
     store_slot_t *slot =
         self->n_slots ? store_find_slot(self->slots, self->n_slots, sql, hash) : NULL;
     if (slot && slot->sql) {
-        sqlite3_reset(slot->stmt);
-        sqlite3_clear_bindings(slot->stmt);
-        return slot->stmt;
+        self->memo[m].sql = sql;
+        self->memo[m].slot = (size_t)(slot - self->slots);
+        return store_fetched(slot);
     }
     if (self->n_stmts >= STORE_MAX_STATEMENTS) {
         log_error("statement cache full", "statements=%d sql=\"%.80s\"", STORE_MAX_STATEMENTS, sql);

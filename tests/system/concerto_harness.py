@@ -2,7 +2,10 @@
 
 Everything here drives real processes over real sockets:
 
-- ``free_port()`` / ``tcp_endpoint()``: loopback ports nobody listens on.
+- ``free_port()`` / ``tcp_endpoint()``: loopback ports for daemons to bind,
+  reserved for the test run (outside the kernel's ephemeral range, never
+  handed out twice, locked against concurrent runs), so that no other
+  process takes one before the daemon binds it.
 - ``services_def()``: the daemons of common/services.def, in its order.
 - ``Daemon``: one Concerto binary with its environment, stderr captured to a
   log file in the test's temporary directory; ``start()``, ``stop()``
@@ -36,6 +39,7 @@ The build's binaries are found through CONCERTO_BIN and the generated Python
 protobuf modules through PYTHONPATH, both set by tests/system/CMakeLists.txt.
 """
 import contextlib
+import fcntl
 import hashlib
 import heapq
 import http.client
@@ -47,6 +51,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -76,11 +81,84 @@ def services_def():
 # --------------------------------------------------------------- ports
 
 
+def ephemeral_ports():
+    """The range the kernel takes ports from for bind(0) and connect()."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+class PortAllocator:
+    """Hands out loopback ports for daemons to bind, so that none is taken
+    between the test choosing it and the daemon binding it (a port that was
+    merely free a moment ago can be, by another process's bind(0) or an
+    outgoing connection's source port):
+
+    - only ports outside the kernel's ephemeral range, which nothing takes
+      without asking for that very port;
+    - never one twice in a run, so a stopped daemon's port (still in
+      TIME_WAIT, or about to be rebound by a restart) is not given to
+      another;
+    - each held, for the life of the test process, by a POSIX lock on its
+      byte of one file in the temporary directory, so concurrent test runs
+      on the machine skip each other's ports;
+    - each checked free by a bind when handed out (a daemon someone left
+      running, a published container port).
+
+    `start`: where in its list of ports it begins (random by default, so
+    that concurrent runs seldom meet).
+    """
+
+    FIRST = 10000
+    # One of each for the process, whatever the allocators: see _reserve.
+    _file = None
+    _given = set()
+    _lock = threading.Lock()
+
+    def __init__(self, start=None):
+        low, high = ephemeral_ports()
+        self.ports = [p for p in range(self.FIRST, 65536) if not low <= p <= high]
+        self._next = secrets.randbelow(len(self.ports)) if start is None else start
+
+    def _reserve(self, port):
+        if PortAllocator._file is None:
+            # One descriptor, kept open for the process's life: closing any
+            # descriptor of the file releases every lock the process holds
+            # on it.
+            path = os.path.join(tempfile.gettempdir(), "concerto-test-ports.lock")
+            PortAllocator._file = open(path, "a+b")
+        try:
+            fcntl.lockf(PortAllocator._file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port)
+        except OSError:
+            return False
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+        return True
+
+    def take(self):
+        with self._lock:
+            for _ in range(len(self.ports)):
+                port = self.ports[self._next]
+                self._next = (self._next + 1) % len(self.ports)
+                if port not in self._given and self._reserve(port):
+                    self._given.add(port)
+                    return port
+        raise RuntimeError("no free loopback port left for this test run")
+
+
+_ports = PortAllocator()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 for a daemon to bind: free now, reserved for
+    this test run, and never handed out again in it (see PortAllocator)."""
+    return _ports.take()
 
 
 def tcp_endpoint():

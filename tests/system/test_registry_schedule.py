@@ -1,19 +1,21 @@
 """Scheduled recognition decisions coming due, through the gateway in front
-of a real concerto-registry whose business clock starts seconds before
+of a real concerto-registry whose business clock starts minutes before
 Montréal's midnight (CONCERTO_CLOCK_START): the Table keeps its status
 until the date, the registry is SIGKILLed before it, and at its restart
 past the date the decision applies exactly once (one RecognitionChanged,
 origin "scheduled"), while another, no longer allowed when it comes due,
 changes nothing and records why (RecognitionScheduleFailed). Dates are
-Montréal's: a decision without a date, taken at 04:59 UTC, is dated the
+Montréal's: a decision without a date, taken at 04:55 UTC, is dated the
 day before.
 """
 import tempfile
 
 from concerto_harness import Gateway, http_ok, start_service, wait_until
 
-# 2030-01-15T04:59:50Z is 23:59:50 on January 14 in Montréal (EST).
-BEFORE_MIDNIGHT = "2030-01-15T04:59:50Z"
+# 2030-01-15T04:55:00Z is 23:55 on January 14 in Montréal (EST): the set-up
+# must be done before midnight, however slowly the machine runs it; the
+# restart then moves the clock past it.
+BEFORE_MIDNIGHT = "2030-01-15T04:55:00Z"
 AFTER_MIDNIGHT = "2030-01-15T05:00:05Z"
 DUE = "2030-01-15"
 

@@ -26,6 +26,14 @@ from concerto_harness import (BIN, Daemon, outbox_payloads, service_env, tcp_end
 BEFORE_COMMIT = "timer-fired-before-commit"
 AFTER_COMMIT = "timer-fired-after-commit"
 
+# Timers that must not fire before a step of the test (a kill, a stop, a
+# cancel) are due an hour of business time after the daemon starts at
+# START; it is then started again at LATER, when they are all due. No
+# timer then depends on how fast the machine runs the test.
+START = "2030-01-01T00:00:00Z"
+LATER = "2030-01-01T02:00:00Z"
+HOUR_MS = 3_600_000
+
 
 class Publisher:
     """concerto-testpub on free ports with its own data directory."""
@@ -93,6 +101,15 @@ class Publisher:
         wait_until(lambda: not self.daemon.running(), timeout=15, what="the crash point")
         assert self.daemon.proc.returncode == -9, self.daemon.log()
 
+    def past_the_hour(self, after_ms):
+        """Schedules a sentinel timer due at `after_ms`, restarts the daemon
+        at LATER and waits for the sentinel: every timer due before it has
+        had its turn."""
+        self.schedule("sentinel", after_ms, "table:sentinel")
+        self.stop()
+        self.start(CONCERTO_CLOCK_START=LATER)
+        self.wait_events("table:sentinel", 1)
+
     def payloads(self):
         return outbox_payloads(os.path.join(self.tmp, "testpub.db"))
 
@@ -116,26 +133,17 @@ def testpub():
             pub.close()
 
 
-def wait_past(due_ms):
-    """Sleeps until the real clock is past `due_ms` (no CONCERTO_CLOCK_START)."""
-    delay = due_ms / 1000 - time.time() + 0.1
-    if delay > 0:
-        time.sleep(delay)
-
-
 def test_timer_survives_a_kill_between_scheduling_and_firing(testpub):
-    testpub.start()
-    due = testpub.clock().now_ms + 1500
-    testpub.schedule("kill-before", due, "table:t1")
+    testpub.start(CONCERTO_CLOCK_START=START)
+    testpub.schedule("kill-before", testpub.clock().now_ms + HOUR_MS, "table:t1")
     testpub.daemon.kill()
-    wait_past(due)
-    testpub.start()
+    testpub.start(CONCERTO_CLOCK_START=LATER)
     testpub.wait_events("table:t1", 1)
     assert testpub.pending() == []
     testpub.daemon.wait_log('msg="timer fired" key=kill-before')
     testpub.stop()
-    # Another start finds nothing left to run.
-    testpub.start()
+    # Another start, the timer's instant still past, finds nothing to run.
+    testpub.start(CONCERTO_CLOCK_START=LATER)
     assert testpub.events("table:t1") == 1
     testpub.stop()
 
@@ -168,41 +176,38 @@ def test_crash_at_firing_after_commit_does_not_run_it_again(testpub):
 
 
 def test_timers_due_while_down_run_at_start_in_order(testpub):
-    testpub.start()
-    now = testpub.clock().now_ms
+    testpub.start(CONCERTO_CLOCK_START=START)
+    due = testpub.clock().now_ms + HOUR_MS
     for key, offset in (("c", 900), ("a", 700), ("b", 800)):
-        testpub.schedule(key, now + offset, "table:order", payload=key.encode())
+        testpub.schedule(key, due + offset, "table:order", payload=key.encode())
     testpub.stop()
-    wait_past(now + 900)
-    testpub.start()
+    testpub.start(CONCERTO_CLOCK_START=LATER)
     testpub.wait_events("table:order", 3)
     testpub.stop()
     assert testpub.payloads() == [b"a", b"b", b"c"]
 
 
 def test_cancelled_timer_never_runs(testpub):
-    testpub.start()
-    now = testpub.clock().now_ms
-    testpub.schedule("cancel-me", now + 300, "table:cancelled")
+    testpub.start(CONCERTO_CLOCK_START=START)
+    due = testpub.clock().now_ms + HOUR_MS
+    testpub.schedule("cancel-me", due, "table:cancelled")
     assert testpub.cancel("cancel-me") is True
     assert testpub.cancel("cancel-me") is False
     # A later timer firing shows the cancelled one's instant has passed.
-    testpub.schedule("sentinel", now + 600, "table:sentinel")
-    testpub.wait_events("table:sentinel", 1)
+    testpub.past_the_hour(due + 300)
     assert testpub.events("table:cancelled") == 0
     testpub.stop()
 
 
 def test_scheduling_a_key_again_replaces_the_timer(testpub):
-    testpub.start()
-    now = testpub.clock().now_ms
-    testpub.schedule("decision:t4", now + 300, "table:t4", payload=b"old")
-    testpub.schedule("decision:t4", now + 500, "table:t4", payload=b"new")
+    testpub.start(CONCERTO_CLOCK_START=START)
+    due = testpub.clock().now_ms + HOUR_MS
+    testpub.schedule("decision:t4", due, "table:t4", payload=b"old")
+    testpub.schedule("decision:t4", due + 200, "table:t4", payload=b"new")
     pending = testpub.pending("decision:")
     assert [(p.key, p.due_ms, p.type) for p in pending] == [
-        ("decision:t4", now + 500, "concerto.test.v1.Emit")]
-    testpub.schedule("sentinel", now + 800, "table:sentinel")
-    testpub.wait_events("table:sentinel", 1)
+        ("decision:t4", due + 200, "concerto.test.v1.Emit")]
+    testpub.past_the_hour(due + 500)
     assert testpub.events("table:t4") == 1
     testpub.stop()
     assert testpub.payloads() == [b"new", b"x"]

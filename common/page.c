@@ -169,8 +169,9 @@ static const ProtobufCFieldDescriptor *page_items(const ProtobufCMessageDescript
     return NULL;
 }
 
-/* `sql` bound for `req`: one page after page->after, or with `all` every
- * row from the first key, without limit. NULL after recording a failure. */
+/* `sql` bound for `req`: one page after page->after (the first from the
+ * first key), or with `all` every row from the first key, without limit.
+ * NULL after recording a failure. */
 static sqlite3_stmt *page_statement(ctx_t *ctx, const page_t *page, const char *sql,
                                     const ProtobufCMessage *req, const char *pattern, int all)
 {
@@ -179,27 +180,49 @@ static sqlite3_stmt *page_statement(ctx_t *ctx, const page_t *page, const char *
         return NULL;
     row_bind(st, req);
     ctx_bind(ctx, st);
+    int first = all || !page->after[0];
     if (page->key_int)
-        row_bind_int(st, ":after", all ? INT64_MIN : page->after_int);
+        row_bind_int(st, ":after", first ? INT64_MIN : page->after_int);
     else
-        row_bind_text(st, ":after", all ? "" : page->after);
+        row_bind_text(st, ":after", first ? "" : page->after);
     row_bind_int(st, ":page_limit", all ? -1 : page->limit + 1);
     if (sqlite3_bind_parameter_index(st, ":pattern"))
         row_bind_text(st, ":pattern", pattern);
     return st;
 }
 
+/* `sql` counted: "SELECT count(*) FROM (sql)", joined without printf,
+ * whose byte-at-a-time copy of a registry list's 3 KB of SQL cost more
+ * than the count. */
+static char *page_count_sql(const char *sql)
+{
+    static const char head[] = "SELECT count(*) FROM (";
+    size_t n = strlen(sql);
+    char *out = xmalloc(sizeof head + n + 1);
+    memcpy(out, head, sizeof head - 1);
+    memcpy(out + sizeof head - 1, sql, n);
+    memcpy(out + sizeof head - 1 + n, ")", 2);
+    return out;
+}
+
 /* Sets the answer's `total`, when it has one: the rows `sql` selects with
- * the request's filters, from the first key. */
+ * the request's filters, from the first key. A first page that holds them
+ * all (`n` read, no next page) has counted them: the common case of a
+ * filtered list is then one statement, not two. */
 static void page_count(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufCMessage *req,
-                       const char *pattern, ProtobufCMessage *answer)
+                       const char *pattern, ProtobufCMessage *answer, size_t n, int more)
 {
     const ProtobufCFieldDescriptor *total =
         protobuf_c_message_descriptor_get_field_by_name(answer->descriptor, "total");
     if (!total)
         return;
     assert(total->type == PROTOBUF_C_TYPE_UINT32 && "a list's total is a uint32");
-    char *count_sql = xasprintf("SELECT count(*) FROM (%s)", sql);
+    if (!page->after[0] && !more) {
+        *(uint32_t *)pbmsg_member(answer, total) = (uint32_t)n;
+        pbmsg_mark_present(answer, total);
+        return;
+    }
+    char *count_sql = page_count_sql(sql);
     sqlite3_stmt *st = page_statement(ctx, page, count_sql, req, pattern, 1);
     free(count_sql);
     if (!st)
@@ -223,15 +246,17 @@ int page_answer(ctx_t *ctx, const page_t *page, const char *sql, const ProtobufC
         protobuf_c_message_descriptor_get_field_by_name(list, "next_cursor");
     assert(items && next && "a list answer has items and next_cursor");
     ProtobufCMessage *answer = pbmsg_new(list);
-    page_count(ctx, page, sql, req, pattern, answer);
-    sqlite3_stmt *st = ctx->problems ? NULL : page_statement(ctx, page, sql, req, pattern, 0);
+    sqlite3_stmt *st = page_statement(ctx, page, sql, req, pattern, 0);
     if (!st) {
         protobuf_c_message_free_unpacked(answer, NULL);
         return ctx_fail(ctx);
     }
     size_t *n = (size_t *)((char *)answer + items->quantifier_offset);
-    *(ProtobufCMessage ***)pbmsg_member(answer, items) = page_read(
-        ctx, page, st, items->descriptor, complete, n, (char **)pbmsg_member(answer, next));
+    char **next_cursor = (char **)pbmsg_member(answer, next);
+    *(ProtobufCMessage ***)pbmsg_member(answer, items) =
+        page_read(ctx, page, st, items->descriptor, complete, n, next_cursor);
+    if (!ctx->problems)
+        page_count(ctx, page, sql, req, pattern, answer, *n, *next_cursor != NULL);
     return ctx_finish_free(ctx, answer);
 }
 

@@ -149,6 +149,13 @@ store_t *store_open(const store_options_t *opt, const store_migration_t *steps, 
         return NULL;
     }
     sqlite3_extended_result_codes(self->db, 1);
+    /* Statements are prepared once and cached (store_stmt). Without the
+     * planner's stability guarantee SQLite recompiles a statement on the
+     * step after any new binding of a parameter that a LIKE compares with
+     * (in case the value allows the LIKE optimization, which our patterns
+     * never do): the registry's lists recompiled two large statements
+     * every request. */
+    sqlite3_db_config(self->db, SQLITE_DBCONFIG_ENABLE_QPSG, 1, (int *)NULL);
     sqlite3_create_function(self->db, "fold", 1,
                             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
                             store_sql_fold, NULL, NULL);

@@ -141,6 +141,17 @@ def test_lists_count_every_row_matching_the_filters(reader):
     assert ok(reader.get("/v1/tables?search=zzzqqq"))["total"] == 0
 
 
+def test_a_first_page_holding_every_row_counts_them(reader):
+    """Without a next page the first page's rows are the total (counted
+    without a second statement): the same totals as the paged lists'."""
+    for path, key, total in (("/v1/tables?borough=le-sud-ouest", "tables", 3),
+                             ("/v1/tables?borough=le-sud-ouest&limit=3", "tables", 3),
+                             ("/v1/territories?kind=borough", "territories", 12)):
+        page = ok(reader.get(path))
+        assert len(page[key]) == total and page["total"] == total, path
+        assert "nextCursor" not in page, path
+
+
 @pytest.mark.parametrize("path,field,noun", [
     ("/v1/tables?borough=montreal-nrd", "borough", "territory montreal-nrd"),
     ("/v1/territories?parentId=montreal-nrd", "parentId", "territory montreal-nrd"),

@@ -255,6 +255,33 @@ static void test_statement_cache_keys_by_sql_text_not_address(void **state)
     store_destroy(&s);
 }
 
+/* A cached statement whose LIKE compares with a parameter must stay
+ * compiled when the parameter is bound again: SQLite would otherwise
+ * recompile it on the next step (to try the LIKE optimization with the new
+ * value), which cost the registry's lists ten times their work. */
+static void test_statement_with_a_like_parameter_is_not_recompiled_when_rebound(void **state)
+{
+    (void)state;
+    store_t *s = open_test_store();
+    assert_int_equal(store_exec(s, "INSERT INTO a(x, y) VALUES(1, 'saint-leonard'), "
+                                   "(2, 'cote-des-neiges')"),
+                     0);
+    static const char sql[] = "SELECT count(*) FROM a WHERE y LIKE :p";
+    const char *patterns[] = {"%leonard%", "%neiges%", "%e%", "%nowhere%"};
+    const int counts[] = {1, 1, 2, 0};
+    for (int i = 0; i < 4; i++) {
+        sqlite3_stmt *st = store_stmt(s, sql);
+        assert_non_null(st);
+        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, ":p"), patterns[i], -1,
+                          SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), counts[i]);
+        assert_int_equal(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_REPREPARE, 0), 0);
+        sqlite3_reset(st);
+    }
+    store_destroy(&s);
+}
+
 static void test_statement_cache_grows_past_256_statements(void **state)
 {
     (void)state;
@@ -391,6 +418,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_grows_past_256_statements, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_statement_with_a_like_parameter_is_not_recompiled_when_rebound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_cache_limit_is_a_checked_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sql_holding_two_statements_is_refused, setup,

@@ -19,7 +19,8 @@ Everything here drives real processes over real sockets:
   a record of every request it received. Handlers for the gateway's test
   messages (concerto.test.v1) are built in.
 - ``demo_registry(tmp_dir)``: a real ``concerto-registry`` loaded with the
-  demo data, as a context manager that insists on a clean exit.
+  demo data, as a context manager that insists on a clean exit;
+  ``run_import(registry, folder)`` runs its ``import`` subcommand.
 - ``funding_import(client, tables)``: imports Tables recognized since
   2020 through the gateway (``client`` an admin's ``HttpClient``) and waits
   until funding knows them all.
@@ -31,6 +32,12 @@ Everything here drives real processes over real sockets:
 - ``HttpClient``: keep-alive HTTP/1.1 client (http.client) returning
   ``Response(status, headers, body)`` with ``.json()``; ``raw_exchange()``
   and ``read_responses()`` for byte-level tests.
+- pytest fixtures a test module imports by name (``from concerto_harness
+  import gw, op, ...``): ``tmp`` (a directory for the module), ``registry``
+  (the demo registry), ``gw`` (a ready gateway in front of it with the
+  tokens of REGISTRY_TOKENS) and its clients ``reader``, ``op``, ``admin``
+  and ``public``; with ``history(client, table)`` and ``of_type(entries,
+  name)`` to read a Table's history.
 - Wire helpers: ``uuid7()``, ``make_envelope()``, ``parse_envelope()``,
   ``make_reply()``, ``token_line()``; ``outbox_payloads(path)`` reads the
   test daemons' Ping events from a stopped or running daemon's file.
@@ -55,6 +62,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 import zmq
 
 from concerto.common.v1 import envelope_pb2 as E
@@ -335,6 +343,15 @@ def demo_registry(tmp_dir):
         assert d.stop() == 0, d.log()
 
 
+def run_import(registry, directory, **env):
+    """`concerto-registry import directory` against the running `registry`,
+    as actor cli:test; the CompletedProcess (text)."""
+    full = dict(os.environ, CONCERTO_REGISTRY_ROUTER=registry.router, CONCERTO_ACTOR="cli:test",
+                **env)
+    return subprocess.run([os.path.join(BIN, "concerto-registry"), "import", directory],
+                          env=full, capture_output=True, text=True, timeout=60)
+
+
 def funding_import(client, tables):
     """Imports `tables` into the registry through the gateway, recognized
     since 2020-01-01, each with its own mandataire org-<id> and its own
@@ -587,6 +604,9 @@ class HttpClient:
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
     def close(self):
         if self.conn:
             self.conn.close()
@@ -801,3 +821,59 @@ def ask(sock, frames, timeout_ms=3000):
         return None
     env = parse_envelope(sock.recv_multipart()[-1])
     return env, parse_reply(env)
+
+
+# --------------------------------------------------------------- registry behind a gateway
+
+REGISTRY_TOKENS = [("reader", "rita"), ("operator", "otto"), ("admin", "ada")]
+
+
+@pytest.fixture(scope="module")
+def tmp():
+    """A directory for the module's daemons."""
+    with tempfile.TemporaryDirectory() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def registry(tmp):
+    """The demo registry (demo_registry), one per module."""
+    with demo_registry(tmp) as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def gw(tmp, registry):
+    """A ready gateway in front of `registry`, with REGISTRY_TOKENS."""
+    with ready_gateway(tmp, services={"registry": registry}, tokens=REGISTRY_TOKENS) as g:
+        yield g
+
+
+def _client_fixture(name):
+    """A fixture: an HttpClient of `gw` with the token of `name` (None: the
+    public, without one), closed after the test."""
+
+    @pytest.fixture
+    def client(gw):
+        c = gw.http(token=gw.tokens[name]) if name else gw.http()
+        yield c
+        c.close()
+
+    return client
+
+
+reader = _client_fixture("rita")
+op = _client_fixture("otto")
+admin = _client_fixture("ada")
+public = _client_fixture(None)
+
+
+def history(c, table):
+    """Every entry of the Table's history (one page of 500)."""
+    return http_ok(c.get(f"/v1/tables/{table}/history?limit=500"))["entries"]
+
+
+def of_type(entries, name):
+    """The events of type `name` (RecognitionChanged...) among `entries`."""
+    key = name[0].lower() + name[1:]
+    return [e[key] for e in entries if e["type"] == f"concerto.registry.v1.{name}"]

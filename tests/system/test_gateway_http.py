@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from concerto_harness import tmp  # noqa: F401
 from concerto_harness import (BIN, SOURCE, FakeService, Gateway, HttpClient, free_port,
                               peer_closed, raw_exchange, read_responses, wait_until)
 
@@ -33,12 +34,6 @@ LIMITS = {
     "CONCERTO_GATEWAY_IDLE_TIMEOUT_MS": "800",
     "CONCERTO_GATEWAY_DEADLINE_MS": "1500",
 }
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    with tempfile.TemporaryDirectory() as d:
-        yield d
 
 
 @pytest.fixture(scope="module")

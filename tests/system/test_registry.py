@@ -10,8 +10,9 @@ import tempfile
 import pytest
 import zmq
 
-from concerto_harness import (BIN, demo_registry, make_envelope, parse_envelope, parse_reply,
-                              uuid7, wait_until)
+from concerto_harness import registry, tmp  # noqa: F401
+from concerto_harness import (BIN, make_envelope, parse_envelope, parse_reply, run_import, uuid7,
+                              wait_until)
 from concerto.common.v1 import envelope_pb2 as E
 from concerto.registry.v1 import registry_pb2 as R
 
@@ -65,18 +66,6 @@ def head(client):
 
 def all_tables(client):
     return client.ok(R.ListTablesRequest(limit=500), R.TableList).tables
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    with tempfile.TemporaryDirectory() as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def registry(tmp):
-    with demo_registry(tmp) as d:
-        yield d
 
 
 @pytest.fixture
@@ -224,12 +213,6 @@ def write_dir(root, files):
         with open(os.path.join(root, name), "w", encoding="utf-8") as f:
             f.write(text)
     return root
-
-
-def run_import(registry, directory):
-    env = dict(os.environ, CONCERTO_REGISTRY_ROUTER=registry.router, CONCERTO_ACTOR="cli:test")
-    return subprocess.run([REGISTRY, "import", directory], env=env, capture_output=True,
-                          text=True, timeout=60)
 
 
 def test_cli_import_is_all_or_nothing(registry, client, tmp):

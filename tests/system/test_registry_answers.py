@@ -7,72 +7,13 @@ Excel in French saves.
 import csv
 import io
 import os
-import subprocess
-import tempfile
 
 import pytest
 
-from concerto_harness import BIN, Gateway, demo_registry, start_service
-
-
-@pytest.fixture(scope="module")
-def tmp():
-    with tempfile.TemporaryDirectory() as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def registry(tmp):
-    with demo_registry(tmp) as d:
-        yield d
-
-
-@pytest.fixture(scope="module")
-def gw(tmp, registry):
-    g = Gateway(tmp, services={"registry": registry},
-                tokens=[("reader", "rita"), ("operator", "otto"), ("admin", "ada")]).start()
-    try:
-        g.wait_ready()
-        yield g
-    finally:
-        assert g.stop() == 0, g.log()
-
-
-@pytest.fixture
-def reader(gw):
-    c = gw.http(token=gw.tokens["rita"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def op(gw):
-    c = gw.http(token=gw.tokens["otto"])
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def admin(gw):
-    c = gw.http(token=gw.tokens["ada"])
-    yield c
-    c.close()
-
-
-def ok(resp, status=200):
-    assert resp.status == status, resp
-    return resp.json()
-
-
-def error(resp, status, code):
-    assert resp.status == status, resp
-    err = resp.json()["error"]
-    assert err["code"] == code, err
-    return err
-
-
-def post(client, path, body, **kw):
-    return client.request("POST", path, body, headers={"Content-Type": "application/json"}, **kw)
+from concerto_harness import admin, gw, op, reader, registry, tmp  # noqa: F401
+from concerto_harness import http_error as error
+from concerto_harness import http_ok as ok
+from concerto_harness import Gateway, run_import, start_service
 
 
 # ------------------------------------------------------------ empty lists
@@ -115,12 +56,12 @@ def all_ids(client, path):
 
 def test_withdrawn_and_refused_tables_are_left_out_unless_asked(op, reader):
     for tid, status in (("tq-gone", "withdrawn"), ("tq-no", "refused")):
-        assert ok(post(op, "/v1/tables", {"id": tid, "name": f"Table {status}",
-                                          "territoryId": "verdun"}), 201)
+        assert ok(op.post("/v1/tables", {"id": tid, "name": f"Table {status}",
+                                         "territoryId": "verdun"}), 201)
         if status == "refused":
-            ok(post(op, f"/v1/tables/{tid}/recognition", {"status": "under_review",
-                                                          "reason": "review"}))
-        ok(post(op, f"/v1/tables/{tid}/recognition", {"status": status, "reason": "test"}))
+            ok(op.post(f"/v1/tables/{tid}/recognition", {"status": "under_review",
+                                                         "reason": "review"}))
+        ok(op.post(f"/v1/tables/{tid}/recognition", {"status": status, "reason": "test"}))
     ids, _ = all_ids(reader, "/v1/tables?limit=7")
     assert "tq-gone" not in ids and "tq-no" not in ids and "tqmn" in ids
     assert [t["id"] for t in ok(reader.get("/v1/tables?status=withdrawn"))["tables"]] == \
@@ -198,8 +139,8 @@ def test_csv_export_is_versioned(reader, op):
     assert etag
     again = reader.get("/v1/tables?format=csv", headers={"If-None-Match": etag})
     assert again.status == 304
-    ok(post(op, "/v1/territories", {"id": "etag-quartier", "name": "Quartier ETag",
-                                    "kind": "borough"}), 201)
+    ok(op.post("/v1/territories", {"id": "etag-quartier", "name": "Quartier ETag",
+                                   "kind": "borough"}), 201)
     assert reader.get("/v1/tables?format=csv", headers={"If-None-Match": etag}).status == 200
 
 
@@ -214,12 +155,12 @@ def test_a_large_csv_export_is_streamed_in_parts(tmp):
     try:
         g.wait_ready()
         c = g.http(token=g.tokens["otto"])
-        ok(post(c, "/v1/territories", {"id": "big-borough", "name": "Gros arrondissement",
-                                       "kind": "borough"}), 201)
+        ok(c.post("/v1/territories", {"id": "big-borough", "name": "Gros arrondissement",
+                                      "kind": "borough"}), 201)
         for i in range(120):
-            ok(post(c, "/v1/tables", {"id": f"tq-big-{i:03d}", "name": f"Table {i} «é»",
-                                      "territoryId": "big-borough",
-                                      "notes": f"note {i}, \"quoted\"\n" + "x" * 1500}), 201)
+            ok(c.post("/v1/tables", {"id": f"tq-big-{i:03d}", "name": f"Table {i} «é»",
+                                     "territoryId": "big-borough",
+                                     "notes": f"note {i}, \"quoted\"\n" + "x" * 1500}), 201)
         resp = c.get("/v1/tables?format=csv")
         assert resp.header("Transfer-Encoding") == "chunked"
         assert len(resp.body) > 65536
@@ -264,20 +205,20 @@ def test_territory_search_uses_aliases_and_ligatures(reader, op):
     t = ok(reader.get("/v1/territories/petite-bourgogne"))
     assert t["aliases"] == ["Little Burgundy"]
     assert "saint-leonard" in search(reader, "/v1/territories", "St-Léonard")
-    ok(post(op, "/v1/organizations", {"id": "oeuvres-leonard", "name": "Les Œuvres du Père",
-                                      "sector": "community", "network": "community"}), 201)
+    ok(op.post("/v1/organizations", {"id": "oeuvres-leonard", "name": "Les Œuvres du Père",
+                                     "sector": "community", "network": "community"}), 201)
     assert search(reader, "/v1/organizations", "oeuvres") == ["oeuvres-leonard"]
     assert search(reader, "/v1/organizations", "ŒUVRES") == ["oeuvres-leonard"]
-    ok(post(op, "/v1/territories", {"id": "aelred", "name": "Quartier Æbelø",
-                                    "kind": "borough", "aliases": ["Ste-Aelred"]}), 201)
+    ok(op.post("/v1/territories", {"id": "aelred", "name": "Quartier Æbelø",
+                                   "kind": "borough", "aliases": ["Ste-Aelred"]}), 201)
     assert search(reader, "/v1/territories", "aebel") == ["aelred"]
     assert search(reader, "/v1/territories", "Sainte Aelred") == ["aelred"]
     ok(op.request("PATCH", "/v1/territories/aelred", {"aliases": ["Other Name"]},
                   headers={"Content-Type": "application/json"}))
     assert search(reader, "/v1/territories", "Sainte Aelred") == []
     assert search(reader, "/v1/territories", "other name") == ["aelred"]
-    err = error(post(op, "/v1/territories", {"id": "too-many", "name": "Many", "kind": "borough",
-                                             "aliases": [f"a{i}" for i in range(9)]}),
+    err = error(op.post("/v1/territories", {"id": "too-many", "name": "Many", "kind": "borough",
+                                            "aliases": [f"a{i}" for i in range(9)]}),
                 400, "INVALID_ARGUMENT")
     assert err["fields"][0]["field"] == "territory.aliases"
 
@@ -294,8 +235,8 @@ def delete(client, path, body):
 
 
 def test_history_of_territories_and_organizations_lists_old_and_new_values(op, reader):
-    ok(post(op, "/v1/territories", {"id": "hist-quartier", "name": "Quartier Histoire",
-                                    "kind": "borough", "population": 1000}), 201)
+    ok(op.post("/v1/territories", {"id": "hist-quartier", "name": "Quartier Histoire",
+                                   "kind": "borough", "population": 1000}), 201)
     ok(patch(op, "/v1/territories/hist-quartier",
              {"name": "Quartier de l'Histoire", "population": 1200, "notes": "new"}))
     h = ok(reader.get("/v1/territories/hist-quartier/history"))
@@ -309,9 +250,9 @@ def test_history_of_territories_and_organizations_lists_old_and_new_values(op, r
         {"field": "notes", "newValue": "new"}]
     assert h["entries"][1]["actor"] == "otto"
 
-    ok(post(op, "/v1/organizations", {"id": "hist-org", "name": "Org Histoire",
-                                      "sector": "housing", "network": "community",
-                                      "website": "https://a.example"}), 201)
+    ok(op.post("/v1/organizations", {"id": "hist-org", "name": "Org Histoire",
+                                     "sector": "housing", "network": "community",
+                                     "website": "https://a.example"}), 201)
     ok(patch(op, "/v1/organizations/hist-org", {"sector": "education", "website": ""}))
     h = ok(reader.get("/v1/organizations/hist-org/history"))
     # `sector` alone is the organization's one sector: `sectors` follows.
@@ -323,8 +264,8 @@ def test_history_of_territories_and_organizations_lists_old_and_new_values(op, r
 
 
 def test_table_history_lists_old_and_new_values(op, reader):
-    ok(post(op, "/v1/tables", {"id": "tq-hist", "name": "Histoire", "territoryId": "verdun",
-                               "languages": ["fr"], "contact": {"phone": "514-555-0100"}}), 201)
+    ok(op.post("/v1/tables", {"id": "tq-hist", "name": "Histoire", "territoryId": "verdun",
+                              "languages": ["fr"], "contact": {"phone": "514-555-0100"}}), 201)
     ok(patch(op, "/v1/tables/tq-hist", {"languages": ["fr", "en"],
                                         "contact": {"phone": "514-555-0199"}}))
     h = ok(reader.get("/v1/tables/tq-hist/history"))
@@ -335,10 +276,10 @@ def test_table_history_lists_old_and_new_values(op, reader):
 
 
 def test_an_admin_archives_a_mistaken_record(op, admin, reader):
-    ok(post(op, "/v1/territories", {"id": "oops-quartier", "name": "Quartier par erreur",
-                                    "kind": "borough"}), 201)
-    ok(post(op, "/v1/tables", {"id": "tq-oops", "name": "Table par erreur",
-                               "territoryId": "oops-quartier"}), 201)
+    ok(op.post("/v1/territories", {"id": "oops-quartier", "name": "Quartier par erreur",
+                                   "kind": "borough"}), 201)
+    ok(op.post("/v1/tables", {"id": "tq-oops", "name": "Table par erreur",
+                              "territoryId": "oops-quartier"}), 201)
     # Only an admin archives, and with a reason.
     assert delete(op, "/v1/tables/tq-oops", {"reason": "entered twice"}).status == 403
     err = error(delete(admin, "/v1/tables/tq-oops", {}), 400, "INVALID_ARGUMENT")
@@ -360,13 +301,13 @@ def test_an_admin_archives_a_mistaken_record(op, admin, reader):
     h = ok(reader.get("/v1/tables/tq-oops/history"))
     assert h["entries"][-1]["tableArchived"]["reason"] == "entered twice"
     # Its id is never reused, it is no longer updated nor named.
-    err = error(post(op, "/v1/tables", {"id": "tq-oops", "name": "Again",
-                                        "territoryId": "verdun"}), 409, "CONFLICT")
+    err = error(op.post("/v1/tables", {"id": "tq-oops", "name": "Again",
+                                       "territoryId": "verdun"}), 409, "CONFLICT")
     assert "never reused" in err["message"]
     error(patch(op, "/v1/tables/tq-oops", {"name": "Renamed"}), 409, "FAILED_PRECONDITION")
     error(delete(admin, "/v1/tables/tq-oops", {"reason": "again"}), 409, "FAILED_PRECONDITION")
-    error(post(op, "/v1/tables", {"id": "tq-oops-2", "name": "Other",
-                                  "territoryId": "oops-quartier"}), 404, "NOT_FOUND")
+    error(op.post("/v1/tables", {"id": "tq-oops-2", "name": "Other",
+                                 "territoryId": "oops-quartier"}), 404, "NOT_FOUND")
     error(reader.get("/v1/tables?borough=oops-quartier"), 404, "NOT_FOUND")
     # An organization that is a Table's mandataire stays until that Table goes.
     err = error(delete(admin, "/v1/organizations/cdc-centre-sud", {"reason": "test"}),
@@ -378,20 +319,20 @@ def test_an_admin_archives_a_mistaken_record(op, admin, reader):
 
 
 def test_errors_name_fields_as_json_in_message_and_fields(op):
-    err = error(post(op, "/v1/tables", {"id": "tq-naming", "name": "Naming",
-                                        "territoryId": "verdun", "foundingYear": 1700,
-                                        "contact": {"email": "nobody"}}),
+    err = error(op.post("/v1/tables", {"id": "tq-naming", "name": "Naming",
+                                       "territoryId": "verdun", "foundingYear": 1700,
+                                       "contact": {"email": "nobody"}}),
                 400, "INVALID_ARGUMENT")
     assert err["message"].startswith("table.foundingYear: must be between 1800 and "), err
     assert err["message"].endswith(" (and 1 more problem)"), err
     assert {f["field"] for f in err["fields"]} == {"table.foundingYear", "table.contact.email"}
-    err = error(post(op, "/v1/tables", {"id": "tq-naming", "name": "Naming",
-                                        "territoryId": "nowhere-at-all"}), 404, "NOT_FOUND")
+    err = error(op.post("/v1/tables", {"id": "tq-naming", "name": "Naming",
+                                       "territoryId": "nowhere-at-all"}), 404, "NOT_FOUND")
     assert err["message"] == "table.territoryId: territory nowhere-at-all is not registered"
     assert err["fields"] == [{"field": "table.territoryId",
                               "description": "territory nowhere-at-all is not registered"}]
-    err = error(post(op, "/v1/tables/tq-missing/recognition",
-                     {"status": "recognized", "reason": "x", "effectiveOn": "someday"}),
+    err = error(op.post("/v1/tables/tq-missing/recognition",
+                    {"status": "recognized", "reason": "x", "effectiveOn": "someday"}),
                 400, "INVALID_ARGUMENT")
     assert err["message"].startswith("effectiveOn: must be a calendar date"), err
     assert [f["field"] for f in err["fields"]] == ["effectiveOn"]
@@ -404,7 +345,7 @@ def test_errors_mention_other_fields_by_their_json_names(op, reader):
 
 def test_import_errors_name_the_csv_header_columns(op):
     csv_text = "id,name,territory_id,founding_year\nbad-row,Bad,nowhere-at-all,1700\n"
-    err = error(post(op, "/v1/import", {"files": [{"kind": "tables", "content": csv_text}]}),
+    err = error(op.post("/v1/import", {"files": [{"kind": "tables", "content": csv_text}]}),
                 400, "INVALID_ARGUMENT")
     names = [f["field"] for f in err["fields"]]
     assert "tables.csv:2:founding_year" in names, err
@@ -413,12 +354,12 @@ def test_import_errors_name_the_csv_header_columns(op):
 
 
 def test_plural_agreement_in_summaries(op, reader):
-    assert ok(post(op, "/v1/organizations", {"id": "plural-org", "name": "Plural",
-                                             "sector": "housing", "network": "community"}), 201)
-    assert ok(post(op, "/v1/tables", {"id": "tq-plural", "name": "Plural",
-                                      "territoryId": "verdun"}), 201)
-    assert ok(post(op, "/v1/tables/tq-plural/members",
-                   {"organizationId": "plural-org", "joinedOn": "2020-01-01"}), 201)
+    assert ok(op.post("/v1/organizations", {"id": "plural-org", "name": "Plural",
+                                            "sector": "housing", "network": "community"}), 201)
+    assert ok(op.post("/v1/tables", {"id": "tq-plural", "name": "Plural",
+                                     "territoryId": "verdun"}), 201)
+    assert ok(op.post("/v1/tables/tq-plural/members",
+                  {"organizationId": "plural-org", "joinedOn": "2020-01-01"}), 201)
     chars = ok(reader.get("/v1/tables/tq-plural/characteristics"))
     summaries = {c["code"]: c["summary"] for c in chars["characteristics"]}
     assert summaries["intersectoral"].startswith("1 distinct sector among"), summaries
@@ -432,7 +373,7 @@ def test_import_reads_semicolons_as_excel_saves_in_french(op, reader):
     text = ("\ufeffid;name;kind;parent_id;notes;aliases\r\n"
             "fr-quartier;Quartier « Français »;borough;;\"note; avec, ponctuation\";"
             "\"French Quarter; Le Quartier\"\r\n")
-    res = ok(post(op, "/v1/import", {"files": [{"kind": "territories", "content": text}]}))
+    res = ok(op.post("/v1/import", {"files": [{"kind": "territories", "content": text}]}))
     assert res["territories"] == 1
     t = ok(reader.get("/v1/territories/fr-quartier"))
     assert t["name"] == "Quartier « Français »" and t["notes"] == "note; avec, ponctuation"
@@ -442,20 +383,13 @@ def test_import_reads_semicolons_as_excel_saves_in_french(op, reader):
 def test_a_row_with_several_problems_reports_all_of_them(op):
     text = ("id;name;territory_id;founding_year;email;phone;board_seats\n"
             "tq-multi;Multi;verdun;l'an 2000;not-an-email;123;-4\n")
-    err = error(post(op, "/v1/import", {"files": [{"kind": "tables", "content": text}]}),
+    err = error(op.post("/v1/import", {"files": [{"kind": "tables", "content": text}]}),
                 400, "INVALID_ARGUMENT")
     fields = {f["field"] for f in err["fields"]}
     assert fields == {"tables.csv:2:founding_year", "tables.csv:2:email",
                       "tables.csv:2:phone", "tables.csv:2:board_seats"}, err
     assert err["message"].startswith("import refused, nothing was written: 4 problems; first: "
                                      "tables.csv:2:"), err
-
-
-def run_import(registry, directory, **env):
-    full = dict(os.environ, CONCERTO_REGISTRY_ROUTER=registry.router, CONCERTO_ACTOR="cli:test",
-                **env)
-    return subprocess.run([os.path.join(BIN, "concerto-registry"), "import", directory],
-                          env=full, capture_output=True, text=True, timeout=60)
 
 
 def test_cli_import_converts_windows_1252_or_refuses_it_with_its_place(registry, reader, tmp):

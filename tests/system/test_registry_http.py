@@ -5,11 +5,10 @@ write all or nothing, and a restart of the registry behind the gateway.
 """
 import os
 
-from concerto_harness import http_error, http_ok, wait_until
-from registry_fixtures import admin, gw, op, reader, registry, tmp  # noqa: F401
-
-
-ok, error = http_ok, http_error
+from concerto_harness import admin, gw, op, reader, registry, tmp  # noqa: F401
+from concerto_harness import http_error as error
+from concerto_harness import http_ok as ok
+from concerto_harness import wait_until
 
 
 # ------------------------------------------------------------------ reads

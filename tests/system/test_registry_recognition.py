@@ -8,11 +8,10 @@ read-only, the demo data's unknown dates, and the events other daemons
 read. Scheduled decisions coming due (across a restart) are in
 test_registry_schedule.py.
 """
-from concerto_harness import http_error, http_ok
-from registry_fixtures import admin, gw, history, of_type, op, public, registry, tmp  # noqa: F401
-
-
-ok, error = http_ok, http_error
+from concerto_harness import admin, gw, op, public, registry, tmp  # noqa: F401
+from concerto_harness import history, of_type
+from concerto_harness import http_error as error
+from concerto_harness import http_ok as ok
 
 
 def decide(c, table, status, **extra):

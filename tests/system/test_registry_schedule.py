@@ -10,7 +10,8 @@ day before.
 """
 import tempfile
 
-from concerto_harness import Gateway, http_ok, start_service, wait_until
+from concerto_harness import Gateway, of_type, start_service, wait_until
+from concerto_harness import http_ok as ok
 
 # 2030-01-15T04:55:00Z is 23:55 on January 14 in Montréal (EST): the set-up
 # must be done before midnight, however slowly the machine runs it; the
@@ -20,9 +21,6 @@ AFTER_MIDNIGHT = "2030-01-15T05:00:05Z"
 DUE = "2030-01-15"
 
 
-ok = http_ok
-
-
 def get_ok(c, path):
     """GET, waiting out the 503s of a gateway whose link to a restarted
     registry is still reconnecting."""
@@ -30,11 +28,6 @@ def get_ok(c, path):
     wait_until(lambda: got.append(c.get(path)) or got[-1].status != 503, timeout=10,
                what=f"{path} to answer")
     return ok(got[-1])
-
-
-def of_type(entries, name):
-    key = name[0].lower() + name[1:]
-    return [e[key] for e in entries if e["type"] == f"concerto.registry.v1.{name}"]
 
 
 def table(op, tid):

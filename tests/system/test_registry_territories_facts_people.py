@@ -10,12 +10,11 @@ import os
 import re
 import shutil
 
-from concerto_harness import DEMO_DATA, http_error, http_ok, ready_gateway, start_service
-from registry_fixtures import (admin, gw, history, of_type, op, public, reader,  # noqa: F401
-                               registry, tmp)
+from concerto_harness import admin, gw, op, public, reader, registry, tmp  # noqa: F401
+from concerto_harness import DEMO_DATA, SOURCE, history, of_type, ready_gateway, start_service
+from concerto_harness import http_error as error
+from concerto_harness import http_ok as ok
 
-ok, error = http_ok, http_error
-SOURCE = os.environ.get("CONCERTO_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 VOCABULARY = os.path.join(SOURCE, "services/registry/vocabulary")
 
 

@@ -10,11 +10,12 @@
 #include <cmocka.h>
 
 #include "concerto/test/v1/delivery.pb-c.h"
-#include "log.h"
+#include "emit_fixture.h"
 #include "outbox.h"
-#include "service.h"
+#include "service_fixture.h"
 
-static const store_migration_t schema[] = {{"CREATE TABLE t(payload BLOB)"}};
+/* The largest reply a test here accepts. */
+#define REPLY_MAX (1 << 20)
 
 /* Emit: writes a row and an event; a payload "fail" writes, emits and then
  * fails, which must leave no trace. */
@@ -22,13 +23,7 @@ static int handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *
 {
     (void)arg;
     const Concerto__Test__V1__Emit *e = (const void *)msg;
-    sqlite3_stmt *st = store_stmt(service_call_store(call), "INSERT INTO t VALUES(?)");
-    sqlite3_bind_blob(st, 1, e->payload.data, (int)e->payload.len, SQLITE_STATIC);
-    sqlite3_step(st);
-    Concerto__Test__V1__Ping ping = CONCERTO__TEST__V1__PING__INIT;
-    ping.has_payload = 1;
-    ping.payload = e->payload;
-    service_call_emit(call, "x", &ping.base);
+    emit_write(call, e);
     if (e->payload.len == 4 && memcmp(e->payload.data, "many", 4) == 0) {
         for (int i = 0; i < 250; i++)
             service_call_violation(call, "payload", "problem %d", i);
@@ -52,33 +47,12 @@ static int handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *
     return service_call_reply(call, &res.base);
 }
 
-typedef struct {
-    store_t *store;
-    service_t *svc;
-} fixture_t;
-
 static int setup(void **state)
 {
-    log_set_level(LOG_ERROR);
-    fixture_t *f = calloc(1, sizeof *f);
-    char err[256];
-    store_options_t opt = {":memory:", NULL, 0};
-    f->store = store_open(&opt, schema, 1, err, sizeof err);
-    f->svc = service_new_for_test("unit", f->store);
     static const service_handler_spec_t handlers[] = {
         {&concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL},
     };
-    assert_int_equal(service_handle(f->svc, handlers, 1, NULL), 0);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    service_destroy(&f->svc);
-    store_destroy(&f->store);
-    free(f);
+    *state = fixture_new("unit", emit_schema, 1, handlers, 1);
     return 0;
 }
 
@@ -88,50 +62,20 @@ static uint8_t *frame_for(const char *payload, const uint8_t *id, const char *ke
     e.has_payload = 1;
     e.payload.data = (uint8_t *)payload;
     e.payload.len = strlen(payload);
-    size_t plen = 0;
-    uint8_t *p = message_pack(&e.base, &plen);
-    uint8_t fresh[16];
-    envelope_t env;
-    envelope_prepare(&env, fresh, "test", e.base.descriptor->name, p, plen);
+    fixture_request_t r;
+    envelope_t *env = fixture_request(&r, "test", &e.base);
     if (id)
-        env.id.data = (uint8_t *)id;
-    env.idempotency_key = (char *)key;
-    uint8_t *frame = envelope_pack(&env, len);
-    free(p);
-    return frame;
-}
-
-static Concerto__Common__V1__Reply *dispatch(fixture_t *f, const uint8_t *frame, size_t len)
-{
-    size_t rlen = 0;
-    uint8_t *out = service_dispatch_frame(f->svc, frame, len, &rlen);
-    envelope_t *env = NULL;
-    assert_int_equal(envelope_decode(out, rlen, 1 << 20, &env), ENVELOPE_OK);
-    assert_string_equal(env->type, "concerto.common.v1.Reply");
-    Concerto__Common__V1__Reply *r =
-        concerto__common__v1__reply__unpack(NULL, env->payload.len, env->payload.data);
-    envelope_free(&env);
-    free(out);
-    assert_non_null(r);
-    return r;
-}
-
-static int64_t count(fixture_t *f, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(store_db(f->store), sql, -1, &st, NULL);
-    sqlite3_step(st);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+        env->id.data = (uint8_t *)id;
+    env->idempotency_key = (char *)key;
+    return fixture_pack(&r, len);
 }
 
 /* No row, no event, no idempotency record. */
 static void assert_nothing_kept(fixture_t *f)
 {
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM outbox"), 0);
-    assert_int_equal(count(f, "SELECT count(*) FROM idempotency"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM idempotency"), 0);
 }
 
 static void test_same_command_twice_gives_same_reply_and_one_change(void **state)
@@ -140,14 +84,14 @@ static void test_same_command_twice_gives_same_reply_and_one_change(void **state
     uint8_t id[16] = {1, 2, 3, 4, 5, 6, 0x70, 8, 0x80, 10, 11, 12, 13, 14, 15, 16};
     size_t len = 0;
     uint8_t *frame = frame_for("hello", id, NULL, &len);
-    Concerto__Common__V1__Reply *a = dispatch(f, frame, len);
-    Concerto__Common__V1__Reply *b = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *a = fixture_dispatch(f, frame, len, REPLY_MAX);
+    Concerto__Common__V1__Reply *b = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(a->status, STATUS_OK);
     assert_string_equal(a->result_type, "concerto.test.v1.Emitted");
     assert_int_equal(b->status, STATUS_OK);
     assert_int_equal(a->result.len, b->result.len);
     assert_memory_equal(a->result.data, b->result.data, a->result.len);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
     assert_int_equal(outbox_head(f->store), 1);
     concerto__common__v1__reply__free_unpacked(a, NULL);
     concerto__common__v1__reply__free_unpacked(b, NULL);
@@ -160,11 +104,11 @@ static void test_explicit_key_deduplicates_across_envelope_ids(void **state)
     size_t len1 = 0, len2 = 0;
     uint8_t *one = frame_for("x", NULL, "partner/ville/evt-1", &len1);
     uint8_t *two = frame_for("x", NULL, "partner/ville/evt-1", &len2);
-    Concerto__Common__V1__Reply *a = dispatch(f, one, len1);
-    Concerto__Common__V1__Reply *b = dispatch(f, two, len2);
+    Concerto__Common__V1__Reply *a = fixture_dispatch(f, one, len1, REPLY_MAX);
+    Concerto__Common__V1__Reply *b = fixture_dispatch(f, two, len2, REPLY_MAX);
     assert_int_equal(a->status, STATUS_OK);
     assert_int_equal(b->status, STATUS_OK);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
     concerto__common__v1__reply__free_unpacked(a, NULL);
     concerto__common__v1__reply__free_unpacked(b, NULL);
     free(one);
@@ -177,12 +121,12 @@ static void test_same_key_with_other_payload_is_conflict(void **state)
     size_t len1 = 0, len2 = 0;
     uint8_t *one = frame_for("first", NULL, "k", &len1);
     uint8_t *two = frame_for("second", NULL, "k", &len2);
-    Concerto__Common__V1__Reply *a = dispatch(f, one, len1);
-    Concerto__Common__V1__Reply *b = dispatch(f, two, len2);
+    Concerto__Common__V1__Reply *a = fixture_dispatch(f, one, len1, REPLY_MAX);
+    Concerto__Common__V1__Reply *b = fixture_dispatch(f, two, len2, REPLY_MAX);
     assert_int_equal(a->status, STATUS_OK);
     assert_int_equal(b->status, STATUS_CONFLICT);
     assert_non_null(strstr(b->message, "different request"));
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
     concerto__common__v1__reply__free_unpacked(a, NULL);
     concerto__common__v1__reply__free_unpacked(b, NULL);
     free(one);
@@ -194,7 +138,7 @@ static void test_failed_handler_leaves_no_row_no_event_no_key(void **state)
     fixture_t *f = *state;
     size_t len = 0;
     uint8_t *frame = frame_for("fail", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
     assert_string_equal(r->message, "refused");
     assert_int_equal(r->n_fields, 1);
@@ -210,7 +154,7 @@ static void test_violations_past_the_cap_are_counted_not_listed(void **state)
     fixture_t *f = *state;
     size_t len = 0;
     uint8_t *frame = frame_for("many", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
     assert_int_equal(r->n_fields, SERVICE_MAX_VIOLATIONS + 1);
     assert_string_equal(r->fields[0]->description, "problem 0");
@@ -230,15 +174,12 @@ static void test_unknown_type_and_garbage_get_invalid_argument(void **state)
     envelope_prepare(&env, id, "test", "concerto.nowhere.v1.Thing", NULL, 0);
     size_t len = 0;
     uint8_t *frame = envelope_pack(&env, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
     assert_string_equal(r->message, "unknown message type concerto.nowhere.v1.Thing");
     concerto__common__v1__reply__free_unpacked(r, NULL);
     free(frame);
-    r = dispatch(f,
-                 (const uint8_t *)"\x0a\x03"
-                                  "abc",
-                 5);
+    r = fixture_dispatch(f, (const uint8_t *)"\x0a\x03" /* an id of 3 bytes */ "abc", 5, REPLY_MAX);
     assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
     assert_string_equal(r->message, "envelope id missing or not 16 bytes");
     concerto__common__v1__reply__free_unpacked(r, NULL);
@@ -271,13 +212,9 @@ static void test_handler_table_dispatches_each_type_and_refuses_a_second(void **
     assert_int_equal(service_handle(f->svc, again, 1, NULL), -1);
 
     Concerto__Test__V1__Stats stats = CONCERTO__TEST__V1__STATS__INIT;
-    size_t plen = 0, len = 0;
-    uint8_t *p = message_pack(&stats.base, &plen);
-    uint8_t id[16];
-    envelope_t env;
-    envelope_prepare(&env, id, "test", stats.base.descriptor->name, p, plen);
-    uint8_t *frame = envelope_pack(&env, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    fixture_request_t req;
+    fixture_request(&req, "test", &stats.base);
+    Concerto__Common__V1__Reply *r = fixture_run_request(f, &req, REPLY_MAX);
     assert_int_equal(r->status, STATUS_OK);
     assert_string_equal(r->result_type, "concerto.test.v1.StatsResult");
     Concerto__Test__V1__StatsResult *res =
@@ -285,12 +222,11 @@ static void test_handler_table_dispatches_each_type_and_refuses_a_second(void **
     assert_int_equal(res->applied, 7);
     concerto__test__v1__stats_result__free_unpacked(res, NULL);
     concerto__common__v1__reply__free_unpacked(r, NULL);
-    free(frame);
-    free(p);
 
     /* The emit handler is still the first one registered. */
-    frame = frame_for("x", NULL, NULL, &len);
-    r = dispatch(f, frame, len);
+    size_t len = 0;
+    uint8_t *frame = frame_for("x", NULL, NULL, &len);
+    r = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(r->status, STATUS_OK);
     assert_string_equal(r->result_type, "concerto.test.v1.Emitted");
     concerto__common__v1__reply__free_unpacked(r, NULL);
@@ -302,14 +238,14 @@ static void test_status_request_reports_head(void **state)
     fixture_t *f = *state;
     size_t len = 0;
     uint8_t *frame = frame_for("a", NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(f, frame, len, REPLY_MAX);
     concerto__common__v1__reply__free_unpacked(r, NULL);
     free(frame);
     uint8_t id[16];
     envelope_t env;
     envelope_prepare(&env, id, "test", "concerto.common.v1.StatusRequest", NULL, 0);
     frame = envelope_pack(&env, &len);
-    r = dispatch(f, frame, len);
+    r = fixture_dispatch(f, frame, len, REPLY_MAX);
     assert_int_equal(r->status, STATUS_OK);
     Concerto__Common__V1__Heartbeat *hb =
         concerto__common__v1__heartbeat__unpack(NULL, r->result.len, r->result.data);
@@ -327,7 +263,7 @@ static Concerto__Common__V1__Reply *emit_payload(fixture_t *f, const char *paylo
 {
     size_t len = 0;
     uint8_t *frame = frame_for(payload, NULL, NULL, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(f, frame, len, REPLY_MAX);
     free(frame);
     return r;
 }
@@ -352,22 +288,15 @@ static void test_failed_release_of_savepoint_fails_the_batch(void **state)
     /* The next command runs normally. */
     r = emit_payload(f, "after");
     assert_int_equal(r->status, STATUS_OK);
-    assert_int_equal(count(f, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
     concerto__common__v1__reply__free_unpacked(r, NULL);
 }
 
 static Concerto__Common__V1__Reply *dispatch_message(fixture_t *f, const ProtobufCMessage *msg)
 {
-    size_t plen = 0, len = 0;
-    uint8_t *payload = message_pack(msg, &plen);
-    uint8_t id[16];
-    envelope_t env;
-    envelope_prepare(&env, id, "test", msg->descriptor->name, payload, plen);
-    uint8_t *frame = envelope_pack(&env, &len);
-    Concerto__Common__V1__Reply *r = dispatch(f, frame, len);
-    free(frame);
-    free(payload);
-    return r;
+    fixture_request_t r;
+    fixture_request(&r, "test", msg);
+    return fixture_run_request(f, &r, REPLY_MAX);
 }
 
 /* A replay page whose asker cannot be recorded would let pruning delete
@@ -388,26 +317,26 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_same_command_twice_gives_same_reply_and_one_change,
-                                        setup, teardown),
+                                        setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_explicit_key_deduplicates_across_envelope_ids, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_same_key_with_other_payload_is_conflict, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_handler_leaves_no_row_no_event_no_key, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_violations_past_the_cap_are_counted_not_listed, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_type_and_garbage_get_invalid_argument, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_status_request_reports_head, setup, teardown),
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_status_request_reports_head, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_rollback_to_savepoint_fails_the_batch, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_release_of_savepoint_fails_the_batch, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_replay_fails_when_its_ack_cannot_be_recorded, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_handler_table_dispatches_each_type_and_refuses_a_second, setup, teardown),
+            test_handler_table_dispatches_each_type_and_refuses_a_second, setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

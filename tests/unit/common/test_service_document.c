@@ -14,7 +14,7 @@
 
 #include "concerto/test/v1/delivery.pb-c.h"
 #include "concerto/test/v1/gateway_test.pb-c.h"
-#include "log.h"
+#include "service_fixture.h"
 #include "outbox.h"
 #include "service_internal.h"
 
@@ -75,39 +75,19 @@ static int handle_caller(service_call_t *call, const ProtobufCMessage *msg, void
     return service_call_reply(call, &view.base);
 }
 
-typedef struct {
-    store_t *store;
-    service_t *svc;
-} fixture_t;
-
 static int setup(void **state)
 {
-    log_set_level(LOG_ERROR);
-    fixture_t *f = calloc(1, sizeof *f);
-    char err[256];
-    store_options_t opt = {":memory:", NULL, 0};
-    f->store = store_open(&opt, NULL, 0, err, sizeof err);
-    f->svc = service_new_for_test("unit", f->store);
-    /* Small frames, so that "larger than a frame" stays small. */
-    f->svc->topt.max_frame = 4096;
-    f->svc->max_document = 100000;
     static const service_handler_spec_t handlers[] = {
         {&concerto__test__v1__document_request__descriptor, SERVICE_QUERY, handle_document, NULL},
         {&concerto__test__v1__big_request__descriptor, SERVICE_COMMAND, handle_big, NULL},
         {&concerto__test__v1__caller_request__descriptor, SERVICE_QUERY, handle_caller, NULL},
     };
-    service_handle(f->svc, handlers, sizeof handlers / sizeof handlers[0], NULL);
+    fixture_t *f = fixture_new("unit", NULL, 0, handlers, sizeof handlers / sizeof handlers[0]);
+    /* Small frames, so that "larger than a frame" stays small. */
+    f->svc->topt.max_frame = 4096;
+    f->svc->max_document = 100000;
     builds = 0;
     *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    service_destroy(&f->svc);
-    store_destroy(&f->store);
-    free(f);
     return 0;
 }
 
@@ -121,29 +101,15 @@ typedef struct {
 /* Runs `msg` through the runtime with the envelope extras; the Reply. */
 static reply_t *run(fixture_t *f, const ProtobufCMessage *msg, const extras_t *x)
 {
-    size_t plen = 0, flen = 0, rlen = 0;
-    uint8_t *payload = message_pack(msg, &plen);
-    uint8_t id[16];
-    envelope_t env;
-    envelope_prepare(&env, id, "gateway", msg->descriptor->name, payload, plen);
+    fixture_request_t r;
+    envelope_t *env = fixture_request(&r, "gateway", msg);
     if (x) {
-        env.format = (char *)x->format;
-        env.if_none_match = x->tags;
-        env.n_if_none_match = x->n_tags;
-        env.caller = x->caller;
+        env->format = (char *)x->format;
+        env->if_none_match = x->tags;
+        env->n_if_none_match = x->n_tags;
+        env->caller = x->caller;
     }
-    uint8_t *frame = envelope_pack(&env, &flen);
-    uint8_t *out = service_dispatch_frame(f->svc, frame, flen, &rlen);
-    assert_true(rlen <= 4096);
-    envelope_t *renv = NULL;
-    assert_int_equal(envelope_decode(out, rlen, 4096, &renv), ENVELOPE_OK);
-    reply_t *r = concerto__common__v1__reply__unpack(NULL, renv->payload.len, renv->payload.data);
-    assert_non_null(r);
-    envelope_free(&renv);
-    free(out);
-    free(frame);
-    free(payload);
-    return r;
+    return fixture_run_request(f, &r, 4096);
 }
 
 static reply_t *run_document(fixture_t *f, uint64_t size, const extras_t *x)
@@ -397,7 +363,7 @@ static void test_cursor_of_a_subscription(void **state)
 
 int main(void)
 {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         T(test_format_chooses_message_or_document),
         T(test_version_tag_and_not_modified_build_nothing),

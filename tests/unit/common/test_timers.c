@@ -14,30 +14,15 @@
 
 #include "clock.h"
 #include "concerto/test/v1/delivery.pb-c.h"
+#include "emit_fixture.h"
 #include "concerto/test/v1/timers.pb-c.h"
-#include "log.h"
+#include "service_fixture.h"
 #include "service_internal.h"
 #include "timers.h"
 
-static const store_migration_t schema[] = {{"CREATE TABLE t(payload BLOB)"}};
-
 static store_t *open_store(const char *path)
 {
-    char err[256];
-    store_options_t opt = {path, NULL, 0};
-    store_t *s = store_open(&opt, schema, 1, err, sizeof err);
-    assert_non_null(s);
-    return s;
-}
-
-static int64_t count(store_t *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(store_db(s), sql, -1, &st, NULL), SQLITE_OK);
-    sqlite3_step(st);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    return fixture_store(path, emit_schema, 1);
 }
 
 static Concerto__Test__V1__Emit emit_of(const char *payload)
@@ -102,7 +87,7 @@ static void test_scheduling_a_key_again_replaces_it(void **state)
     assert_int_equal(timers_schedule(s, "recognition:tqmn", 100, &e.base, NULL, 1, &first), 0);
     assert_int_equal(timers_schedule(s, "recognition:tqmn", 700, &e.base, NULL, 2, &second), 0);
     assert_true(second > first);
-    assert_int_equal(count(s, "SELECT count(*) FROM timers"), 1);
+    assert_int_equal(fixture_count_in(s, "SELECT count(*) FROM timers"), 1);
     int64_t next = 0;
     assert_int_equal(timers_next_due(s, &next), 1);
     assert_int_equal(next, 700);
@@ -199,13 +184,7 @@ static int handle_emit(service_call_t *call, const ProtobufCMessage *msg, void *
     (void)arg;
     const Concerto__Test__V1__Emit *e = (const void *)msg;
     emit_calls++;
-    sqlite3_stmt *st = store_stmt(service_call_store(call), "INSERT INTO t VALUES(?)");
-    sqlite3_bind_blob(st, 1, e->payload.data, (int)e->payload.len, SQLITE_STATIC);
-    sqlite3_step(st);
-    Concerto__Test__V1__Ping ping = CONCERTO__TEST__V1__PING__INIT;
-    ping.has_payload = 1;
-    ping.payload = e->payload;
-    service_call_emit(call, "x", &ping.base);
+    emit_write(call, e);
     if (e->payload.len == 4 && memcmp(e->payload.data, "fail", 4) == 0)
         return service_call_fail(call, STATUS_FAILED_PRECONDITION, "refused");
     if (emit_fails_internal && e->payload.len == 8 && memcmp(e->payload.data, "internal", 8) == 0)
@@ -245,17 +224,8 @@ static int handle_list(service_call_t *call, const ProtobufCMessage *msg, void *
     return service_call_reply(call, NULL);
 }
 
-typedef struct {
-    store_t *store;
-    service_t *svc;
-} fixture_t;
-
 static int setup(void **state)
 {
-    log_set_level(LOG_ERROR);
-    fixture_t *f = calloc(1, sizeof *f);
-    f->store = open_store(":memory:");
-    f->svc = service_new_for_test("unit", f->store);
     static const service_handler_spec_t handlers[] = {
         {&concerto__test__v1__emit__descriptor, SERVICE_COMMAND, handle_emit, NULL},
         {&concerto__test__v1__schedule_emit__descriptor, SERVICE_COMMAND, handle_schedule, NULL},
@@ -263,20 +233,9 @@ static int setup(void **state)
         {&concerto__test__v1__clock_request__descriptor, SERVICE_COMMAND, handle_schedule_query,
          NULL},
     };
-    assert_int_equal(service_handle(f->svc, handlers, sizeof handlers / sizeof handlers[0], NULL),
-                     0);
+    *state = fixture_new("unit", emit_schema, 1, handlers, sizeof handlers / sizeof handlers[0]);
     emit_calls = 0;
     emit_fails_internal = 0;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    service_destroy(&f->svc);
-    store_destroy(&f->store);
-    free(f);
     return 0;
 }
 
@@ -299,18 +258,18 @@ static void test_timer_fires_once_with_its_effects_and_events(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(submit(f, "k", clock_now_ms() - 10, "hello"), STATUS_OK);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 1);
     assert_int_equal(emit_calls, 0);
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 0);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM t"), 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM outbox WHERE actor = 'alice'"), 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM idempotency WHERE key = 'timer/1'"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM outbox WHERE actor = 'alice'"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM idempotency WHERE key = 'timer/1'"), 1);
     assert_int_equal(service_timers_wait_ms(f->svc), INT64_MAX);
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM t"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 1);
 }
 
 static void test_timer_not_yet_due_waits(void **state)
@@ -345,7 +304,7 @@ static void test_timer_of_a_failed_command_does_not_exist(void **state)
 {
     fixture_t *f = *state;
     assert_int_equal(submit(f, "fail-1", clock_now_ms() - 10, "x"), STATUS_INVALID_ARGUMENT);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 0);
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 0);
 }
@@ -356,9 +315,9 @@ static void test_refused_action_is_dropped_with_nothing_kept(void **state)
     assert_int_equal(submit(f, "k", clock_now_ms() - 10, "fail"), STATUS_OK);
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 0);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM t"), 0);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM outbox"), 0);
 }
 
 static void test_failed_action_stays_and_runs_after_the_retry_delay(void **state)
@@ -368,8 +327,8 @@ static void test_failed_action_stays_and_runs_after_the_retry_delay(void **state
     assert_int_equal(submit(f, "k", clock_now_ms() - 10, "internal"), STATUS_OK);
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 1);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM outbox"), 0);
     /* Not again at once: the loop would spin. */
     assert_true(service_timers_wait_ms(f->svc) > 0);
     service_timers_fire_due(f->svc);
@@ -379,8 +338,8 @@ static void test_failed_action_stays_and_runs_after_the_retry_delay(void **state
     f->svc->timers_retry_ms = 0;
     service_timers_fire_due(f->svc);
     assert_int_equal(emit_calls, 2);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 0);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM outbox"), 1);
 }
 
 static void test_only_commands_of_this_service_can_be_scheduled(void **state)
@@ -390,7 +349,7 @@ static void test_only_commands_of_this_service_can_be_scheduled(void **state)
     Concerto__Common__V1__Reply *r = service_submit(f->svc, &q.base, NULL);
     assert_int_equal(r->status, STATUS_OK);
     concerto__common__v1__reply__free_unpacked(r, NULL);
-    assert_int_equal(count(f->store, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(fixture_count(f, "SELECT count(*) FROM timers"), 0);
 }
 
 int main(void)
@@ -403,17 +362,17 @@ int main(void)
         cmocka_unit_test(test_empty_or_long_key_is_refused),
         cmocka_unit_test(test_timers_outlive_the_process),
         cmocka_unit_test_setup_teardown(test_timer_fires_once_with_its_effects_and_events, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_timer_not_yet_due_waits, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_due_timers_run_in_order, setup, teardown),
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_timer_not_yet_due_waits, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_due_timers_run_in_order, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_timer_of_a_failed_command_does_not_exist, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refused_action_is_dropped_with_nothing_kept, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_action_stays_and_runs_after_the_retry_delay,
-                                        setup, teardown),
+                                        setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_only_commands_of_this_service_can_be_scheduled, setup,
-                                        teardown),
+                                        fixture_teardown),
     };
     log_set_level(LOG_ERROR);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,85 +12,55 @@
 
 #include <cmocka.h>
 
-#include "log.h"
+#include "../common/service_fixture.h"
 #include "outbox.h"
 #include "registry_schema.h"
 #include "registry_service.h"
 #include "registry_vocabulary.h"
 #include "uuid.h"
 
-typedef struct {
-    store_t *store;
-    service_t *svc;
-    registry_config_t cfg;
-    int admin; /* requests come from an admin (the gateway's caller) */
-} fixture_t;
-
 static fixture_t *F;
+static registry_config_t config;
+static int as_admin; /* requests come from an admin (the gateway's caller) */
 
 static int setup(void **state)
 {
-    log_set_level(LOG_ERROR);
-    fixture_t *f = calloc(1, sizeof *f);
+    F = fixture_new("registry", registry_migrations, registry_migration_count, NULL, 0);
+    config = (registry_config_t){3, 3, 4, 0};
+    as_admin = 0;
     char err[256];
-    store_options_t opt = {":memory:", NULL, 0};
-    f->store = store_open(&opt, registry_migrations, registry_migration_count, err, sizeof err);
-    assert_non_null(f->store);
-    f->svc = service_new_for_test("registry", f->store);
-    f->cfg = (registry_config_t){3, 3, 4, 0};
     assert_int_equal(registry_vocabulary_load(REGISTRY_VOCABULARY_DEFAULT, err, sizeof err), 0);
-    assert_int_equal(registry_register_handlers(f->svc, &f->cfg), 0);
-    *state = F = f;
+    assert_int_equal(registry_register_handlers(F->svc, &config), 0);
+    *state = F;
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fixture_t *f = *state;
-    service_destroy(&f->svc);
-    store_destroy(&f->store);
-    free(f);
-    return 0;
-}
-
-/* A packed request envelope; `id` (16 bytes) may be NULL for a fresh one. */
+/* A packed request envelope (caller frees) from `actor` ("operator:alice"
+ * when NULL); `id` (16 bytes) may be NULL for a fresh one. */
 static uint8_t *frame_of(const ProtobufCMessage *msg, const char *actor, const uint8_t *id,
                          size_t *len)
 {
-    size_t plen = 0;
-    uint8_t *payload = message_pack(msg, &plen);
-    uint8_t fresh[16];
-    envelope_t env;
-    envelope_prepare(&env, fresh, "test", msg->descriptor->name, payload, plen);
+    fixture_request_t r;
+    envelope_t *env = fixture_request(&r, "test", msg);
     if (id)
-        memcpy(fresh, id, 16);
-    env.actor = (char *)(actor ? actor : "operator:alice");
+        memcpy(r.id, id, 16);
+    env->actor = (char *)(actor ? actor : "operator:alice");
     Concerto__Common__V1__Caller caller = CONCERTO__COMMON__V1__CALLER__INIT;
     caller.has_role = 1;
-    caller.role = F->admin ? CONCERTO__COMMON__V1__ROLE__ROLE_ADMIN
+    caller.role = as_admin ? CONCERTO__COMMON__V1__ROLE__ROLE_ADMIN
                            : CONCERTO__COMMON__V1__ROLE__ROLE_OPERATOR;
-    env.caller = &caller;
-    uint8_t *frame = envelope_pack(&env, len);
-    free(payload);
-    return frame;
+    env->caller = &caller;
+    return fixture_pack(&r, len);
 }
 
 /* Sends `msg`; returns the Reply (caller frees). */
 static Concerto__Common__V1__Reply *send_raw(const ProtobufCMessage *msg, const char *actor,
                                              const uint8_t *id)
 {
-    size_t len = 0, rlen = 0;
+    size_t len = 0;
     uint8_t *frame = frame_of(msg, actor, id, &len);
-    uint8_t *reply = service_dispatch_frame(F->svc, frame, len, &rlen);
+    Concerto__Common__V1__Reply *r = fixture_dispatch(F, frame, len, 4 << 20);
     free(frame);
-    envelope_t *env = NULL;
-    assert_int_equal(envelope_decode(reply, rlen, 4 << 20, &env), ENVELOPE_OK);
-    Concerto__Common__V1__Reply *r = NULL;
-    assert_int_equal(envelope_unpack_payload(env, &concerto__common__v1__reply__descriptor,
-                                             (ProtobufCMessage **)&r),
-                     ENVELOPE_OK);
-    envelope_free(&env);
-    free(reply);
     return r;
 }
 
@@ -134,16 +104,6 @@ static void send_violation(const ProtobufCMessage *msg, int status, const char *
         }
     }
     concerto__common__v1__reply__free_unpacked(r, NULL);
-}
-
-static int64_t count_rows(const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(store_db(F->store), sql, -1, &st, NULL);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return n;
 }
 
 /* --------------------------------------------------------------- fixtures */
@@ -221,9 +181,9 @@ static void decide(const char *id, const char *status, const char *on, const cha
     req.effective_on = (char *)on;
     req.reason = "comité de pilotage";
     req.justification = (char *)justification;
-    F->admin = justification != NULL;
+    as_admin = justification != NULL;
     send_expect(&req.base, expect, NULL, NULL);
-    F->admin = 0;
+    as_admin = 0;
 }
 
 static void change_status(const char *id, const char *status, const char *on, int expect)
@@ -248,8 +208,9 @@ static void test_register_and_get_a_table(void **state)
     /* 3 territories, 1 organization: one event each; each Table its
      * registration and first status, and tqmn its mandataire. */
     assert_int_equal(outbox_head(F->store), 9);
-    assert_int_equal(count_rows("SELECT count(*) FROM outbox WHERE subject = 'table:tqmn' AND "
-                                "actor = 'operator:alice'"),
+    assert_int_equal(fixture_count(F,
+                                   "SELECT count(*) FROM outbox WHERE subject = 'table:tqmn' AND "
+                                   "actor = 'operator:alice'"),
                      3);
 }
 
@@ -310,7 +271,7 @@ static void test_register_table_validates_every_field(void **state)
     t.name = "caf\xC3";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "table.name", "UTF-8");
     free(long_name);
-    assert_int_equal(count_rows("SELECT count(*) FROM concertation_table"), 2);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM concertation_table"), 2);
 }
 
 static void test_register_table_reports_unknown_references(void **state)
@@ -491,17 +452,17 @@ static void test_recognition_follows_the_state_machine(void **state)
     change_status("tqmn", "suspended", NULL, STATUS_OK);
     req.status = "suspended";
     req.justification = "x";
-    F->admin = 1;
+    as_admin = 1;
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "cannot become suspended");
     req.status = "withdrawn";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "justification", "when recognizing");
-    F->admin = 0;
+    as_admin = 0;
     req.justification = NULL;
     change_status("tqmn", "withdrawn", NULL, STATUS_OK);
     req.status = "recognized";
     send_violation(&req.base, STATUS_FAILED_PRECONDITION, "status", "withdrawn, which is final");
-    assert_int_equal(count_rows("SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"),
-                     5);
+    assert_int_equal(
+        fixture_count(F, "SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"), 5);
 
     /* Recognition needs a mandataire. */
     change_status("ndg", "under_review", NULL, STATUS_OK);
@@ -522,8 +483,9 @@ static void test_refusal_is_followed_by_a_new_application(void **state)
     reg_table_t *t = get_table("tqmn");
     assert_string_equal(t->recognition->status, "requested");
     protobuf_c_message_free_unpacked(&t->base, NULL);
-    assert_int_equal(count_rows("SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"
-                                " AND to_status = 'refused'"),
+    assert_int_equal(fixture_count(F,
+                                   "SELECT count(*) FROM recognition_change WHERE table_id = 'tqmn'"
+                                   " AND to_status = 'refused'"),
                      1);
 }
 
@@ -540,7 +502,8 @@ static void test_a_future_decision_is_scheduled_and_blocks_others(void **state)
     assert_string_equal(t->scheduled_recognition->effective_on, "2190-09-01");
     uint64_t id = t->scheduled_recognition->id;
     protobuf_c_message_free_unpacked(&t->base, NULL);
-    assert_int_equal(count_rows("SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"), 1);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"),
+                     1);
 
     /* One at a time: another decision, now or later, is a conflict. */
     Concerto__Registry__V1__ChangeRecognitionRequest req =
@@ -564,7 +527,8 @@ static void test_a_future_decision_is_scheduled_and_blocks_others(void **state)
     cancel.reason = "the committee meets again";
     send_expect(&cancel.base, STATUS_OK, NULL, NULL);
     send_violation(&cancel.base, STATUS_NOT_FOUND, "table_id", "no scheduled decision");
-    assert_int_equal(count_rows("SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"), 0);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM timers WHERE key = 'recognition:tqmn'"),
+                     0);
     /* A cancelled one does nothing when asked to run. */
     send_expect(&fire.base, STATUS_OK, NULL, NULL);
     t = get_table("tqmn");
@@ -1022,7 +986,8 @@ static void test_idempotent_retry_changes_nothing(void **state)
     assert_int_equal(reply->status, STATUS_OK);
     concerto__common__v1__reply__free_unpacked(reply, NULL);
     assert_int_equal(outbox_head(F->store), head);
-    assert_int_equal(count_rows("SELECT count(*) FROM concertation_table WHERE id = 'vsms'"), 1);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM concertation_table WHERE id = 'vsms'"),
+                     1);
     envelope_free(&e1);
     envelope_free(&e2);
     free(r1);
@@ -1075,7 +1040,8 @@ static void test_import_applies_all_files_in_order(void **state)
     assert_int_equal(t->governance->meetings_per_year, 6);
     assert_string_equal(t->contact->email, "info@tds.org");
     protobuf_c_message_free_unpacked(&t->base, NULL);
-    assert_int_equal(count_rows("SELECT count(*) FROM membership WHERE left_on IS NOT NULL"), 1);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM membership WHERE left_on IS NOT NULL"),
+                     1);
     for (size_t i = 0; i < 4; i++)
         free(files[i]);
 }
@@ -1098,8 +1064,8 @@ static void test_broken_import_writes_nothing_and_names_lines(void **state)
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "tables.csv:3:email", "e-mail");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "tables.csv:4:founding_year", "whole");
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "tables.csv:5:id", "already registered");
-    assert_int_equal(count_rows("SELECT count(*) FROM territory"), 0);
-    assert_int_equal(count_rows("SELECT count(*) FROM concertation_table"), 0);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM territory"), 0);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM concertation_table"), 0);
     assert_int_equal(outbox_head(F->store), head);
 
     files[1]->content = "id,name,territory_id,colour\nx,y,ville-marie,red\n";
@@ -1112,7 +1078,7 @@ static void test_broken_import_writes_nothing_and_names_lines(void **state)
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "files[1].kind", "twice");
     req.n_files = 0;
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "files", "1 to 4");
-    assert_int_equal(count_rows("SELECT count(*) FROM territory"), 0);
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM territory"), 0);
     for (size_t i = 0; i < 2; i++)
         free(files[i]);
 }
@@ -1121,12 +1087,14 @@ static void test_demo_data_loads_through_the_import(void **state)
 {
     (void)state;
     assert_int_equal(registry_demo_load(F->svc, REGISTRY_DEMO_DIR), 0);
-    assert_int_equal(count_rows("SELECT count(*) FROM concertation_table"), 22);
-    assert_int_equal(count_rows("SELECT count(*) FROM concertation_table WHERE uncertain = 1 AND "
-                                "status = 'under_review'"),
-                     5);
-    assert_int_equal(count_rows("SELECT count(*) FROM outbox WHERE actor = 'system:demo-data'"),
-                     count_rows("SELECT count(*) FROM outbox"));
+    assert_int_equal(fixture_count(F, "SELECT count(*) FROM concertation_table"), 22);
+    assert_int_equal(
+        fixture_count(F, "SELECT count(*) FROM concertation_table WHERE uncertain = 1 AND "
+                         "status = 'under_review'"),
+        5);
+    assert_int_equal(
+        fixture_count(F, "SELECT count(*) FROM outbox WHERE actor = 'system:demo-data'"),
+        fixture_count(F, "SELECT count(*) FROM outbox"));
     Concerto__Registry__V1__ListTablesRequest req =
         CONCERTO__REGISTRY__V1__LIST_TABLES_REQUEST__INIT;
     req.search = "cote des neiges";
@@ -1140,35 +1108,42 @@ static void test_demo_data_loads_through_the_import(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_register_and_get_a_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_get_unknown_table_is_not_found, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_register_table_validates_every_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_and_get_a_table, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_get_unknown_table_is_not_found, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_register_table_validates_every_field, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_register_table_reports_unknown_references, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_duplicates_are_conflicts, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_only_fields_are_refused, setup, teardown),
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_are_conflicts, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only_fields_are_refused, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_update_is_partial_and_emits_changed_fields, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_recognition_follows_the_state_machine, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refusal_is_followed_by_a_new_application, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_a_future_decision_is_scheduled_and_blocks_others,
-                                        setup, teardown),
+                                        setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_memberships_start_end_and_keep_history, setup,
-                                        teardown),
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            test_characteristics_follow_members_governance_and_attestations, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lists_filter_search_and_page, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_every_list_pages_with_its_own_cursor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_territory_hierarchy_rules, setup, teardown),
+            test_characteristics_follow_members_governance_and_attestations, setup,
+            fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_lists_filter_search_and_page, setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_every_list_pages_with_its_own_cursor, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_territory_hierarchy_rules, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_history_lists_a_tables_events_in_order, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_idempotent_retry_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_import_applies_all_files_in_order, setup, teardown),
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_retry_changes_nothing, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_import_applies_all_files_in_order, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_broken_import_writes_nothing_and_names_lines, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_demo_data_loads_through_the_import, setup, teardown),
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_demo_data_loads_through_the_import, setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv_writer.h"
 #include "xalloc.h"
 
 typedef struct {
@@ -211,7 +212,12 @@ const char *csv_file_cell(const csv_file_row_t *row, int col)
 {
     if (col < 0 || (size_t)col >= row->n_cells || !row->cells[col][0])
         return NULL;
-    return row->cells[col];
+    const char *cell = row->cells[col];
+    /* An export's guard against formulas (csv_writer.h) comes off, so that
+     * an export imports back as it was. */
+    if (cell[0] == '\'' && csv_writer_formula_start(cell))
+        return cell + 1;
+    return cell;
 }
 
 char *csv_file_read(FILE *fp, const char *path, size_t max, size_t *len, char *err, size_t errlen)

@@ -54,7 +54,8 @@ char *csv_file_read(FILE *fp, const char *path, size_t max, size_t *len, char *e
 /* Index of the header column `name`, or -1. */
 int csv_file_column(const csv_file_t *self, const char *name);
 /* The cell of `row` in column `col`, or NULL when col < 0 or the cell is
- * empty. */
+ * empty. A cell of ' then a formula's first character (an export's guard,
+ * csv_writer.h) is given without that first '. */
 const char *csv_file_cell(const csv_file_row_t *row, int col);
 
 #endif

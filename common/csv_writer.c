@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "pbmsg.h"
+#include "shape.h"
 #include "xalloc.h"
 
 struct csv_writer_s {
@@ -47,18 +48,49 @@ void csv_writer_destroy(csv_writer_t **self_p)
     *self_p = NULL;
 }
 
-void csv_writer_field(csv_writer_t *self, const char *value)
+/* Whether text `value` needs the guard: a spreadsheet would read it as a
+ * formula (or it would look guarded), unless it is a phone number: the
+ * project's phone shape holds digits, + - . ( ) and an extension, which
+ * can make an arithmetic formula at worst, never a call, and people need
+ * it as it is. */
+static int csv_writer_formula(const char *value)
+{
+    return csv_writer_formula_start(value) && !shape_phone(value);
+}
+
+int csv_writer_formula_start(const char *s)
+{
+    s += strspn(s, "'");
+    return *s && strchr("=+-@\t\r", *s);
+}
+
+/* Appends `value`, quoted by libcsv, after a ' when `text` says it is
+ * text that a spreadsheet would run as a formula. */
+static void csv_writer_put(csv_writer_t *self, const char *value, int text)
 {
     if (self->row_started)
         csv_writer_append(self, ",", 1);
     self->row_started = 1;
     if (!value || !*value)
         return;
-    /* libcsv quotes the field and doubles its quotes: at most twice the
-     * bytes and the two quotes. */
     size_t n = strlen(value);
-    csv_writer_reserve(self, 2 * n + 2);
-    self->len += csv_write(self->buf + self->len, self->cap - self->len, value, n);
+    /* libcsv quotes the field and doubles its quotes: at most twice the
+     * bytes, the guard and the two quotes. */
+    csv_writer_reserve(self, 2 * n + 4);
+    if (!text || !csv_writer_formula(value)) {
+        self->len += csv_write(self->buf + self->len, self->cap - self->len, value, n);
+        return;
+    }
+    char *guarded = xmalloc(n + 2);
+    guarded[0] = '\'';
+    memcpy(guarded + 1, value, n + 1);
+    self->len += csv_write(self->buf + self->len, self->cap - self->len, guarded, n + 1);
+    free(guarded);
+}
+
+void csv_writer_field(csv_writer_t *self, const char *value)
+{
+    csv_writer_put(self, value, 1);
 }
 
 void csv_writer_end_row(csv_writer_t *self)
@@ -78,8 +110,13 @@ void csv_writer_message(csv_writer_t *self, const ProtobufCMessage *msg,
                         const csv_column_t *columns)
 {
     for (const csv_column_t *c = columns; c->header; c++) {
+        const ProtobufCMessage *owner = NULL;
+        const ProtobufCFieldDescriptor *f = pbmsg_path_field(msg, c->path, &owner);
+        /* Numbers, booleans and enum names hold no formula: "-2500" stays
+         * a number. */
+        int text = f && (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES);
         char *v = pbmsg_path_text(msg, c->path);
-        csv_writer_field(self, v);
+        csv_writer_put(self, v, text);
         free(v);
     }
     csv_writer_end_row(self);

@@ -144,6 +144,22 @@ def test_csv_export_is_versioned(reader, op):
     assert reader.get("/v1/tables?format=csv", headers={"If-None-Match": etag}).status == 200
 
 
+def test_a_csv_export_guards_formulas_and_keeps_phone_numbers(op, reader):
+    """Text Excel would run as a formula gets a ' first (CSV injection);
+    numbers and phone numbers are written as they are."""
+    ok(op.post("/v1/tables", {"id": "tq-formula", "territoryId": "verdun",
+                              "name": '=HYPERLINK("http://x.example","clic")',
+                              "notes": "-2+3+cmd|' /C calc'!A0", "foundingYear": 1999,
+                              "contact": {"phone": "+1 514 555-0100", "address": "@ la mairie"}}),
+       201)
+    (row,) = [r for r in csv_rows(reader.get("/v1/tables?format=csv&status=requested"))
+              if r["id"] == "tq-formula"]
+    assert row["name"] == '\'=HYPERLINK("http://x.example","clic")'
+    assert row["notes"] == "'-2+3+cmd|' /C calc'!A0"
+    assert row["address"] == "'@ la mairie"
+    assert row["phone"] == "+1 514 555-0100" and row["founding_year"] == "1999"
+
+
 def test_a_large_csv_export_is_streamed_in_parts(tmp):
     """With 64 KiB frames, an export of 120 Tables with long notes is larger
     than a frame: the registry keeps it and the gateway streams it."""

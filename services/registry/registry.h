@@ -53,6 +53,13 @@ const registry_config_t *registry_config(void);
 #define REGISTRY_TABLE_EXISTS                                                                      \
     "SELECT 1 FROM concertation_table WHERE id = ? AND archived_ms IS NULL"
 /* Columns of an entity's Archive (`archived`), from its row. */
+/* The columns of a Table's location (TableLocation, as row.h names them)
+ * from the Table's row `t` and territory_place joined as `p`. */
+#define REGISTRY_LOCATION_COLUMNS(t, p)                                                            \
+    t ".territory_id AS location__territory_id, " p ".kind AS location__territory_kind, " p        \
+      ".borough_id AS location__borough_id, " p                                                    \
+      ".municipality_id AS location__municipality_id, " p ".sector_id AS location__sector_id"
+
 #define REGISTRY_ARCHIVE_COLUMNS(t)                                                                \
     t "archived_ms AS archived__archived_ms, " t "archived_by AS archived__by, " t                 \
       "archived_reason AS archived__reason"
@@ -79,6 +86,9 @@ status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, struct regis
 /* The Table as stored with its scheduled decision and disputes, or NULL
  * after recording NOT_FOUND on `field` (or a database error). */
 reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id);
+/* TableLocationChanged for each Table on territory `territory_id` or
+ * inside it, at the place it is now: the territory moved. */
+status_t registry_table_emit_moved(ctx_t *ctx, const char *territory_id);
 /* Whether the caller may use admin-only fields (a justification, an
  * overlap justification): an admin, as the gateway says, or no caller at
  * all (the registry's own work, a peer other than the gateway; trusted as

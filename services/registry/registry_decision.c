@@ -298,12 +298,11 @@ status_t registry_decision_emit_current(ctx_t *ctx, const char *table_id)
              " CASE WHEN c.effective_known THEN c.effective_on END AS effective_on, c.reason,"
              " c.effective_known AS since_known, c.recorded_on, c.id AS decision_id, c.origin,"
              " c.schedule_id, c.dispute_id, c.justification, c.exemption,"
-             " t.territory_id AS location__territory_id, tp.kind AS location__territory_kind,"
-             " tp.borough_id AS location__borough_id,"
-             " tp.municipality_id AS location__municipality_id,"
-             " tp.sector_id AS location__sector_id, c.unmet"
-             " FROM concertation_table t JOIN recognition_change c ON c.id = t.status_decision_id"
-             " JOIN territory_place tp ON tp.id = t.territory_id WHERE t.id = ?");
+             " " REGISTRY_LOCATION_COLUMNS(
+                 "t", "tp") ", c.unmet"
+                            " FROM concertation_table t JOIN recognition_change c ON c.id = "
+                            "t.status_decision_id"
+                            " JOIN territory_place tp ON tp.id = t.territory_id WHERE t.id = ?");
     if (!st)
         return ctx->last_status;
     sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);

@@ -42,11 +42,9 @@
     "t.status_justification AS recognition__justification, "                                       \
     "t.status_exemption AS recognition__exemption, "                                               \
     "t.status_dispute_id AS recognition__dispute_id, t.source_url, t.notes, "                      \
-    "NULLIF(t.uncertain, 0) AS uncertain, t.created_ms, t.updated_ms, "                            \
-    "t.territory_id AS location__territory_id, l.kind AS location__territory_kind, "               \
-    "l.borough_id AS location__borough_id, l.municipality_id AS location__municipality_id, "       \
-    "l.sector_id AS location__sector_id, " REGISTRY_ARCHIVE_COLUMNS(                               \
-        "t.") ", t.overlap_justification, t.languages, t.status_unmet"
+    "NULLIF(t.uncertain, 0) AS uncertain, t.created_ms, t.updated_ms, " REGISTRY_LOCATION_COLUMNS( \
+        "t", "l") ", " REGISTRY_ARCHIVE_COLUMNS("t.") ", t.overlap_justification, t.languages, "   \
+                                                      "t.status_unmet"
 
 /* The join TABLE_COLUMNS reads the location from, last in a FROM clause:
  * CROSS keeps SQLite from joining it before the filters on the other
@@ -202,6 +200,36 @@ static status_t table_emit_mandataire(ctx_t *ctx, const reg_table_t *before,
     ev.to_mandataire_id = after->mandataire_id;
     ev.effective_on = ctx->today;
     return ctx_emit(ctx, "table", after->id, &ev.base);
+}
+
+status_t registry_table_emit_moved(ctx_t *ctx, const char *territory_id)
+{
+    sqlite3_stmt *st = ctx_stmt(
+        ctx,
+        "SELECT t.id AS table_id, " REGISTRY_LOCATION_COLUMNS(
+            "t", "l") " FROM territory_within w JOIN concertation_table t ON t.territory_id = w.id"
+                      " JOIN territory_place l ON l.id = t.territory_id WHERE w.ancestor_id = ?"
+                      " ORDER BY t.id");
+    if (!st)
+        return ctx->last_status;
+    sqlite3_bind_text(st, 1, territory_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        Concerto__Registry__V1__TableLocationChanged *ev =
+            (void *)row_read(st, &concerto__registry__v1__table_location_changed__descriptor);
+        Concerto__Registry__V1__TableLocationChanged out = *ev;
+        out.actor = (char *)ctx->actor;
+        out.territory_id = (char *)territory_id;
+        out.effective_on = ctx->today;
+        status_t s = ctx_emit(ctx, "table", ev->table_id, &out.base);
+        protobuf_c_message_free_unpacked(&ev->base, NULL);
+        if (s != STATUS_OK) {
+            sqlite3_reset(st);
+            return s;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? STATUS_OK : ctx_db_error(ctx, rc, "territory.parent_id");
 }
 
 /* A change of the governance is a version of it from today. */

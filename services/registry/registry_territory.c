@@ -150,6 +150,19 @@ static void territory_may_archive(ctx_t *ctx, const ProtobufCMessage *m)
                       "territory %s is still the territory of Tables that are not archived", id);
 }
 
+/* A territory given another parent or another kind moves the Tables on
+ * it and inside it to another borough, municipality or sector. */
+static status_t territory_emitted(ctx_t *ctx, const ProtobufCMessage *before,
+                                  const ProtobufCMessage *after, const patch_changes_t *changes,
+                                  const void *extra)
+{
+    (void)before;
+    (void)extra;
+    if (!changes || (!patch_changed(changes, "parent_id") && !patch_changed(changes, "kind")))
+        return STATUS_OK;
+    return registry_table_emit_moved(ctx, ((const reg_territory_t *)after)->id);
+}
+
 const entity_t registry_territory_entity = {
     .kind = "territory",
     .noun = "territory",
@@ -170,6 +183,7 @@ const entity_t registry_territory_entity = {
     .check = territory_check,
     .bind = territory_bind,
     .complete = territory_complete,
+    .emitted = territory_emitted,
     .archive = "UPDATE territory SET archived_ms = :now, archived_by = :actor, "
                "archived_reason = :reason WHERE id = :id",
     .archived = &concerto__registry__v1__territory_archived__descriptor,

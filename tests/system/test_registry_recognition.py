@@ -280,3 +280,60 @@ def test_mandataire_and_characteristics_changes_are_events(op, public):
                   {"effectiveOn": "2024-04-01", "sectors": ["community"]}), 201)
     last = of_type(history(public, "rec-events"), "CharacteristicsChanged")[-1]
     assert last["cause"] == "fact_recorded" and last["effectiveOn"] == "2024-04-01"
+
+
+def test_a_territory_that_moves_moves_the_location_of_its_tables(op, public):
+    """Funding counts by borough and sector from the Tables' locations: a
+    territory given another parent or kind emits each of its Tables' new
+    location (TableLocationChanged), after its TerritoryUpdated."""
+    for tid, kind, parent in (("loc-b1", "borough", None), ("loc-b2", "borough", None),
+                              ("loc-n", "neighbourhood", "loc-b1"), ("loc-s1", "sector", None),
+                              ("loc-s2", "sector", None), ("loc-m", "municipality", "loc-s1"),
+                              ("loc-mn", "neighbourhood", "loc-m"), ("loc-k", "municipality", None)):
+        body = {"id": tid, "name": f"Territoire {tid}", "kind": kind}
+        if parent:
+            body["parentId"] = parent
+        ok(op.request("POST", "/v1/territories", body), 201)
+    for tid in ("tq-loc-n", "tq-loc-m", "tq-loc-mn", "tq-loc-k"):
+        ok(op.request("POST", "/v1/tables", {"id": tid, "name": f"Table {tid}",
+                                             "territoryId": tid[3:]}), 201)
+
+    def moved(table):
+        return of_type(history(public, table), "TableLocationChanged")
+
+    # A name is not a place: nothing moves.
+    ok(op.request("PATCH", "/v1/territories/loc-n", {"name": "Quartier renommé"}))
+    assert moved("tq-loc-n") == []
+    # A neighbourhood moved to another borough.
+    ok(op.request("PATCH", "/v1/territories/loc-n", {"parentId": "loc-b2"}))
+    (ev,) = moved("tq-loc-n")
+    today = ev["effectiveOn"]
+    assert ev == {"actor": "otto", "tableId": "tq-loc-n", "territoryId": "loc-n",
+                  "effectiveOn": today,
+                  "location": {"territoryId": "loc-n", "territoryKind": "neighbourhood",
+                               "boroughId": "loc-b2"}}
+    assert ok(public.get("/v1/tables/tq-loc-n"))["location"] == ev["location"]
+    assert moved("tq-loc-m") == [] and moved("tq-loc-mn") == []
+    # A municipality moved to another sector moves the Tables inside it too,
+    # each after the TerritoryUpdated (in sequence order).
+    ok(op.request("PATCH", "/v1/territories/loc-m", {"parentId": "loc-s2"}))
+    (on_m,) = moved("tq-loc-m")
+    (in_m,) = moved("tq-loc-mn")
+    assert on_m["location"] == {"territoryId": "loc-m", "territoryKind": "municipality",
+                                "municipalityId": "loc-m", "sectorId": "loc-s2"}
+    assert in_m["location"] == {"territoryId": "loc-mn", "territoryKind": "neighbourhood",
+                                "municipalityId": "loc-m", "sectorId": "loc-s2"}
+    assert on_m["territoryId"] == in_m["territoryId"] == "loc-m"
+    updated = [e["sequence"] for e in ok(public.get("/v1/territories/loc-m/history"))["entries"]
+               if e["type"] == "concerto.registry.v1.TerritoryUpdated"]
+    for table in ("tq-loc-m", "tq-loc-mn"):
+        seq = [e["sequence"] for e in history(public, table)
+               if e["type"] == "concerto.registry.v1.TableLocationChanged"]
+        assert int(seq[0]) > int(updated[-1])
+    # Another kind (a territory without others inside it) is another place.
+    ok(op.request("PATCH", "/v1/territories/loc-k", {"kind": "borough"}))
+    (ev,) = moved("tq-loc-k")
+    assert ev["location"] == {"territoryId": "loc-k", "territoryKind": "borough",
+                              "boroughId": "loc-k"}
+    # Nothing else moved.
+    assert len(moved("tq-loc-n")) == 1 and len(moved("tq-loc-mn")) == 1

@@ -9,8 +9,8 @@ BUILD=${CONCERTO_BUILD_DIR:-$ROOT/build}
 # What partners may send to each daemon (CONCERTO_GATEWAY_PARTNER_TYPES);
 # each daemon adds its partner commands here when it exists.
 declare -A SERVICE_PARTNER_TYPES=(
-    [registry]=concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,concerto.registry.v1.RecordAttestationRequest
-    [funding]=concerto.funding.v1.RecordPaymentRequest
+    [registry]="concerto.registry.v1.AddMembershipRequest,concerto.registry.v1.EndMembershipRequest,concerto.registry.v1.RecordAttestationRequest"
+    [funding]="concerto.funding.v1.RecordPaymentRequest"
 )
 STOP_SECS=${CONCERTO_STOP_TIMEOUT:-10}
 READY_SECS=${CONCERTO_READY_TIMEOUT:-60}
@@ -162,7 +162,8 @@ secrets_init() {
         done
         {
             echo "# Partners allowed on the gateway's ingress:"
-            echo "# <z85 public key> <name> [tables=...] [funder=...]"
+            echo "# <z85 public key> <name> [<scope>=<value>,<value>|* ...]"
+            echo "# such as tables=tqmn,tqhm (or tables=*) and funder=centraide"
             echo "$(head -n 1 "$dir/demo-partner.pub" | tr -d '[:space:]') demo-partner tables=*"
             echo "$(head -n 1 "$dir/demo-funder.pub" | tr -d '[:space:]') demo-funder funder=centraide tables=*"
         } >"$CONCERTO_GATEWAY_PARTNERS"

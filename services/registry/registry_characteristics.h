@@ -54,5 +54,8 @@ typedef struct {
 
 void registry_evaluate(const registry_facts_t *facts, const registry_thresholds_t *t,
                        registry_verdict_t out[REGISTRY_CHAR_COUNT]);
+/* The same verdicts as met bits (bit i: characteristic i), without the
+ * summaries: what an evaluation over time asks on every date. */
+unsigned registry_evaluate_met(const registry_facts_t *facts, const registry_thresholds_t *t);
 
 #endif

@@ -156,7 +156,15 @@ static const struct {
     {"SELECT effective_on, incorporated, bylaws_adopted_on, board_seats, meetings_per_year, id"
      " FROM governance_fact WHERE table_id = ?1 ORDER BY effective_on, id",
      facts_read_governance},
-    {"SELECT attested_on, author FROM attestation WHERE table_id = ?1 ORDER BY attested_on, id",
+    /* The days with an attestation, one index seek a day however many
+     * were recorded (a partner may attest every day), and each day's
+     * last author. */
+    {"WITH RECURSIVE day(on_date) AS (SELECT min(attested_on) FROM attestation"
+     " WHERE table_id = ?1 UNION ALL SELECT (SELECT min(attested_on) FROM attestation"
+     " WHERE table_id = ?1 AND attested_on > on_date) FROM day WHERE on_date IS NOT NULL)"
+     " SELECT on_date, (SELECT author FROM attestation WHERE table_id = ?1"
+     " AND attested_on = on_date ORDER BY id DESC LIMIT 1) FROM day"
+     " WHERE on_date IS NOT NULL ORDER BY on_date",
      facts_read_attestation},
 };
 

@@ -46,6 +46,8 @@ typedef struct {
     int meetings_per_year; /* -1 unknown */
 } registry_governance_version_t;
 
+/* The attestations of one day: only their date counts, and the report
+ * names the author of the one recorded last that day. */
 typedef struct {
     char on[CLOCK_DATE_LEN];
     char *author;
@@ -64,7 +66,7 @@ typedef struct registry_table_facts {
     size_t n_orgs;
     registry_governance_version_t *governance; /* by date */
     size_t n_governance;
-    registry_attestation_fact_t *attestations; /* by date, oldest first */
+    registry_attestation_fact_t *attestations; /* one a day, oldest first */
     size_t n_attestations;
 } registry_table_facts_t;
 

@@ -15,12 +15,7 @@ unsigned registry_timeline_met_on(const registry_table_facts_t *f, const registr
 {
     registry_facts_t facts;
     registry_facts_on(f, date, &facts, NULL);
-    registry_verdict_t v[REGISTRY_CHAR_COUNT];
-    registry_evaluate(&facts, th, v);
-    unsigned met = 0;
-    for (int i = 0; i < REGISTRY_CHAR_COUNT; i++)
-        met |= v[i].met ? 1u << i : 0;
-    return met;
+    return registry_evaluate_met(&facts, th);
 }
 
 size_t registry_timeline_build(const registry_table_facts_t *f, const registry_thresholds_t *th,

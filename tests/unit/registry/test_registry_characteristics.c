@@ -124,6 +124,38 @@ static void test_synergy_needs_an_attestation_less_than_a_year_old(void **state)
     assert_non_null(strstr(v[REGISTRY_CHAR_SYNERGY].summary, "no attestation"));
 }
 
+/* The met bits an evaluation over time uses say what the verdicts say,
+ * on each side of every threshold. */
+static void test_met_bits_agree_with_the_verdicts(void **state)
+{
+    (void)state;
+    const char *attested[] = {NULL, "2024-06-29", "2024-06-30", "2025-06-30", "2025-07-01"};
+    const char *bylaws[] = {NULL, "2025-06-30", "2025-07-01"};
+    int checked = 0;
+    for (size_t a = 0; a < sizeof attested / sizeof *attested; a++)
+        for (size_t b = 0; b < sizeof bylaws / sizeof *bylaws; b++)
+            for (int n = 2; n <= 3; n++)
+                for (int inc = -1; inc <= 1; inc++)
+                    for (int seats = -1; seats <= 1; seats++)
+                        for (int meetings = -1; meetings <= 4; meetings += 5) {
+                            registry_facts_t f = facts();
+                            f.attestation_on = attested[a];
+                            f.bylaws_adopted_on = bylaws[b];
+                            f.n_sectors = (size_t)n;
+                            f.n_networks = (size_t)n;
+                            f.incorporated = inc;
+                            f.board_seats = seats;
+                            f.meetings_per_year = meetings;
+                            registry_verdict_t v[REGISTRY_CHAR_COUNT];
+                            registry_evaluate(&f, &th, v);
+                            unsigned met = registry_evaluate_met(&f, &th);
+                            for (int i = 0; i < REGISTRY_CHAR_COUNT; i++)
+                                assert_int_equal(!!(met & (1u << i)), v[i].met);
+                            checked += met == (1u << REGISTRY_CHAR_COUNT) - 1;
+                        }
+    assert_true(checked > 0); /* all four met in some of them */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_structured_accepts_board_members_instead_of_seats),
         cmocka_unit_test(test_structured_needs_min_meetings_known),
         cmocka_unit_test(test_synergy_needs_an_attestation_less_than_a_year_old),
+        cmocka_unit_test(test_met_bits_agree_with_the_verdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

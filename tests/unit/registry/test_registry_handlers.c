@@ -694,6 +694,59 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "as_of", "calendar date");
 }
 
+static void attest(const char *table, const char *on, const char *author)
+{
+    Concerto__Registry__V1__RecordAttestationRequest att =
+        CONCERTO__REGISTRY__V1__RECORD_ATTESTATION_REQUEST__INIT;
+    att.table_id = (char *)table;
+    att.attested_on = (char *)on;
+    att.author = (char *)author;
+    send_expect(&att.base, STATUS_OK, NULL, NULL);
+}
+
+static int64_t characteristics_changes(void)
+{
+    return fixture_count(F, "SELECT count(*) FROM outbox WHERE subject = 'table:tqmn'"
+                            " AND type = 'concerto.registry.v1.CharacteristicsChanged'");
+}
+
+/* Only an attestation's day counts: more of them on a day change nothing,
+ * and the report names the author recorded last on the latest day. */
+static void test_attestations_of_one_day_count_once(void **state)
+{
+    (void)state;
+    base_world();
+    int64_t before = characteristics_changes();
+    attest("tqmn", "2024-03-01", "Author A");
+    assert_int_equal(characteristics_changes(), before + 1);
+    attest("tqmn", "2024-03-01", "Author B");
+    attest("tqmn", "2024-03-01", "Author C");
+    assert_int_equal(characteristics_changes(), before + 1);
+    attest("tqmn", "2024-02-01", "Author D");
+    assert_int_equal(characteristics_changes(), before + 2);
+
+    Concerto__Registry__V1__GetCharacteristicsRequest req =
+        CONCERTO__REGISTRY__V1__GET_CHARACTERISTICS_REQUEST__INIT;
+    req.table_id = "tqmn";
+    req.as_of = "2024-06-30";
+    ProtobufCMessage *out = NULL;
+    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
+                &out);
+    Concerto__Registry__V1__Characteristic *c =
+        ((Concerto__Registry__V1__TableCharacteristics *)out)->characteristics[3];
+    assert_true(c->met);
+    assert_int_equal(c->n_facts, 2);
+    assert_string_equal(c->facts[0]->value, "2024-03-01");
+    assert_string_equal(c->facts[1]->value, "Author C");
+    protobuf_c_message_free_unpacked(out, NULL);
+    req.as_of = "2024-02-29";
+    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
+                &out);
+    c = ((Concerto__Registry__V1__TableCharacteristics *)out)->characteristics[3];
+    assert_string_equal(c->facts[1]->value, "Author D");
+    protobuf_c_message_free_unpacked(out, NULL);
+}
+
 /* Lists Tables with `req`: expects `n` of them, the first being `first`
  * (unless NULL); a copy of next_cursor goes to *next when it is given. */
 static void expect_tables(const Concerto__Registry__V1__ListTablesRequest *req, size_t n,
@@ -1130,6 +1183,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_characteristics_follow_members_governance_and_attestations, setup,
             fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_attestations_of_one_day_count_once, setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(test_lists_filter_search_and_page, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_every_list_pages_with_its_own_cursor, setup,
                                         fixture_teardown),

@@ -58,30 +58,36 @@ static void facts_copy_date(char out[CLOCK_DATE_LEN], sqlite3_stmt *st, int col)
         snprintf(out, CLOCK_DATE_LEN, "%s", (const char *)sqlite3_column_text(st, col));
 }
 
+/* A row of a membership and one version of its organization's facts (none
+ * when the organization has no version): rows come by membership, then
+ * version. */
 static void facts_read_member(registry_table_facts_t *f, sqlite3_stmt *st)
 {
-    f->members = facts_grow(f->members, f->n_members, sizeof *f->members);
-    registry_member_fact_t *m = &f->members[f->n_members++];
-    memset(m, 0, sizeof *m);
-    const char *role = (const char *)sqlite3_column_text(st, 1);
-    m->org_id = row_text(st, 0);
-    m->board = strcmp(role, "board") == 0;
-    m->observer = strcmp(role, "observer") == 0;
-    m->counts = !m->observer;
-    facts_copy_date(m->joined, st, 2);
-    facts_copy_date(m->left, st, 3);
-}
-
-static void facts_read_org(registry_table_facts_t *f, sqlite3_stmt *st)
-{
+    int64_t id = sqlite3_column_int64(st, 0);
+    if (!f->n_members || f->members[f->n_members - 1].id != id) {
+        f->members = facts_grow(f->members, f->n_members, sizeof *f->members);
+        registry_member_fact_t *m = &f->members[f->n_members++];
+        memset(m, 0, sizeof *m);
+        const char *role = (const char *)sqlite3_column_text(st, 2);
+        m->id = id;
+        m->org_id = row_text(st, 1);
+        m->board = strcmp(role, "board") == 0;
+        m->observer = strcmp(role, "observer") == 0;
+        m->counts = !m->observer;
+        facts_copy_date(m->joined, st, 3);
+        facts_copy_date(m->left, st, 4);
+        m->first = f->n_orgs;
+    }
+    if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+        return;
     f->orgs = facts_grow(f->orgs, f->n_orgs, sizeof *f->orgs);
     registry_org_version_t *o = &f->orgs[f->n_orgs++];
     memset(o, 0, sizeof *o);
-    o->org_id = row_text(st, 0);
-    facts_copy_date(o->from, st, 1);
-    o->sectors = text_words((const char *)sqlite3_column_text(st, 2), &o->n_sectors);
-    o->network = row_text(st, 3);
-    o->id = sqlite3_column_int64(st, 4);
+    facts_copy_date(o->from, st, 5);
+    o->sectors = text_words((const char *)sqlite3_column_text(st, 6), &o->n_sectors);
+    o->network = row_text(st, 7);
+    o->id = sqlite3_column_int64(st, 8);
+    f->members[f->n_members - 1].n_versions++;
 }
 
 static void facts_read_governance(registry_table_facts_t *f, sqlite3_stmt *st)
@@ -97,12 +103,41 @@ static void facts_read_governance(registry_table_facts_t *f, sqlite3_stmt *st)
     g->id = sqlite3_column_int64(st, 5);
 }
 
-static void facts_read_attestation(registry_table_facts_t *f, sqlite3_stmt *st)
+/* The days with an attestation, each with its last author: one index seek
+ * a day from the latest back, however many were recorded (a partner may
+ * attest every day). 0, or -1 on a database error (recorded). */
+static int facts_attestation_days(ctx_t *ctx, registry_table_facts_t *f)
 {
-    f->attestations = facts_grow(f->attestations, f->n_attestations, sizeof *f->attestations);
-    registry_attestation_fact_t *a = &f->attestations[f->n_attestations++];
-    facts_copy_date(a->on, st, 0);
-    a->author = row_text(st, 1);
+    sqlite3_stmt *st = facts_stmt(ctx,
+                                  "SELECT attested_on, author FROM attestation"
+                                  " WHERE table_id = ?1 AND attested_on < ?2"
+                                  " ORDER BY attested_on DESC, id DESC LIMIT 1",
+                                  f->table_id);
+    /* Later than any date. */
+    char before[CLOCK_DATE_LEN] = "9999-12-31";
+    int rc = SQLITE_ROW;
+    while (st && rc == SQLITE_ROW) {
+        sqlite3_bind_text(st, 2, before, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            f->attestations =
+                facts_grow(f->attestations, f->n_attestations, sizeof *f->attestations);
+            registry_attestation_fact_t *a = &f->attestations[f->n_attestations++];
+            facts_copy_date(a->on, st, 0);
+            a->author = row_text(st, 1);
+            memcpy(before, a->on, CLOCK_DATE_LEN);
+        }
+        sqlite3_reset(st);
+    }
+    if (st && rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, "table_id");
+    /* Oldest first. */
+    for (size_t i = 0; i < f->n_attestations / 2; i++) {
+        registry_attestation_fact_t a = f->attestations[i];
+        f->attestations[i] = f->attestations[f->n_attestations - 1 - i];
+        f->attestations[f->n_attestations - 1 - i] = a;
+    }
+    return st && rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* The registration day: when its first status was recorded. 0, or -1
@@ -125,47 +160,20 @@ static int facts_registration(ctx_t *ctx, registry_table_facts_t *f)
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Points each member at its organization's versions. */
-static void facts_link_members(registry_table_facts_t *f)
-{
-    for (size_t i = 0; i < f->n_members; i++) {
-        registry_member_fact_t *m = &f->members[i];
-        for (size_t j = 0; j < f->n_orgs; j++) {
-            if (strcmp(f->orgs[j].org_id, m->org_id) != 0)
-                continue;
-            if (!m->n_versions)
-                m->first = j;
-            m->n_versions++;
-        }
-    }
-}
-
 /* What a Table's facts are read from (?1 the Table), each row by its
  * reader. */
 static const struct {
     const char *sql;
     void (*read)(registry_table_facts_t *f, sqlite3_stmt *st);
 } facts_queries[] = {
-    {"SELECT organization_id, role, joined_on, left_on FROM membership WHERE table_id = ?1"
-     " ORDER BY id",
+    {"SELECT m.id, m.organization_id, m.role, m.joined_on, m.left_on, f.effective_on,"
+     " f.sectors, f.network, f.id FROM membership m LEFT JOIN organization_fact f"
+     " ON f.organization_id = m.organization_id WHERE m.table_id = ?1"
+     " ORDER BY m.id, f.effective_on, f.id",
      facts_read_member},
-    {"SELECT organization_id, effective_on, sectors, network, id FROM organization_fact"
-     " WHERE organization_id IN (SELECT organization_id FROM membership WHERE table_id = ?1)"
-     " ORDER BY organization_id, effective_on, id",
-     facts_read_org},
     {"SELECT effective_on, incorporated, bylaws_adopted_on, board_seats, meetings_per_year, id"
      " FROM governance_fact WHERE table_id = ?1 ORDER BY effective_on, id",
      facts_read_governance},
-    /* The days with an attestation, one index seek a day however many
-     * were recorded (a partner may attest every day), and each day's
-     * last author. */
-    {"WITH RECURSIVE day(on_date) AS (SELECT min(attested_on) FROM attestation"
-     " WHERE table_id = ?1 UNION ALL SELECT (SELECT min(attested_on) FROM attestation"
-     " WHERE table_id = ?1 AND attested_on > on_date) FROM day WHERE on_date IS NOT NULL)"
-     " SELECT on_date, (SELECT author FROM attestation WHERE table_id = ?1"
-     " AND attested_on = on_date ORDER BY id DESC LIMIT 1) FROM day"
-     " WHERE on_date IS NOT NULL ORDER BY on_date",
-     facts_read_attestation},
 };
 
 int registry_facts_load(ctx_t *ctx, const char *table_id, registry_table_facts_t *out)
@@ -178,11 +186,10 @@ int registry_facts_load(ctx_t *ctx, const char *table_id, registry_table_facts_t
         sqlite3_stmt *st = facts_stmt(ctx, facts_queries[i].sql, table_id);
         ok = st && facts_rows(ctx, st, facts_queries[i].read, out) == 0;
     }
-    if (!ok) {
+    if (!ok || facts_attestation_days(ctx, out) != 0) {
         registry_facts_clear(out);
         return -1;
     }
-    facts_link_members(out);
     return 0;
 }
 
@@ -191,7 +198,6 @@ void registry_facts_clear(registry_table_facts_t *f)
     for (size_t i = 0; i < f->n_members; i++)
         free(f->members[i].org_id);
     for (size_t i = 0; i < f->n_orgs; i++) {
-        free(f->orgs[i].org_id);
         text_words_free(f->orgs[i].sectors, f->orgs[i].n_sectors);
         free(f->orgs[i].network);
     }

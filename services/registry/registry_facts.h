@@ -17,7 +17,6 @@
 
 /* A version of an organization's facts, from a date on. */
 typedef struct {
-    char *org_id;
     char from[CLOCK_DATE_LEN];
     int64_t id; /* recording order */
     char **sectors;
@@ -26,6 +25,7 @@ typedef struct {
 } registry_org_version_t;
 
 typedef struct {
+    int64_t id; /* the membership's */
     char *org_id;
     int counts;   /* role member or board: observers do not count */
     int board;    /* role board */
@@ -62,7 +62,7 @@ typedef struct registry_table_facts {
     int observers_in_networks; /* the setting in force when loaded */
     registry_member_fact_t *members;
     size_t n_members;
-    registry_org_version_t *orgs; /* by organization, then date */
+    registry_org_version_t *orgs; /* each member's organization's, by member then date */
     size_t n_orgs;
     registry_governance_version_t *governance; /* by date */
     size_t n_governance;

@@ -247,6 +247,24 @@ const page_list_t registry_membership_list = {
 
 /* ----------------------------------------------------------- attestations */
 
+/* 1 when the Table already has an attestation on `day`: only the days
+ * count (registry_characteristics.h), so another one that day cannot
+ * change the Table's evaluation. */
+static int attestation_day_known(ctx_t *ctx, const char *table_id, const char *day)
+{
+    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT 1 FROM attestation WHERE table_id = ?"
+                                     " AND attested_on = ? LIMIT 1");
+    if (!st)
+        return 0;
+    sqlite3_bind_text(st, 1, table_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, day, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ctx_db_error(ctx, rc, "attested_on");
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
+}
+
 int registry_handle_record_attestation(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     (void)arg;
@@ -254,7 +272,7 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
     ctx_t ctx;
     ctx_init(&ctx, call);
     field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    field_past_date(&ctx, "attested_on", req->attested_on);
+    const char *day = field_past_date(&ctx, "attested_on", req->attested_on);
     field_text(&ctx, "author", req->author, REGISTRY_MAX_AUTHOR, FIELD_REQUIRED);
     field_text(&ctx, "statement", req->statement, REGISTRY_MAX_TEXT, FIELD_MULTILINE);
     field_url(&ctx, "source_url", req->source_url, 0);
@@ -262,6 +280,7 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
         membership_check_refs(&ctx, req->table_id, NULL);
     if (!ctx.problems)
         registry_table_writable(&ctx, req->table_id, "table_id");
+    int day_known = !ctx.problems && attestation_day_known(&ctx, req->table_id, day);
     sqlite3_stmt *st =
         ctx.problems ? NULL
                      : ctx_stmt(&ctx, "INSERT INTO attestation(table_id, attested_on, author,"
@@ -287,7 +306,7 @@ int registry_handle_record_attestation(service_call_t *call, const ProtobufCMess
         CONCERTO__REGISTRY__V1__ATTESTATION_RECORDED__INIT;
     ev.actor = (char *)ctx.actor;
     ev.attestation = a;
-    if (ctx_emit(&ctx, "table", a->table_id, &ev.base) == STATUS_OK)
+    if (ctx_emit(&ctx, "table", a->table_id, &ev.base) == STATUS_OK && !day_known)
         registry_timeline_refresh(&ctx, a->table_id, "attestation_recorded", NULL);
     return ctx_finish_free(&ctx, &a->base);
 }

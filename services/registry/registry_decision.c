@@ -225,6 +225,17 @@ static void decision_check(ctx_t *ctx, const decision_table_t *t, registry_decis
         decision_check_characteristics(ctx, t, d, table_id, admin_needed);
 }
 
+/* The Table's columns that hold its current decision, and the values they
+ * take from decision :id (recognition_change). */
+#define DECISION_CURRENT                                                                           \
+    "status_since, status_since_known, status_reason, status_by, status_recorded_on, "             \
+    "status_decision_id, status_origin, status_unmet, status_justification, status_exemption, "    \
+    "status_dispute_id"
+#define DECISION_OF_ROW                                                                            \
+    "effective_on, effective_known, reason, NULLIF(actor, ''), recorded_on, id, origin, unmet, "   \
+    "justification, exemption, dispute_id FROM recognition_change WHERE id = :id"
+#define DECISION_WHERE " updated_ms = :now WHERE id = :table"
+
 /* Writes decision `d` (from status `from`, NULL for a first status) and
  * makes it the Table's current one; returns its id, 0 on failure. */
 static int64_t decision_record(ctx_t *ctx, const char *table_id, const char *from,
@@ -256,18 +267,16 @@ static int64_t decision_record(ctx_t *ctx, const char *table_id, const char *fro
     if (ctx_step(ctx, st, "table_id") != STATUS_OK)
         return 0;
     int64_t id = sqlite3_last_insert_rowid(store_db(ctx->store));
-    st = ctx_stmt(ctx, "UPDATE concertation_table SET status = c.to_status,"
-                       " status_since = c.effective_on, status_since_known = c.effective_known,"
-                       " status_reason = c.reason, status_by = NULLIF(c.actor, ''),"
-                       " status_recorded_on = c.recorded_on, status_decision_id = c.id,"
-                       " status_origin = c.origin, status_unmet = c.unmet,"
-                       " status_justification = c.justification, status_exemption = c.exemption,"
-                       " status_dispute_id = c.dispute_id, updated_ms = :now"
-                       " FROM recognition_change c WHERE c.id = :id"
-                       " AND concertation_table.id = c.table_id");
+    /* A first status is the one the Table was inserted with: setting it
+     * again would rewrite the indexes on status for nothing. */
+    st = ctx_stmt(ctx, from ? "UPDATE concertation_table SET (status, " DECISION_CURRENT
+                              ") = (SELECT to_status, " DECISION_OF_ROW ")," DECISION_WHERE
+                            : "UPDATE concertation_table SET (" DECISION_CURRENT
+                              ") = (SELECT " DECISION_OF_ROW ")," DECISION_WHERE);
     if (!st)
         return 0;
     row_bind_int(st, ":id", id);
+    row_bind_text(st, ":table", table_id);
     ctx_bind(ctx, st);
     if (ctx_step(ctx, st, "table_id") != STATUS_OK)
         return 0;

@@ -337,6 +337,21 @@ status_t registry_table_register(ctx_t *ctx, const reg_table_t *in, registry_dec
                            (ProtobufCMessage **)out);
 }
 
+/* Adds to the Table `t` as stored what a read shows beside it: its
+ * scheduled decision, disputes, coverage and people. Returns it, or NULL
+ * after freeing it on a database error (recorded). */
+static reg_table_t *table_complete_read(ctx_t *ctx, reg_table_t *t)
+{
+    t->scheduled_recognition = registry_schedule_pending(ctx, t->id);
+    t->n_disputes = registry_disputes_of(ctx, t->id, &t->disputes);
+    t->n_coverage = registry_coverage_of(ctx, t->territory_id, t->id, 1, &t->coverage);
+    t->n_people = registry_people_of(ctx, t->id, &t->people);
+    if (!ctx->problems)
+        return t;
+    protobuf_c_message_free_unpacked(&t->base, NULL);
+    return NULL;
+}
+
 int registry_handle_register_table(service_call_t *call, const ProtobufCMessage *msg, void *arg)
 {
     (void)arg;
@@ -347,26 +362,18 @@ int registry_handle_register_table(service_call_t *call, const ProtobufCMessage 
         ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "table", "is required");
         return ctx_fail(&ctx);
     }
-    /* Answered with the Tables that already cover its territory. */
-    reg_table_t *t = registry_table_register(&ctx, req->table, NULL, NULL) == STATUS_OK
-                         ? registry_table_load(&ctx, "table.id", req->table->id)
-                         : NULL;
+    /* Answered as stored (what follows the registration writes other
+     * tables), with the Tables that already cover its territory. */
+    reg_table_t *t = NULL;
+    if (registry_table_register(&ctx, req->table, NULL, &t) == STATUS_OK)
+        t = table_complete_read(&ctx, t);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)t);
 }
 
 reg_table_t *registry_table_load(ctx_t *ctx, const char *field, const char *id)
 {
     reg_table_t *t = (reg_table_t *)entity_require(ctx, &registry_table_entity, field, id);
-    if (!t)
-        return NULL;
-    t->scheduled_recognition = registry_schedule_pending(ctx, id);
-    t->n_disputes = registry_disputes_of(ctx, id, &t->disputes);
-    t->n_coverage = registry_coverage_of(ctx, t->territory_id, id, 1, &t->coverage);
-    t->n_people = registry_people_of(ctx, id, &t->people);
-    if (!ctx->problems)
-        return t;
-    protobuf_c_message_free_unpacked(&t->base, NULL);
-    return NULL;
+    return t ? table_complete_read(ctx, t) : NULL;
 }
 
 int registry_handle_get_table(service_call_t *call, const ProtobufCMessage *msg, void *arg)

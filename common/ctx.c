@@ -203,6 +203,16 @@ int ctx_exists(ctx_t *ctx, const char *sql, const char *key)
     return rc == SQLITE_ROW;
 }
 
+int ctx_require(ctx_t *ctx, const char *sql, const char *field, const char *noun, const char *key)
+{
+    size_t mark = ctx->problems;
+    if (ctx_exists(ctx, sql, key))
+        return 1;
+    if (ctx->problems == mark)
+        ctx_violation(ctx, STATUS_NOT_FOUND, field, "%s %s is not registered", noun, key);
+    return 0;
+}
+
 /* Steps `st` (bound) and reads its row, if any. */
 static ProtobufCMessage *ctx_read_one(ctx_t *ctx, sqlite3_stmt *st,
                                       const ProtobufCMessageDescriptor *desc,

@@ -101,6 +101,10 @@ status_t ctx_step(ctx_t *ctx, sqlite3_stmt *st, const char *path);
  * when not, or when the lookup failed (then recorded: a failed lookup is
  * never taken for "not there"). */
 int ctx_exists(ctx_t *ctx, const char *sql, const char *key);
+/* ctx_exists, and when there is no such row, records NOT_FOUND on `field`:
+ * "<noun> <key> is not registered" (not when the lookup failed: that is
+ * recorded as what it is). */
+int ctx_require(ctx_t *ctx, const char *sql, const char *field, const char *noun, const char *key);
 /* The row `sql` (one parameter: `key`) selects, read into a new message of
  * type `desc` (row.h) and completed by `complete` unless NULL; NULL when
  * there is none or on a database error (recorded). */

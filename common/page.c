@@ -299,8 +299,8 @@ static void page_check_refs(ctx_t *ctx, const page_list_t *l, const ProtobufCMes
             protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, r->field);
         assert(f && f->type == PROTOBUF_C_TYPE_STRING && "a reference is a string field");
         const char *id = *(char *const *)pbmsg_member(msg, f);
-        if (id && *id && !ctx_exists(ctx, r->exists, id) && !ctx->problems)
-            ctx_violation(ctx, STATUS_NOT_FOUND, r->field, "%s %s is not registered", r->noun, id);
+        if (id && *id)
+            ctx_require(ctx, r->exists, r->field, r->noun, id);
     }
 }
 

@@ -255,10 +255,9 @@ int64_t funding_year_committed(ctx_t *ctx, const char *program_id, const char *f
 static void year_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const Concerto__Funding__V1__ListProgramYearsRequest *req = (const void *)msg;
-    if (field_slug(ctx, "program_id", req->program_id, FIELD_REQUIRED) &&
-        !ctx_exists(ctx, "SELECT 1 FROM program WHERE id = ?", req->program_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "program_id", "program %s is not registered",
-                      req->program_id);
+    if (field_slug(ctx, "program_id", req->program_id, FIELD_REQUIRED))
+        ctx_require(ctx, "SELECT 1 FROM program WHERE id = ?", "program_id", "program",
+                    req->program_id);
 }
 
 const page_list_t funding_year_list = {
@@ -420,16 +419,13 @@ static int year_shares_differ(const fund_year_t *y,
 static void year_check(ctx_t *ctx, const Concerto__Funding__V1__SetProgramYearRequest *r,
                        const fund_year_t *y)
 {
-    if (!ctx_exists(ctx, "SELECT 1 FROM program WHERE id = ?", r->program_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "program_id", "program %s is not registered",
-                      r->program_id);
-    for (size_t i = 0; i < r->n_shares; i++)
-        if (!ctx_exists(ctx, "SELECT 1 FROM funder WHERE id = ?", r->shares[i]->funder_id)) {
-            char path[64];
-            snprintf(path, sizeof path, "shares[%zu].funder_id", i);
-            ctx_violation(ctx, STATUS_NOT_FOUND, path, "funder %s is not registered",
-                          r->shares[i]->funder_id);
-        }
+    ctx_require(ctx, "SELECT 1 FROM program WHERE id = ?", "program_id", "program", r->program_id);
+    for (size_t i = 0; i < r->n_shares; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "shares[%zu].funder_id", i);
+        ctx_require(ctx, "SELECT 1 FROM funder WHERE id = ?", path, "funder",
+                    r->shares[i]->funder_id);
+    }
     if (!y)
         return;
     char committed[MONEY_TEXT_LEN];

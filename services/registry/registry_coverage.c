@@ -110,10 +110,9 @@ int registry_handle_get_coverage(service_call_t *call, const ProtobufCMessage *m
     ctx_t ctx;
     ctx_init(&ctx, call);
     field_slug(&ctx, "territory_id", req->territory_id, FIELD_REQUIRED);
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TERRITORY_EXISTS, req->territory_id) &&
-        !ctx.problems)
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "territory_id", "territory %s is not registered",
-                      req->territory_id);
+    if (!ctx.problems)
+        ctx_require(&ctx, REGISTRY_TERRITORY_EXISTS, "territory_id", "territory",
+                    req->territory_id);
     if (ctx.problems)
         return ctx_fail(&ctx);
     Concerto__Registry__V1__Coverage res = CONCERTO__REGISTRY__V1__COVERAGE__INIT;

@@ -654,12 +654,8 @@ int registry_handle_cancel_scheduled_recognition(service_call_t *call, const Pro
     field_text(&ctx, "reason", req->reason, REGISTRY_MAX_REASON, FIELD_REQUIRED | FIELD_MULTILINE);
     if (ctx.problems)
         return ctx_fail(&ctx);
-    if (!ctx_exists(&ctx, REGISTRY_TABLE_EXISTS, req->table_id)) {
-        if (!ctx.problems)
-            ctx_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                          req->table_id);
+    if (!ctx_require(&ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", req->table_id))
         return ctx_fail(&ctx);
-    }
     reg_scheduled_t *s = registry_schedule_pending(&ctx, req->table_id);
     if (!s) {
         if (!ctx.problems)

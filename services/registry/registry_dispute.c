@@ -304,9 +304,8 @@ int registry_handle_list_disputes(service_call_t *call, const ProtobufCMessage *
     page_t page;
     page_begin_int(&ctx, &page, "disputes", msg);
     field_slug(&ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TABLE_EXISTS, req->table_id) && !ctx.problems)
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
+    if (!ctx.problems)
+        ctx_require(&ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", req->table_id);
     sqlite3_stmt *st = ctx.problems ? NULL
                                     : ctx_stmt(&ctx, DISPUTE_SELECT " WHERE d.table_id = :table_id"
                                                                     " AND d.id > :after"

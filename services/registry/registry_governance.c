@@ -151,9 +151,8 @@ int registry_handle_record_governance(service_call_t *call, const ProtobufCMessa
     if (!req->governance)
         ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "governance", "is required");
     registry_governance_validate(&ctx, "governance", req->governance);
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_TABLE_EXISTS, req->table_id) && !ctx.problems)
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
+    if (!ctx.problems)
+        ctx_require(&ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", req->table_id);
     if (!ctx.problems)
         registry_table_writable(&ctx, req->table_id, "table_id");
     reg_governance_facts_t *base = ctx.problems ? NULL : governance_at(&ctx, req->table_id, on);
@@ -184,9 +183,8 @@ static void governance_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
 {
     const Concerto__Registry__V1__ListGovernanceRequest *req = (const void *)msg;
     field_slug(ctx, "table_id", req->table_id, FIELD_REQUIRED);
-    if (!ctx->problems && !ctx_exists(ctx, REGISTRY_TABLE_EXISTS, req->table_id) && !ctx->problems)
-        ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
+    if (!ctx->problems)
+        ctx_require(ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", req->table_id);
 }
 
 /* Every version, in the order recorded. */

@@ -117,9 +117,8 @@ int registry_handle_get_history(service_call_t *call, const ProtobufCMessage *ms
     field_slug(&ctx, id_f->name, id, FIELD_REQUIRED);
     size_t limit = (size_t)page_limit(&ctx, *(const uint32_t *)pbmsg_member(msg, limit_f));
     /* Archived records keep their history. */
-    if (!ctx.problems && !ctx_exists(&ctx, kind->known, id))
-        ctx_violation(&ctx, STATUS_NOT_FOUND, id_f->name, "%s %s is not registered", kind->noun,
-                      id);
+    if (!ctx.problems)
+        ctx_require(&ctx, kind->known, id_f->name, kind->noun, id);
     if (ctx.problems)
         return ctx_fail(&ctx);
     Concerto__Registry__V1__TableHistory h = CONCERTO__REGISTRY__V1__TABLE_HISTORY__INIT;

@@ -35,11 +35,9 @@ static reg_membership_t *membership_load(ctx_t *ctx, int64_t id)
 /* NOT_FOUND violations for a Table or organization that is not there. */
 static void membership_check_refs(ctx_t *ctx, const char *table_id, const char *org_id)
 {
-    if (!ctx_exists(ctx, REGISTRY_TABLE_EXISTS, table_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered", table_id);
-    if (org_id && !ctx_exists(ctx, REGISTRY_ORGANIZATION_EXISTS, org_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "organization_id", "organization %s is not registered",
-                      org_id);
+    ctx_require(ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", table_id);
+    if (org_id)
+        ctx_require(ctx, REGISTRY_ORGANIZATION_EXISTS, "organization_id", "organization", org_id);
 }
 
 /* A new membership may not overlap another of the same organization in

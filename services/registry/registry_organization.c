@@ -382,10 +382,9 @@ int registry_handle_record_organization_facts(service_call_t *call, const Protob
     field_word(&ctx, "network", req->network, registry_network_codes(), 0);
     if (!req->n_sectors && !field_nonempty(req->network))
         ctx_violation(&ctx, STATUS_INVALID_ARGUMENT, "sectors", "or network is required");
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_ORGANIZATION_EXISTS, req->organization_id) &&
-        !ctx.problems)
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "organization_id",
-                      "organization %s is not registered", req->organization_id);
+    if (!ctx.problems)
+        ctx_require(&ctx, REGISTRY_ORGANIZATION_EXISTS, "organization_id", "organization",
+                    req->organization_id);
     char *sectors = NULL, *network = NULL;
     if (!ctx.problems)
         organization_fact_at(&ctx, req->organization_id, on, &sectors, &network);
@@ -422,10 +421,9 @@ static void organization_facts_list_check(ctx_t *ctx, const ProtobufCMessage *ms
 {
     const Concerto__Registry__V1__ListOrganizationFactsRequest *req = (const void *)msg;
     field_slug(ctx, "organization_id", req->organization_id, FIELD_REQUIRED);
-    if (!ctx->problems && !ctx_exists(ctx, REGISTRY_ORGANIZATION_EXISTS, req->organization_id) &&
-        !ctx->problems)
-        ctx_violation(ctx, STATUS_NOT_FOUND, "organization_id", "organization %s is not registered",
-                      req->organization_id);
+    if (!ctx->problems)
+        ctx_require(ctx, REGISTRY_ORGANIZATION_EXISTS, "organization_id", "organization",
+                    req->organization_id);
 }
 
 /* Every version, in the order recorded. */
@@ -463,10 +461,9 @@ int registry_handle_get_organization_tables(service_call_t *call, const Protobuf
     ctx_init(&ctx, call);
     field_slug(&ctx, "organization_id", req->organization_id, FIELD_REQUIRED);
     field_date(&ctx, "active_on", req->active_on, 0);
-    if (!ctx.problems && !ctx_exists(&ctx, REGISTRY_ORGANIZATION_EXISTS, req->organization_id) &&
-        !ctx.problems)
-        ctx_violation(&ctx, STATUS_NOT_FOUND, "organization_id",
-                      "organization %s is not registered", req->organization_id);
+    if (!ctx.problems)
+        ctx_require(&ctx, REGISTRY_ORGANIZATION_EXISTS, "organization_id", "organization",
+                    req->organization_id);
     if (ctx.problems)
         return ctx_fail(&ctx);
     Concerto__Registry__V1__OrganizationTables res =

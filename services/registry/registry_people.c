@@ -99,12 +99,8 @@ static reg_person_t *person_stored(ctx_t *ctx, const char *table_id, uint64_t id
 /* The Table exists and may change. */
 static int people_table(ctx_t *ctx, const char *table_id)
 {
-    if (!ctx_exists(ctx, REGISTRY_TABLE_EXISTS, table_id)) {
-        if (!ctx->problems)
-            ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                          table_id);
+    if (!ctx_require(ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", table_id))
         return 0;
-    }
     return registry_table_writable(ctx, table_id, "table_id");
 }
 
@@ -262,9 +258,8 @@ static void people_list_check(ctx_t *ctx, const ProtobufCMessage *msg)
     const Concerto__Registry__V1__ListPeopleRequest *req = (const void *)msg;
     field_slug(ctx, "table_id", req->table_id, FIELD_REQUIRED);
     field_date(ctx, "active_on", req->active_on, 0);
-    if (!ctx->problems && !ctx_exists(ctx, REGISTRY_TABLE_EXISTS, req->table_id) && !ctx->problems)
-        ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s is not registered",
-                      req->table_id);
+    if (!ctx->problems)
+        ctx_require(ctx, REGISTRY_TABLE_EXISTS, "table_id", "Table", req->table_id);
 }
 
 const page_list_t registry_people_list = {

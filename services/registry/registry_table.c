@@ -131,13 +131,10 @@ static void table_validate(ctx_t *ctx, const ProtobufCMessage *m)
 static void table_check(ctx_t *ctx, const ProtobufCMessage *m, const patch_changes_t *changes)
 {
     const reg_table_t *t = (const reg_table_t *)m;
-    if (!ctx_exists(ctx, REGISTRY_TERRITORY_EXISTS, t->territory_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "table.territory_id", "territory %s is not registered",
-                      t->territory_id);
-    if (field_nonempty(t->mandataire_id) &&
-        !ctx_exists(ctx, REGISTRY_ORGANIZATION_EXISTS, t->mandataire_id))
-        ctx_violation(ctx, STATUS_NOT_FOUND, "table.mandataire_id",
-                      "organization %s is not registered", t->mandataire_id);
+    ctx_require(ctx, REGISTRY_TERRITORY_EXISTS, "table.territory_id", "territory", t->territory_id);
+    if (field_nonempty(t->mandataire_id))
+        ctx_require(ctx, REGISTRY_ORGANIZATION_EXISTS, "table.mandataire_id", "organization",
+                    t->mandataire_id);
     if (changes && !ctx->problems && !field_nonempty(t->mandataire_id) &&
         strcmp(t->recognition->status, "recognized") == 0)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "table.mandataire_id",

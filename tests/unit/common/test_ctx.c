@@ -125,6 +125,25 @@ static void test_constraint_failures_become_statuses(void **state)
     assert_int_equal(fixture_count(*state, "SELECT count(*) FROM child"), 0);
 }
 
+static int requiring_rows(ctx_t *ctx)
+{
+    assert_true(ctx_require(ctx, "SELECT 1 FROM parent WHERE id = ?", "parent", "parent", "p1"));
+    assert_int_equal(ctx->problems, 0);
+    assert_false(ctx_require(ctx, "SELECT 1 FROM parent WHERE id = ?", "parent", "parent", "p9"));
+    /* A lookup that fails is its own problem, not "not registered". */
+    assert_false(ctx_require(ctx, "SELECT 1 FROM nowhere WHERE id = ?", "other", "thing", "x"));
+    return 0;
+}
+
+static void test_a_required_row_that_is_missing_is_not_found(void **state)
+{
+    Concerto__Common__V1__Reply *r = fixture_run(*state, requiring_rows);
+    assert_int_equal(r->status, STATUS_NOT_FOUND);
+    assert_string_equal(fixture_violation(r, "parent"), "parent p9 is not registered");
+    assert_int_equal(r->n_fields, 1);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+}
+
 static int own_values(ctx_t *ctx)
 {
     sqlite3_stmt *st = ctx_stmt(ctx, "SELECT :now, :today, :actor, :caller_public");
@@ -191,6 +210,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_during_an_import_violations_name_the_cell, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_constraint_failures_become_statuses, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_required_row_that_is_missing_is_not_found, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_rows_are_read_into_messages, setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_the_call_binds_its_own_values, setup,

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "idempotency.h"
 #include "log.h"
 #include "service_internal.h"
@@ -19,6 +21,8 @@
 
 #define REPLY_TYPE "concerto.common.v1.Reply"
 #define DEFAULT_MAX_DOCUMENT (32 * 1024 * 1024)
+#define DEFAULT_REPLY_CACHE_ENTRIES 256
+#define REPLY_CACHE_BYTES (16 * 1024 * 1024)
 
 int64_t service_now_ms(void)
 {
@@ -537,6 +541,30 @@ void service_table_clear(service_table_t *t)
     t->n = 0;
 }
 
+/* The digest a cacheable query's answer is kept under: the request's
+ * envelope without what differs between two asks of the same thing (its
+ * id, time, sequence and key), and the business date. 0, or -1 when the
+ * request is too large to be worth keeping. */
+static int service_reply_key(service_call_t *call, const envelope_t *env,
+                             uint8_t key[REPLY_CACHE_KEY_LEN])
+{
+    envelope_t same = *env;
+    same.has_id = same.has_correlation_id = same.has_timestamp_ms = same.has_sequence = 0;
+    same.idempotency_key = NULL;
+    uint8_t buf[4096];
+    size_t len = protobuf_c_message_get_packed_size(&same.base);
+    if (len > sizeof buf)
+        return -1;
+    protobuf_c_message_pack(&same.base, buf);
+    const char *today = service_call_today(call);
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, REPLY_CACHE_KEY_LEN);
+    crypto_generichash_update(&st, buf, len);
+    crypto_generichash_update(&st, (const unsigned char *)today, strlen(today));
+    crypto_generichash_final(&st, key, REPLY_CACHE_KEY_LEN);
+    return 0;
+}
+
 /* Runs one decoded request inside the open batch transaction and returns
  * the packed Reply. Sets *batch_failed when the request's savepoint could be
  * neither released nor rolled back: its writes are then in an unknown state
@@ -554,6 +582,22 @@ uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *repl
         return r;
     }
     call.command = h->kind == SERVICE_COMMAND;
+    uint8_t cache_key[REPLY_CACHE_KEY_LEN];
+    store_version_t version;
+    int cacheable = h->kind == SERVICE_QUERY_CACHED && svc->replies &&
+                    service_reply_key(&call, env, cache_key) == 0 &&
+                    store_version(svc->store, &version) == 0;
+    if (cacheable) {
+        size_t len;
+        const uint8_t *kept = reply_cache_get(svc->replies, &version, cache_key, &len);
+        if (kept) {
+            service_call_clear(&call);
+            uint8_t *r = xmalloc(len ? len : 1);
+            memcpy(r, kept, len);
+            *reply_len = len;
+            return r;
+        }
+    }
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t payload_len = env->has_payload ? env->payload.len : 0;
     char key[ENVELOPE_MAX_TEXT_LEN + 1];
@@ -615,6 +659,10 @@ uint8_t *service_run_request(service_t *svc, const envelope_t *env, size_t *repl
             free(r);
             goto lost;
         }
+        /* A document may be kept in parts or answered "not modified":
+         * the runtime holds state for it, so it is never replayed. */
+        if (cacheable && !call.doc)
+            reply_cache_put(svc->replies, &version, cache_key, r, rlen);
         service_call_keep_events(&call);
         service_call_clear(&call);
         *reply_len = rlen;
@@ -924,10 +972,17 @@ service_t *service_new(const char *name, store_t *store)
                             : xasprintf("backups/%s", name);
     svc->backup_step_pages = 64;
     svc->max_document = DEFAULT_MAX_DOCUMENT;
+    svc->replies = reply_cache_new(DEFAULT_REPLY_CACHE_ENTRIES, REPLY_CACHE_BYTES);
     service_document_setup(svc);
     service_handle(svc, service_builtins, sizeof service_builtins / sizeof service_builtins[0],
                    NULL);
     return svc;
+}
+
+void service_set_reply_cache(service_t *svc, size_t entries)
+{
+    reply_cache_destroy(&svc->replies);
+    svc->replies = reply_cache_new(entries, REPLY_CACHE_BYTES);
 }
 
 service_t *service_new_for_test(const char *name, store_t *store)
@@ -960,6 +1015,7 @@ void service_destroy(service_t **self_p)
     free(svc->batch);
     service_drop_pending(svc);
     download_store_destroy(&svc->downloads);
+    reply_cache_destroy(&svc->replies);
     free(svc->to_publish);
     service_table_clear(&svc->handlers);
     free(svc->timers);

@@ -38,6 +38,12 @@ typedef enum {
     /* Reads, or at most one self-contained write statement: runs without
      * a savepoint and without an idempotency record. */
     SERVICE_QUERY,
+    /* A query whose answer depends only on its request (type, payload,
+     * caller, format, version tags), the business date and the store: the
+     * runtime keeps its answer and serves it again until the store changes
+     * (reply_cache.h). Not for answers that read the time of day, a
+     * subscriber's progress or anything outside the store. */
+    SERVICE_QUERY_CACHED,
     SERVICE_COMMAND, /* may write and emit; deduplicated by idempotency key */
 } service_kind_t;
 
@@ -119,6 +125,9 @@ int service_main(const service_spec_t *spec, int argc, char **argv);
  * Each request type has one handler: -1 (logged) when a type is already
  * taken. Requests find their handler by binary search on the type name. */
 int service_handle(service_t *svc, const service_handler_spec_t *table, size_t n, void *arg);
+/* Keeps up to `entries` answers of SERVICE_QUERY_CACHED handlers (0: none;
+ * CONCERTO_REPLY_CACHE_ENTRIES sets it, 256 by default). */
+void service_set_reply_cache(service_t *svc, size_t entries);
 
 int service_every(service_t *svc, int interval_ms, service_timer_fn fn, void *arg);
 

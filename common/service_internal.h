@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "download.h"
 #include "outbox.h"
+#include "reply_cache.h"
 #include "service.h"
 #include "subscriber.h"
 #include "transport.h"
@@ -102,6 +103,7 @@ struct service {
     int64_t timers_retry_ms;
 
     int64_t max_document;        /* CONCERTO_MAX_DOCUMENT */
+    reply_cache_t *replies;      /* SERVICE_QUERY_CACHED answers; NULL: none kept */
     download_store_t *downloads; /* documents larger than a frame; made on first use */
 };
 

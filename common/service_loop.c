@@ -270,6 +270,8 @@ static void service_vars_build(service_vars_t *sv, const service_spec_t *spec)
         {"CONCERTO_MAX_DOCUMENT", "33554432",
          "largest document answered, in bytes (larger than a frame: read in parts)"},
         {"CONCERTO_BATCH_MAX", "256", "requests committed together at most (group commit)"},
+        {"CONCERTO_REPLY_CACHE_ENTRIES", "256",
+         "answers of cacheable queries kept until the next write (16 MiB at most); 0: none"},
         {"CONCERTO_CLOCK_START", "",
          "business time at start, an ISO 8601 instant such as 2026-11-26T03:30:00Z, running on "
          "from there (tests, demonstrations); empty: the real time"},
@@ -358,13 +360,14 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
                                 const config_t *cfg)
 {
     char err[512];
-    int64_t heartbeat, max_frame, batch, backup_pages, max_document;
+    int64_t heartbeat, max_frame, batch, backup_pages, max_document, replies;
     if (config_int(cfg, "CONCERTO_HEARTBEAT_MS", 50, 60000, &heartbeat, err, sizeof err) ||
         config_int(cfg, "CONCERTO_MAX_FRAME", 1024, 64 * 1024 * 1024, &max_frame, err,
                    sizeof err) ||
         config_int(cfg, "CONCERTO_MAX_DOCUMENT", 1024, 1024 * 1024 * 1024, &max_document, err,
                    sizeof err) ||
         config_int(cfg, "CONCERTO_BATCH_MAX", 1, 10000, &batch, err, sizeof err) ||
+        config_int(cfg, "CONCERTO_REPLY_CACHE_ENTRIES", 0, 100000, &replies, err, sizeof err) ||
         config_int(cfg, "CONCERTO_BACKUP_STEP_PAGES", 1, 1000000, &backup_pages, err, sizeof err)) {
         log_error("bad configuration", "error=\"%s\"", err);
         return NULL;
@@ -395,6 +398,7 @@ static service_t *service_start(const service_spec_t *spec, const service_vars_t
     free(svc->backup_dir);
     svc->backup_dir = xasprintf("%s/backups/%s", data_dir, spec->name);
     svc->max_document = max_document;
+    service_set_reply_cache(svc, (size_t)replies);
     if (service_handle(svc, spec->handlers, spec->n_handlers, spec->arg) != 0 ||
         (spec->setup && spec->setup(svc, cfg) != 0)) {
         log_error("setup failed", "service=%s", spec->name);

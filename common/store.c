@@ -32,7 +32,8 @@ typedef struct {
 struct store {
     sqlite3 *db;
     char *path;
-    int depth; /* 0: no transaction; 1: BEGIN; n>1: savepoints */
+    int depth;         /* 0: no transaction; 1: BEGIN; n>1: savepoints */
+    int64_t rollbacks; /* ROLLBACK and ROLLBACK TO run, for store_version */
     store_slot_t *slots;
     size_t n_slots; /* a power of two */
     size_t n_stmts;
@@ -364,6 +365,7 @@ int store_commit(store_t *self)
      * error) and not after others (a deferred constraint): either way the
      * caller gets no open transaction, and one line says what happened. */
     const char *outcome = "rolled back by SQLite";
+    self->rollbacks++;
     if (store_in_transaction(self))
         outcome =
             store_step_cached(self, "ROLLBACK", 1) == SQLITE_OK ? "rolled back" : "rollback failed";
@@ -379,6 +381,7 @@ int store_rollback(store_t *self)
     self->depth = 0;
     if (!store_in_transaction(self))
         return 0;
+    self->rollbacks++;
     return store_step_cached(self, "ROLLBACK", 0) == SQLITE_OK ? 0 : -1;
 }
 
@@ -419,6 +422,7 @@ int store_release(store_t *self, int token)
 /* ROLLBACK TO keeps the savepoint open; RELEASE then closes it. */
 int store_rollback_to(store_t *self, int token)
 {
+    self->rollbacks++;
     if (!store_sp_valid(token) ||
         store_step_cached(self, store_sp_rollback[token], 0) != SQLITE_OK ||
         store_step_cached(self, store_sp_release[token], 0) != SQLITE_OK)
@@ -430,4 +434,17 @@ int store_rollback_to(store_t *self, int token)
 int store_in_transaction(store_t *self)
 {
     return !sqlite3_get_autocommit(self->db);
+}
+
+int store_version(store_t *self, store_version_t *out)
+{
+    out->changes = sqlite3_total_changes64(self->db);
+    out->rollbacks = self->rollbacks;
+    sqlite3_stmt *st = store_stmt(self, "PRAGMA data_version");
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    out->data_version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -1;
 }

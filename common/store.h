@@ -83,4 +83,15 @@ int store_release(store_t *self, int token);
 int store_rollback_to(store_t *self, int token);
 int store_in_transaction(store_t *self);
 
+/* What a read of the store may depend on: rows written on this connection
+ * (sqlite3_total_changes64, which a rollback does not take back), the
+ * rollbacks here, and commits by other connections to the file (PRAGMA
+ * data_version). Two equal versions promise the same reads. */
+typedef struct {
+    int64_t changes, rollbacks, data_version;
+} store_version_t;
+/* 0, or -1 when the file's version cannot be read (then nothing may be
+ * assumed). */
+int store_version(store_t *self, store_version_t *out);
+
 #endif

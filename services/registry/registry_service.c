@@ -56,10 +56,12 @@ static const service_handler_spec_t registry_handlers[] = {
     /* Run by the durable timer of a scheduled decision. */
     {REG(apply_scheduled_recognition_request), SERVICE_COMMAND,
      registry_handle_apply_scheduled_recognition, NULL},
-    {REG(get_table_request), SERVICE_QUERY, registry_handle_get_table, NULL},
+    /* A Table's answer reads only the store, the caller and today's date:
+     * kept until the next write (five queries a read otherwise). */
+    {REG(get_table_request), SERVICE_QUERY_CACHED, registry_handle_get_table, NULL},
     {REG(list_tables_request), SERVICE_QUERY, page_on_list, &registry_table_list},
     /* The registry's part of the gateway's fan-out status: the Table. */
-    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY,
+    {&concerto__common__v1__table_status_request__descriptor, SERVICE_QUERY_CACHED,
      registry_handle_get_table, NULL},
     {REG(add_membership_request), SERVICE_COMMAND, registry_handle_add_membership, NULL},
     {REG(end_membership_request), SERVICE_COMMAND, registry_handle_end_membership, NULL},

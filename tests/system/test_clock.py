@@ -9,6 +9,7 @@ dates, "not in the future") is Montréal's date.
 import os
 import subprocess
 import tempfile
+import time
 
 import pytest
 import zmq
@@ -111,5 +112,38 @@ def test_registry_today_is_montreal_date_not_utc():
                 table_id="tqmn", author="Conseil de la TQMN"), R.Attestation)
             assert reply.status == E.OK, reply.message
             assert att.attested_on == "2026-11-25"
+        finally:
+            assert d.stop() == 0, d.log()
+
+
+def test_a_table_read_follows_the_date_at_midnight_without_a_write():
+    """The registry keeps a Table's answer until the next write; the date
+    is part of what it is kept under, so at Montréal's midnight a person
+    who starts that day appears though nothing was written."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"CONCERTO_CLOCK_START": "2026-11-26T12:00:00Z",
+               "CONCERTO_REGISTRY_DEMO_DATA": DEMO_DATA}
+        d = start_service("registry", tmp, env=env)
+        try:
+            d.wait_log("demo data imported")
+            reply, _ = ask(d.router, R.AddPersonRequest(table_id="tqmn", person=R.Person(
+                name="Awa Diallo", role="coordinator", since="2026-11-26")), R.Person)
+            assert reply.status == E.OK, reply.message
+        finally:
+            assert d.stop() == 0, d.log()
+        # 23:59:55 on November 25 in Montréal (UTC-5).
+        t0 = time.monotonic()
+        d = start_service("registry", tmp, env=dict(env, CONCERTO_CLOCK_START="2026-11-26T04:59:55Z"))
+        try:
+            names = []
+            for _ in range(2):
+                reply, table = ask(d.router, R.GetTableRequest(id="tqmn"), R.Table)
+                assert reply.status == E.OK, reply.message
+                names.append([p.name for p in table.people])
+            assert time.monotonic() - t0 < 4.5, "the registry answered too late for this test"
+            assert names[0] == names[1] and "Awa Diallo" not in names[0]
+            time.sleep(max(0.0, 6.0 - (time.monotonic() - t0)))
+            reply, table = ask(d.router, R.GetTableRequest(id="tqmn"), R.Table)
+            assert "Awa Diallo" in [p.name for p in table.people]
         finally:
             assert d.stop() == 0, d.log()

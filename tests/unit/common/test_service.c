@@ -299,6 +299,84 @@ static Concerto__Common__V1__Reply *dispatch_message(fixture_t *f, const Protobu
     return fixture_run_request(f, &r, REPLY_MAX);
 }
 
+/* A cacheable query: the rows of t, counting how often it really runs. */
+static int counted_runs;
+
+static int handle_count_rows(service_call_t *call, const ProtobufCMessage *msg, void *arg)
+{
+    (void)msg;
+    (void)arg;
+    counted_runs++;
+    Concerto__Test__V1__StatsResult res = CONCERTO__TEST__V1__STATS_RESULT__INIT;
+    res.has_applied = 1;
+    sqlite3_stmt *st = store_stmt(service_call_store(call), "SELECT count(*) FROM t");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    res.applied = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return service_call_reply(call, &res.base);
+}
+
+/* The rows the cached query answers, asked as `name` with `role`. */
+static uint64_t rows_seen(fixture_t *f, const char *name, Concerto__Common__V1__Role role)
+{
+    Concerto__Test__V1__Stats stats = CONCERTO__TEST__V1__STATS__INIT;
+    Concerto__Common__V1__Caller caller = CONCERTO__COMMON__V1__CALLER__INIT;
+    caller.has_role = 1;
+    caller.role = role;
+    caller.name = (char *)name;
+    fixture_request_t req;
+    fixture_request(&req, "test", &stats.base)->caller = &caller;
+    Concerto__Common__V1__Reply *r = fixture_run_request(f, &req, REPLY_MAX);
+    assert_int_equal(r->status, STATUS_OK);
+    Concerto__Test__V1__StatsResult *res =
+        concerto__test__v1__stats_result__unpack(NULL, r->result.len, r->result.data);
+    uint64_t n = res->applied;
+    concerto__test__v1__stats_result__free_unpacked(res, NULL);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    return n;
+}
+
+/* Asked again, a cacheable query is answered without running, until a
+ * write, a rolled-back command or another caller. */
+static void test_a_cached_query_runs_again_only_after_a_change(void **state)
+{
+    fixture_t *f = *state;
+    static const service_handler_spec_t cached[] = {
+        {&concerto__test__v1__stats__descriptor, SERVICE_QUERY_CACHED, handle_count_rows, NULL},
+    };
+    assert_int_equal(service_handle(f->svc, cached, 1, NULL), 0);
+    counted_runs = 0;
+    const Concerto__Common__V1__Role reader = CONCERTO__COMMON__V1__ROLE__ROLE_READER;
+    assert_int_equal(rows_seen(f, "ann", reader), 0);
+    assert_int_equal(rows_seen(f, "ann", reader), 0);
+    assert_int_equal(counted_runs, 1);
+
+    Concerto__Common__V1__Reply *r = emit_payload(f, "a");
+    assert_int_equal(r->status, STATUS_OK);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    assert_int_equal(rows_seen(f, "ann", reader), 1);
+    assert_int_equal(counted_runs, 2);
+
+    /* Another caller may be shown another answer: its own entry. */
+    assert_int_equal(rows_seen(f, "bob", reader), 1);
+    assert_int_equal(counted_runs, 3);
+    assert_int_equal(rows_seen(f, "ann", reader), 1);
+    assert_int_equal(counted_runs, 3);
+
+    /* A command that wrote and was rolled back: asked again, not served. */
+    r = emit_payload(f, "fail");
+    assert_int_equal(r->status, STATUS_INVALID_ARGUMENT);
+    concerto__common__v1__reply__free_unpacked(r, NULL);
+    assert_int_equal(rows_seen(f, "ann", reader), 1);
+    assert_int_equal(counted_runs, 4);
+
+    /* With no cache, every ask runs. */
+    service_set_reply_cache(f->svc, 0);
+    assert_int_equal(rows_seen(f, "ann", reader), 1);
+    assert_int_equal(rows_seen(f, "ann", reader), 1);
+    assert_int_equal(counted_runs, 6);
+}
+
 /* A replay page whose asker cannot be recorded would let pruning delete
  * what that subscriber still needs: the replay fails instead. */
 static void test_replay_fails_when_its_ack_cannot_be_recorded(void **state)
@@ -332,6 +410,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_rollback_to_savepoint_fails_the_batch, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_failed_release_of_savepoint_fails_the_batch, setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_a_cached_query_runs_again_only_after_a_change, setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_replay_fails_when_its_ack_cannot_be_recorded, setup,
                                         fixture_teardown),

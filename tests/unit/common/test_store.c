@@ -389,6 +389,43 @@ static void test_failed_commit_logs_one_line_and_ends_the_transaction(void **sta
     store_destroy(&s);
 }
 
+/* Whatever may change a read changes the version: a write, a write rolled
+ * back (the count of changes does not go back), a savepoint rolled back,
+ * a commit by another connection; a read does not. */
+static void test_version_moves_with_every_write_and_rollback(void **state)
+{
+    (void)state;
+    store_t *s = open_test_store();
+    store_version_t a, b;
+    assert_int_equal(store_version(s, &a), 0);
+    select_int(s, "SELECT count(*) FROM a");
+    assert_int_equal(store_version(s, &b), 0);
+    assert_memory_equal(&a, &b, sizeof a);
+
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_exec(s, "INSERT INTO a(x) VALUES(1)"), 0);
+    assert_int_equal(store_rollback(s), 0);
+    assert_int_equal(store_version(s, &b), 0);
+    assert_memory_not_equal(&a, &b, sizeof a);
+
+    assert_int_equal(store_begin(s), 0);
+    int sp = store_savepoint(s);
+    assert_int_equal(store_version(s, &a), 0);
+    assert_int_equal(store_rollback_to(s, sp), 0);
+    assert_int_equal(store_version(s, &b), 0);
+    assert_memory_not_equal(&a, &b, sizeof a);
+    assert_int_equal(store_commit(s), 0);
+
+    sqlite3 *other = NULL;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(store_version(s, &a), 0);
+    assert_int_equal(sqlite3_exec(other, "INSERT INTO a(x) VALUES(2)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_version(s, &b), 0);
+    assert_memory_not_equal(&a, &b, sizeof a);
+    store_destroy(&s);
+}
+
 static void test_bad_synchronous_setting_is_refused(void **state)
 {
     (void)state;
@@ -430,6 +467,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_logs_one_line_and_ends_the_transaction,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_moves_with_every_write_and_rollback, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

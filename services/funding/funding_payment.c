@@ -72,60 +72,73 @@ static void payment_validate(ctx_t *ctx, const Concerto__Funding__V1__RecordPaym
     field_text(ctx, "notes", r->notes, FUNDING_MAX_TEXT, FIELD_MULTILINE);
 }
 
-/* The allocation the payment is for, approved, and the funder's part of
- * it with room for the amount; NULL after recording why. */
-static fund_allocation_t *payment_allocation(ctx_t *ctx,
-                                             const Concerto__Funding__V1__RecordPaymentRequest *r,
-                                             const fund_part_t **part)
+/* What a payment needs of its allocation: the funder's part of it, read
+ * by one indexed join (the whole allocation, with its installments as
+ * text, was most of a payment's work). */
+typedef struct {
+    uint64_t id;
+    int state;
+    char *mandataire_id;
+    int has_part;
+    int64_t part_cents, paid_cents;
+} payment_target_t;
+
+static const char *payment_state_name(int state)
 {
-    sqlite3_stmt *st = ctx_stmt(ctx, "SELECT id FROM allocation WHERE program_id = :program_id"
-                                     " AND fiscal_year = :fiscal_year AND table_id = :table_id");
+    return state == FUNDING_PROPOSED    ? "PROPOSED"
+           : state == FUNDING_SUSPENDED ? "SUSPENDED"
+                                        : "CLOSED";
+}
+
+/* The allocation the payment is for, approved, with a part of the funder's
+ * with room for the amount: 0, or -1 after recording why. */
+static int payment_target(ctx_t *ctx, const Concerto__Funding__V1__RecordPaymentRequest *r,
+                          payment_target_t *t)
+{
+    memset(t, 0, sizeof *t);
+    sqlite3_stmt *st =
+        ctx_stmt(ctx, "SELECT a.id, a.state, t.mandataire_id, p.amount_cents,"
+                      " p.paid_cents FROM allocation a"
+                      " LEFT JOIN reg_table t ON t.id = a.table_id"
+                      " LEFT JOIN allocation_part p ON p.allocation_id = a.id"
+                      " AND p.funder_id = :funder_id"
+                      " WHERE a.program_id = :program_id"
+                      " AND a.fiscal_year = :fiscal_year AND a.table_id = :table_id");
     if (!st)
-        return NULL;
+        return -1;
     row_bind(st, &r->base);
     int rc = sqlite3_step(st);
-    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (!id) {
-        if (rc == SQLITE_DONE)
-            ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s has no allocation of %s %s",
-                          r->table_id, r->program_id, r->fiscal_year);
-        else
-            ctx_db_error(ctx, rc, "table_id");
-        return NULL;
+    if (rc == SQLITE_ROW) {
+        t->id = (uint64_t)sqlite3_column_int64(st, 0);
+        t->state = sqlite3_column_int(st, 1);
+        t->mandataire_id = row_text(st, 2);
+        t->has_part = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        t->part_cents = sqlite3_column_int64(st, 3);
+        t->paid_cents = sqlite3_column_int64(st, 4);
     }
-    fund_allocation_t *a = funding_allocation_load(ctx, (uint64_t)id, "table_id");
-    *part = NULL;
-    for (size_t i = 0; a && i < a->n_parts; i++)
-        if (strcmp(a->parts[i]->funder_id, r->funder_id) == 0)
-            *part = a->parts[i];
+    sqlite3_reset(st);
     char left[MONEY_TEXT_LEN], amount[MONEY_TEXT_LEN], whole[MONEY_TEXT_LEN], paid[MONEY_TEXT_LEN];
-    if (!a)
-        return NULL;
-    if ((int)a->state != FUNDING_APPROVED)
+    if (rc == SQLITE_DONE)
+        ctx_violation(ctx, STATUS_NOT_FOUND, "table_id", "Table %s has no allocation of %s %s",
+                      r->table_id, r->program_id, r->fiscal_year);
+    else if (rc != SQLITE_ROW)
+        ctx_db_error(ctx, rc, "table_id");
+    else if (t->state != FUNDING_APPROVED)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "table_id",
                       "allocation %" PRIu64
                       " of Table %s is %s; only an approved allocation is paid",
-                      a->id, a->table_id,
-                      (int)a->state == FUNDING_PROPOSED    ? "PROPOSED"
-                      : (int)a->state == FUNDING_SUSPENDED ? "SUSPENDED"
-                                                           : "CLOSED");
-    else if (!*part)
+                      t->id, r->table_id, payment_state_name(t->state));
+    else if (!t->has_part)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "funder_id",
-                      "funder %s has no part in allocation %" PRIu64, r->funder_id, a->id);
-    else if (r->amount_cents > (*part)->amount_cents - (*part)->paid_cents)
-        ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "amount_cents",
-                      "%s's part of allocation %" PRIu64 " is %s, of which %s is paid: %s remains;"
-                      " this payment is %s",
-                      r->funder_id, a->id, money_text((*part)->amount_cents, whole),
-                      money_text((*part)->paid_cents, paid),
-                      money_text((*part)->amount_cents - (*part)->paid_cents, left),
-                      money_text(r->amount_cents, amount));
-    if (ctx->problems) {
-        protobuf_c_message_free_unpacked(&a->base, NULL);
-        return NULL;
-    }
-    return a;
+                      "funder %s has no part in allocation %" PRIu64, r->funder_id, t->id);
+    else if (r->amount_cents > t->part_cents - t->paid_cents)
+        ctx_violation(
+            ctx, STATUS_FAILED_PRECONDITION, "amount_cents",
+            "%s's part of allocation %" PRIu64 " is %s, of which %s is paid: %s remains;"
+            " this payment is %s",
+            r->funder_id, t->id, money_text(t->part_cents, whole), money_text(t->paid_cents, paid),
+            money_text(t->part_cents - t->paid_cents, left), money_text(r->amount_cents, amount));
+    return ctx->problems ? -1 : 0;
 }
 
 /* Moves the funder's paid amount of allocation `id` by `delta`. */
@@ -144,7 +157,7 @@ static status_t payment_move(ctx_t *ctx, uint64_t id, const char *funder_id, int
 /* Appends the payment; its entry (caller frees), or NULL. */
 static fund_entry_t *payment_append(ctx_t *ctx,
                                     const Concerto__Funding__V1__RecordPaymentRequest *r,
-                                    const fund_allocation_t *a)
+                                    const payment_target_t *a)
 {
     sqlite3_stmt *st = ctx_stmt(
         ctx, "INSERT INTO ledger(kind, allocation_id, funder_id, table_id, program_id,"
@@ -193,17 +206,16 @@ int funding_handle_record_payment(service_call_t *call, const ProtobufCMessage *
     }
     if (e) /* the same payment again: its first answer */
         return ctx_finish_free(&ctx, &e->base);
-    const fund_part_t *part = NULL;
-    fund_allocation_t *a = ctx.problems ? NULL : payment_allocation(&ctx, r, &part);
-    e = a ? payment_append(&ctx, r, a) : NULL;
+    payment_target_t target = {0};
+    int found = !ctx.problems && payment_target(&ctx, r, &target) == 0;
+    e = found ? payment_append(&ctx, r, &target) : NULL;
     if (e) {
         Concerto__Funding__V1__PaymentRecorded ev = CONCERTO__FUNDING__V1__PAYMENT_RECORDED__INIT;
         ev.actor = (char *)ctx.actor;
         ev.entry = e;
         ctx_emit(&ctx, "table", e->table_id, &ev.base);
     }
-    if (a)
-        protobuf_c_message_free_unpacked(&a->base, NULL);
+    free(target.mandataire_id);
     return ctx_finish_free(&ctx, (ProtobufCMessage *)e);
 }
 

@@ -598,6 +598,20 @@ static void test_memberships_start_end_and_keep_history(void **state)
     send_violation(&l.base, STATUS_NOT_FOUND, "table_id", "ghost");
 }
 
+/* The characteristics report of `table` on `as_of` (caller frees). */
+static Concerto__Registry__V1__TableCharacteristics *characteristics_of(const char *table,
+                                                                        const char *as_of)
+{
+    Concerto__Registry__V1__GetCharacteristicsRequest req =
+        CONCERTO__REGISTRY__V1__GET_CHARACTERISTICS_REQUEST__INIT;
+    req.table_id = (char *)table;
+    req.as_of = (char *)as_of;
+    ProtobufCMessage *out = NULL;
+    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
+                &out);
+    return (Concerto__Registry__V1__TableCharacteristics *)out;
+}
+
 static void test_characteristics_follow_members_governance_and_attestations(void **state)
 {
     (void)state;
@@ -611,14 +625,7 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     add_member("tqmn", "ecole", "member", "2020-01-01", STATUS_OK);
     add_member("tqmn", "observateur", "observer", "2020-01-01", STATUS_OK);
 
-    Concerto__Registry__V1__GetCharacteristicsRequest req =
-        CONCERTO__REGISTRY__V1__GET_CHARACTERISTICS_REQUEST__INIT;
-    req.table_id = "tqmn";
-    req.as_of = "2024-06-30";
-    ProtobufCMessage *out = NULL;
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    Concerto__Registry__V1__TableCharacteristics *tc = (void *)out;
+    Concerto__Registry__V1__TableCharacteristics *tc = characteristics_of("tqmn", "2024-06-30");
     assert_int_equal(tc->n_characteristics, 4);
     assert_string_equal(tc->characteristics[0]->code, "intersectoral");
     assert_true(tc->characteristics[0]->met); /* community, health, education */
@@ -629,7 +636,7 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     assert_false(tc->characteristics[3]->met);
     assert_false(tc->all_met);
     assert_int_equal(tc->min_sectors, 3);
-    protobuf_c_message_free_unpacked(out, NULL);
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
 
     add_member("tqmn", "citoyens", "member", "2021-01-01", STATUS_OK);
     reg_governance_t g = CONCERTO__REGISTRY__V1__GOVERNANCE__INIT;
@@ -658,15 +665,13 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     att.author = NULL;
     send_violation(&att.base, STATUS_INVALID_ARGUMENT, "author", "required");
 
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    tc = (void *)out;
+    tc = characteristics_of("tqmn", "2024-06-30");
     for (size_t i = 0; i < 4; i++)
         if (!tc->characteristics[i]->met)
             fail_msg("%s not met: %s", tc->characteristics[i]->code,
                      tc->characteristics[i]->summary);
     assert_true(tc->all_met);
-    protobuf_c_message_free_unpacked(out, NULL);
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
 
     /* A change today leaves the past as it was. */
     g.meetings_per_year = 1;
@@ -677,19 +682,18 @@ static void test_characteristics_follow_members_governance_and_attestations(void
     up.id = "tqmn";
     up.table = &t;
     send_expect(&up.base, STATUS_OK, NULL, NULL);
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    assert_true(((Concerto__Registry__V1__TableCharacteristics *)out)->all_met);
-    protobuf_c_message_free_unpacked(out, NULL);
+    tc = characteristics_of("tqmn", "2024-06-30");
+    assert_true(tc->all_met);
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
 
     /* Before the citizens joined and before the attestation, not all met. */
-    req.as_of = "2020-06-30";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    tc = (void *)out;
+    tc = characteristics_of("tqmn", "2020-06-30");
     assert_false(tc->characteristics[1]->met);
     assert_false(tc->characteristics[3]->met);
-    protobuf_c_message_free_unpacked(out, NULL);
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
+    Concerto__Registry__V1__GetCharacteristicsRequest req =
+        CONCERTO__REGISTRY__V1__GET_CHARACTERISTICS_REQUEST__INIT;
+    req.table_id = "tqmn";
     req.as_of = "2024-02-30";
     send_violation(&req.base, STATUS_INVALID_ARGUMENT, "as_of", "calendar date");
 }
@@ -725,26 +729,16 @@ static void test_attestations_of_one_day_count_once(void **state)
     attest("tqmn", "2024-02-01", "Author D");
     assert_int_equal(characteristics_changes(), before + 2);
 
-    Concerto__Registry__V1__GetCharacteristicsRequest req =
-        CONCERTO__REGISTRY__V1__GET_CHARACTERISTICS_REQUEST__INIT;
-    req.table_id = "tqmn";
-    req.as_of = "2024-06-30";
-    ProtobufCMessage *out = NULL;
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    Concerto__Registry__V1__Characteristic *c =
-        ((Concerto__Registry__V1__TableCharacteristics *)out)->characteristics[3];
+    Concerto__Registry__V1__TableCharacteristics *tc = characteristics_of("tqmn", "2024-06-30");
+    Concerto__Registry__V1__Characteristic *c = tc->characteristics[3];
     assert_true(c->met);
     assert_int_equal(c->n_facts, 2);
     assert_string_equal(c->facts[0]->value, "2024-03-01");
     assert_string_equal(c->facts[1]->value, "Author C");
-    protobuf_c_message_free_unpacked(out, NULL);
-    req.as_of = "2024-02-29";
-    send_expect(&req.base, STATUS_OK, &concerto__registry__v1__table_characteristics__descriptor,
-                &out);
-    c = ((Concerto__Registry__V1__TableCharacteristics *)out)->characteristics[3];
-    assert_string_equal(c->facts[1]->value, "Author D");
-    protobuf_c_message_free_unpacked(out, NULL);
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
+    tc = characteristics_of("tqmn", "2024-02-29");
+    assert_string_equal(tc->characteristics[3]->facts[1]->value, "Author D");
+    protobuf_c_message_free_unpacked(&tc->base, NULL);
 }
 
 /* Lists Tables with `req`: expects `n` of them, the first being `first`

@@ -106,6 +106,8 @@ fund_decision_t *funding_eligibility_load(ctx_t *ctx, const char *table_id, cons
 /* The allocation with its parts and mandataire, or NULL (recorded
  * NOT_FOUND on `field` when `field` is given). */
 fund_allocation_t *funding_allocation_load(ctx_t *ctx, uint64_t id, const char *field);
+/* An allocation state's name ("PROPOSED"...), as the API spells it. */
+const char *funding_allocation_state_name(int state);
 /* Proposes and, when `approve`, approves an allocation of the year's
  * amount per Table (the demo data's path). Returns the status recorded. */
 status_t funding_allocation_propose(ctx_t *ctx, const char *program_id, const char *fiscal_year,

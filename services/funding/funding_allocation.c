@@ -103,7 +103,7 @@ const page_list_t funding_allocation_list = {
     .complete = allocation_complete,
 };
 
-static const char *state_name(int state)
+const char *funding_allocation_state_name(int state)
 {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
         &concerto__funding__v1__allocation_state__descriptor, state);
@@ -225,7 +225,7 @@ static int allocation_exists(ctx_t *ctx, const char *program_id, const char *fis
         ctx_violation(ctx, STATUS_CONFLICT, "table_id",
                       "Table %s already has allocation %lld of %s %s (%s)", table_id,
                       (long long)sqlite3_column_int64(st, 0), program_id, fiscal_year,
-                      state_name(sqlite3_column_int(st, 1)));
+                      funding_allocation_state_name(sqlite3_column_int(st, 1)));
     else if (rc != SQLITE_DONE)
         ctx_db_error(ctx, rc, "table_id");
     sqlite3_reset(st);
@@ -316,7 +316,7 @@ static int allocation_in_state(ctx_t *ctx, const fund_allocation_t *a, const int
         if ((int)a->state == *s)
             return 1;
     ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "id", "allocation %llu is %s; %s",
-                  (unsigned long long)a->id, state_name(a->state), what);
+                  (unsigned long long)a->id, funding_allocation_state_name(a->state), what);
     return 0;
 }
 

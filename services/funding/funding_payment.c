@@ -83,13 +83,6 @@ typedef struct {
     int64_t part_cents, paid_cents;
 } payment_target_t;
 
-static const char *payment_state_name(int state)
-{
-    return state == FUNDING_PROPOSED    ? "PROPOSED"
-           : state == FUNDING_SUSPENDED ? "SUSPENDED"
-                                        : "CLOSED";
-}
-
 /* The allocation the payment is for, approved, with a part of the funder's
  * with room for the amount: 0, or -1 after recording why. */
 static int payment_target(ctx_t *ctx, const Concerto__Funding__V1__RecordPaymentRequest *r,
@@ -127,7 +120,7 @@ static int payment_target(ctx_t *ctx, const Concerto__Funding__V1__RecordPayment
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "table_id",
                       "allocation %" PRIu64
                       " of Table %s is %s; only an approved allocation is paid",
-                      t->id, r->table_id, payment_state_name(t->state));
+                      t->id, r->table_id, funding_allocation_state_name(t->state));
     else if (!t->has_part)
         ctx_violation(ctx, STATUS_FAILED_PRECONDITION, "funder_id",
                       "funder %s has no part in allocation %" PRIu64, r->funder_id, t->id);

@@ -337,6 +337,26 @@ set_year_plan(const char *year, int64_t envelope, Concerto__Funding__V1__Install
     return expect(&req, status, field, text, &concerto__funding__v1__program_year__descriptor);
 }
 
+/* Fills `req` for imsdsl's year `year` with one share, all centraide's
+ * (`s` and `ptr` hold it: they must outlive the request); the test sets
+ * the rest. */
+static inline void one_share_year(Concerto__Funding__V1__SetProgramYearRequest *req,
+                                  const char *year, Concerto__Funding__V1__FunderShare *s,
+                                  Concerto__Funding__V1__FunderShare **ptr)
+{
+    concerto__funding__v1__funder_share__init(s);
+    s->funder_id = "centraide";
+    s->has_share_bp = 1;
+    s->share_bp = 10000;
+    *ptr = s;
+    concerto__funding__v1__set_program_year_request__init(req);
+    req->program_id = "imsdsl";
+    req->fiscal_year = (char *)year;
+    req->has_envelope_cents = 1;
+    req->n_shares = 1;
+    req->shares = ptr;
+}
+
 static inline Concerto__Funding__V1__ProgramYear *
 set_year(const char *year, int64_t envelope, int status, const char *field, const char *text)
 {

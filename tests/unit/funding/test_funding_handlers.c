@@ -226,19 +226,10 @@ static void test_the_envelope_holds_only_what_it_has(void **state)
         set_year("2025-2026", 9999999, STATUS_FAILED_PRECONDITION, "envelope_cents", "100,000.00");
     drop(y);
     /* Shares are fixed once the year has allocations. */
-    Concerto__Funding__V1__FunderShare s = CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT;
-    s.funder_id = "centraide";
-    s.has_share_bp = 1;
-    s.share_bp = 10000;
-    Concerto__Funding__V1__FunderShare *shares[] = {&s};
-    Concerto__Funding__V1__SetProgramYearRequest req =
-        CONCERTO__FUNDING__V1__SET_PROGRAM_YEAR_REQUEST__INIT;
-    req.program_id = "imsdsl";
-    req.fiscal_year = "2025-2026";
-    req.has_envelope_cents = 1;
+    Concerto__Funding__V1__FunderShare s, *share;
+    Concerto__Funding__V1__SetProgramYearRequest req;
+    one_share_year(&req, "2025-2026", &s, &share);
     req.envelope_cents = 20000000;
-    req.n_shares = 1;
-    req.shares = shares;
     expect(&req, STATUS_FAILED_PRECONDITION, "shares", "fixed", NULL);
     /* More room: the second fits. */
     drop(set_year("2025-2026", 20000000, STATUS_OK, NULL, NULL));

@@ -120,18 +120,9 @@ static void test_a_schedule_needs_dates_in_order_and_the_whole(void **state)
     b.share_bp = 3000;
     b.due_on = "2026-05-01";
     Concerto__Funding__V1__Installment *plan[] = {&a, &b};
-    Concerto__Funding__V1__FunderShare s = CONCERTO__FUNDING__V1__FUNDER_SHARE__INIT;
-    s.funder_id = "centraide";
-    s.has_share_bp = 1;
-    s.share_bp = 10000;
-    Concerto__Funding__V1__FunderShare *shares[] = {&s};
-    Concerto__Funding__V1__SetProgramYearRequest req =
-        CONCERTO__FUNDING__V1__SET_PROGRAM_YEAR_REQUEST__INIT;
-    req.program_id = "imsdsl";
-    req.fiscal_year = "2026-2027";
-    req.has_envelope_cents = 1;
-    req.n_shares = 1;
-    req.shares = shares;
+    Concerto__Funding__V1__FunderShare s, *share;
+    Concerto__Funding__V1__SetProgramYearRequest req;
+    one_share_year(&req, "2026-2027", &s, &share);
     req.n_schedule = 2;
     req.schedule = plan;
     expect(&req, STATUS_INVALID_ARGUMENT, "schedule", "9000", NULL);
